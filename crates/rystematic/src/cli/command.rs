@@ -1,0 +1,332 @@
+//! An experiment's parameters as a `clap::Command`, and clap's matches
+//! back as a resolution [`Request`].
+//!
+//! clap only tokenises and renders help here: defaults, environment
+//! variables, `required` and type conversion are resolved by
+//! [`resolve`](crate::resolve) for every source alike, so the command line
+//! cannot disagree with a params file or a programmatic `run`.
+
+use std::collections::HashMap;
+use std::ffi::OsString;
+use std::path::PathBuf;
+
+use clap::parser::ValueSource;
+use clap::{Arg, ArgAction, ArgMatches, Command};
+use clap_complete::Shell;
+
+use crate::error::Source;
+use crate::experiment::{Experiment, HasParams};
+use crate::param::Param;
+use crate::param_set::{Entry, Origin, ParamSet};
+use crate::resolve::{Given, Layer, Request};
+use crate::standard::names;
+
+const COMPLETIONS: &str = "completions";
+/// Allowed values are shown as the placeholder (`<sgd|adam>`) up to this length.
+const MAX_CHOICE_PLACEHOLDER: usize = 40;
+
+/// The command for one experiment (no binary name: callers pass the
+/// arguments after the experiment's path).
+pub(crate) fn experiment(exp: &Experiment) -> Command {
+    let mut cmd = Command::new(exp.name().to_owned())
+        .no_binary_name(true)
+        .args_override_self(true)
+        .disable_version_flag(true);
+    if let Some(about) = exp.about_text() {
+        cmd = cmd.about(about.to_owned());
+    }
+    // The experiment's own parameters first, then those every experiment has.
+    let set = exp.param_set();
+    let ordered = set
+        .entries()
+        .filter(|e| e.origin == Origin::Declared)
+        .chain(set.entries().filter(|e| e.origin == Origin::Extension));
+    for entry in ordered {
+        cmd = add_param(cmd, set, entry);
+    }
+    cmd.arg(experiment_completions_arg())
+}
+
+fn add_param(cmd: Command, set: &ParamSet, entry: &Entry) -> Command {
+    let param = &entry.param;
+    let help = help_text(param, set);
+    let in_section = |arg: Arg| match &entry.section {
+        Some(section) => arg.help_heading(section.title.clone()),
+        None => arg,
+    };
+    if param.flag {
+        let on = Arg::new(param.name.clone())
+            .long(param.flag_name())
+            .action(ArgAction::SetTrue)
+            .overrides_with(negated_id(param))
+            .help(format!("{help} (--no-{} to unset)", param.flag_name()))
+            .hide(param.hidden);
+        let on = in_section(on);
+        let off = Arg::new(negated_id(param))
+            .long(format!("no-{}", param.flag_name()))
+            .action(ArgAction::SetTrue)
+            .overrides_with(param.name.clone())
+            .hide(true);
+        return cmd.arg(on).arg(off);
+    }
+    let mut arg = Arg::new(param.name.clone())
+        .long(param.flag_name())
+        .value_name(placeholder(param))
+        .action(ArgAction::Set)
+        .help(help)
+        .hide(param.hidden);
+    arg = match (param.multiple, param.kind.is_numeric()) {
+        // clap only recognises simple negative numbers (`-3`, `-1.5e3`),
+        // so a single numeric value takes the next token whatever it looks
+        // like (`--lr -1e-3`); a mistake then reads "invalid value".
+        (false, true) => arg.num_args(1).allow_hyphen_values(true),
+        (false, false) => arg.num_args(1),
+        (true, numeric) => arg.num_args(0..).allow_negative_numbers(numeric),
+    };
+    cmd.arg(in_section(arg))
+}
+
+fn negated_id(param: &Param) -> String {
+    format!("no-{}", param.name)
+}
+
+fn placeholder(param: &Param) -> String {
+    if param.allowed.is_some() {
+        let choices = param.allowed_list().replace(", ", "|");
+        if choices.len() <= MAX_CHOICE_PLACEHOLDER {
+            return choices;
+        }
+    }
+    param.kind.placeholder().to_owned()
+}
+
+/// `help [env: VAR] Allowed: a, b. Default: x` or `... Required.`
+fn help_text(param: &Param, set: &ParamSet) -> String {
+    let mut parts: Vec<String> = param.help.iter().cloned().collect();
+    if param.allowed.is_some() && placeholder(param) == param.kind.placeholder() {
+        parts.push(format!("Allowed: {}.", param.allowed_list()));
+    }
+    if let Some(var) = &param.env {
+        parts.push(format!("[env: {var}]"));
+    }
+    match param.default_text(set.default_of(param).as_ref()) {
+        Some(default) => parts.push(format!("Default: {default}")),
+        None if param.required => parts.push("Required.".to_owned()),
+        None => {}
+    }
+    parts.join(" ")
+}
+
+pub(crate) fn experiment_completions_arg() -> Arg {
+    Arg::new(COMPLETIONS)
+        .long(COMPLETIONS)
+        .value_name("SHELL")
+        .value_parser(clap::builder::EnumValueParser::<Shell>::new())
+        .help("Print a shell completion script and exit")
+}
+
+/// The shell whose completion script was asked for, if any.
+pub(crate) fn completions_requested(matches: &ArgMatches) -> Option<Shell> {
+    matches.get_one::<Shell>(COMPLETIONS).copied()
+}
+
+/// Renders a completion script for `cmd` under the program name `bin`.
+pub(crate) fn completion_script(shell: Shell, mut cmd: Command, bin: &str) -> String {
+    let mut out = Vec::new();
+    clap_complete::generate(shell, &mut cmd, bin, &mut out);
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// Splits the command-line values around `--params-file` into the two
+/// layers of a [`Request`]. `args` are the tokens `matches` came from.
+pub(crate) fn request(set: &ParamSet, matches: &ArgMatches, args: &[OsString]) -> Request {
+    let positions = OptionPositions::scan(args);
+    let mut before = Layer::new(Source::CommandLine);
+    let mut after = Layer::new(Source::CommandLine);
+    let params_file_at = positions.last(names::PARAMS_FILE.replace('_', "-").as_str());
+    let params_file = matches
+        .get_one::<String>(names::PARAMS_FILE)
+        .filter(|_| given_on_command_line(matches, names::PARAMS_FILE))
+        .map(PathBuf::from);
+    for entry in set.entries() {
+        let param = &entry.param;
+        if param.name == names::PARAMS_FILE {
+            continue;
+        }
+        let Some(given) = given(param, matches) else {
+            continue;
+        };
+        let at = positions.last(&param.flag_name());
+        let at = if param.flag {
+            at.max(positions.last(&format!("no-{}", param.flag_name())))
+        } else {
+            at
+        };
+        let layer = match (params_file_at, at) {
+            (Some(file_at), Some(at)) if at > file_at => &mut after,
+            _ => &mut before,
+        };
+        layer.values.insert(param.name.clone(), given);
+    }
+    Request {
+        before_file: before,
+        params_file,
+        after_file: after,
+    }
+}
+
+/// The value the command line gave `param`.
+fn given(param: &Param, matches: &ArgMatches) -> Option<Given> {
+    if param.flag {
+        // `overrides_with` leaves only the last of --x / --no-x.
+        if given_on_command_line(matches, &param.name) {
+            return Some(Given::Flag(true));
+        }
+        return given_on_command_line(matches, &negated_id(param)).then_some(Given::Flag(false));
+    }
+    if !given_on_command_line(matches, &param.name) {
+        return None;
+    }
+    let tokens = matches
+        .get_many::<String>(&param.name)
+        .map(|values| values.cloned().collect())
+        .unwrap_or_default();
+    Some(Given::Text(tokens))
+}
+
+fn given_on_command_line(matches: &ArgMatches, id: &str) -> bool {
+    matches.value_source(id) == Some(ValueSource::CommandLine)
+}
+
+/// Where each long option last appears among the tokens. clap has
+/// `index_of`, but not for an option given with zero values (`--tags`), so
+/// the order of options relative to `--params-file` is read off the tokens
+/// clap has already validated.
+struct OptionPositions(HashMap<String, usize>);
+
+impl OptionPositions {
+    fn scan(args: &[OsString]) -> OptionPositions {
+        let mut last = HashMap::new();
+        for (i, arg) in args.iter().enumerate() {
+            let Some(arg) = arg.to_str() else { continue };
+            if arg == "--" {
+                break;
+            }
+            if let Some(option) = arg.strip_prefix("--") {
+                let name = option.split_once('=').map_or(option, |(name, _)| name);
+                last.insert(name.to_owned(), i);
+            }
+        }
+        OptionPositions(last)
+    }
+
+    fn last(&self, long: &str) -> Option<usize> {
+        self.0.get(long).copied()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::param::ParamGroup;
+    use crate::{Params, Run, Value};
+
+    fn exp() -> Experiment {
+        Experiment::new("e", |_: &Params, _: &Run| Ok::<_, anyhow::Error>(()))
+            .param(Param::int("n").default(1).help("A number."))
+            .param(Param::flag("f"))
+            .param(Param::string("xs").multiple())
+            .param(
+                Param::string("opt")
+                    .allowed_values(["sgd", "adam"])
+                    .default("sgd"),
+            )
+            .param(Param::string("req").required().env("REQ"))
+            .param_group(ParamGroup::new("Section").param(Param::float("lr").default(0.1)))
+    }
+
+    fn parse(args: &[&str]) -> Request {
+        let e = exp();
+        let m = experiment(&e).try_get_matches_from(args).unwrap();
+        let args: Vec<OsString> = args.iter().map(OsString::from).collect();
+        request(e.param_set(), &m, &args)
+    }
+
+    fn text(layer: &Layer, name: &str) -> Option<Vec<String>> {
+        match layer.values.get(name)? {
+            Given::Text(t) => Some(t.clone()),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn options_split_around_the_params_file() {
+        let r = parse(&[
+            "--n",
+            "1",
+            "--params-file",
+            "p.yaml",
+            "--lr",
+            "-5e-1",
+            "--f",
+        ]);
+        assert_eq!(r.params_file, Some(PathBuf::from("p.yaml")));
+        assert_eq!(text(&r.before_file, "n").unwrap(), ["1"]);
+        assert_eq!(text(&r.after_file, "lr").unwrap(), ["-5e-1"]);
+        assert!(matches!(r.after_file.values["f"], Given::Flag(true)));
+        let r = parse(&["--n", "2"]);
+        assert_eq!(r.params_file, None);
+        assert_eq!(text(&r.before_file, "n").unwrap(), ["2"]);
+        assert!(r.after_file.values.is_empty());
+    }
+
+    #[test]
+    fn last_flag_and_last_option_win() {
+        let r = parse(&["--f", "--no-f", "--n", "1", "--n", "-3"]);
+        assert!(matches!(r.before_file.values["f"], Given::Flag(false)));
+        assert_eq!(text(&r.before_file, "n").unwrap(), ["-3"]);
+        let r = parse(&["--no-f", "--f"]);
+        assert!(matches!(r.before_file.values["f"], Given::Flag(true)));
+    }
+
+    #[test]
+    fn multiple_takes_many_or_none() {
+        let r = parse(&["--xs", "a", "b", "c", "--n", "1"]);
+        assert_eq!(text(&r.before_file, "xs").unwrap(), ["a", "b", "c"]);
+        let r = parse(&["--xs"]);
+        assert_eq!(text(&r.before_file, "xs").unwrap(), Vec::<String>::new());
+        let r = parse(&["--params-file", "p", "--xs"]);
+        assert_eq!(text(&r.after_file, "xs").unwrap(), Vec::<String>::new());
+        let r = parse(&["--xs", "a", "--xs", "b"]);
+        assert_eq!(text(&r.before_file, "xs").unwrap(), ["b"]);
+    }
+
+    #[test]
+    fn double_dash_ends_options() {
+        let e = exp();
+        let err = experiment(&e)
+            .try_get_matches_from(["--", "--n"])
+            .unwrap_err();
+        assert_eq!(err.kind(), clap::error::ErrorKind::UnknownArgument);
+    }
+
+    #[test]
+    fn help_shows_sections_defaults_and_requirements() {
+        let e = exp();
+        let help = experiment(&e).bin_name("prog").render_help().to_string();
+        let n = help.find("--n <INT>").expect(&help);
+        let section = help.find("Section:").expect(&help);
+        let lr = help.find("--lr <FLOAT>").expect(&help);
+        assert!(n < section && section < lr, "{help}");
+        assert!(help.contains("A number. Default: 1"), "{help}");
+        assert!(help.contains("--opt <sgd|adam>"), "{help}");
+        assert!(help.contains("[env: REQ] Required."), "{help}");
+        assert!(help.contains("--random-seed <INT>"), "{help}");
+        assert!(help.contains("Default: <randomly generated>"), "{help}");
+        assert!(!help.contains("local-rank"), "{help}");
+        assert!(!help.contains("--subprocess"), "{help}");
+        // The experiment's own parameters come before the built-ins.
+        assert!(n < help.find("--output-dir").unwrap(), "{help}");
+        let _ = Value::Null;
+    }
+}

@@ -1,0 +1,195 @@
+//! The command line: dispatch through a group tree, parse an experiment's
+//! options, report help, completions and errors the way a CLI should.
+
+mod command;
+mod tree;
+
+use std::ffi::OsString;
+use std::fmt;
+use std::io::{self, Write};
+use std::path::Path;
+
+use clap::error::ErrorKind;
+
+use crate::error::{Error, UsageError};
+use crate::experiment::{Experiment, HasParams};
+use crate::group::{Child, Group};
+use crate::runtime::RunSummary;
+
+/// Why a command-line invocation did not produce a completed run.
+///
+/// Not every case is a failure: `--help` and `--completions` end here too,
+/// with exit code 0. [`CliError::print`] writes each case where it belongs
+/// (help and scripts to stdout, errors to stderr).
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum CliError {
+    /// Help, or a usage error (unknown option, bad value, missing required
+    /// value, bad params file), rendered by clap with the usage.
+    Clap(clap::Error),
+    /// Text to print on stdout before exiting successfully (a completion
+    /// script).
+    Output(String),
+    /// The run started and failed; its log and `run.json` have the details.
+    Run(Error),
+}
+
+impl CliError {
+    /// The exit code for the process: 0 for help and completions, 2 for
+    /// usage errors, 1 for a failed run.
+    pub fn exit_code(&self) -> i32 {
+        match self {
+            CliError::Clap(e) => e.exit_code(),
+            CliError::Output(_) => 0,
+            CliError::Run(e) => e.exit_code(),
+        }
+    }
+
+    /// Prints the message to stdout or stderr, as appropriate.
+    pub fn print(&self) -> io::Result<()> {
+        match self {
+            CliError::Clap(e) => e.print(),
+            CliError::Output(text) => io::stdout().lock().write_all(text.as_bytes()),
+            // The failure itself is already in the log (console and
+            // log.txt); say where to look.
+            CliError::Run(Error::Failed { output_dir, .. }) => writeln!(
+                io::stderr().lock(),
+                "error: the experiment failed; see {}",
+                output_dir.join("log.txt").display()
+            ),
+            CliError::Run(e) => writeln!(io::stderr().lock(), "error: {e}"),
+        }
+    }
+}
+
+impl fmt::Display for CliError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            CliError::Clap(e) => write!(f, "{e}"),
+            CliError::Output(text) => f.write_str(text),
+            CliError::Run(e) => write!(f, "{e}"),
+        }
+    }
+}
+
+impl std::error::Error for CliError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            CliError::Clap(e) => Some(e),
+            CliError::Output(_) => None,
+            CliError::Run(e) => Some(e),
+        }
+    }
+}
+
+/// Prints the outcome and exits the process with its code.
+pub(crate) fn exit(result: Result<RunSummary, CliError>) -> ! {
+    let code = match result {
+        Ok(_) => 0,
+        Err(e) => {
+            let _ = e.print();
+            e.exit_code()
+        }
+    };
+    let _ = io::stdout().flush();
+    std::process::exit(code)
+}
+
+/// The program's file name, for usage lines and completion scripts.
+pub(crate) fn program_name(argv: &[OsString]) -> String {
+    argv.first()
+        .and_then(|arg0| Path::new(arg0).file_name())
+        .map_or_else(
+            || "experiment".to_owned(),
+            |n| n.to_string_lossy().into_owned(),
+        )
+}
+
+/// Parses `args` (the options after the experiment's path) and runs `exp`.
+/// `path` is the program name followed by the group/experiment words that
+/// led here; `argv` is the whole command line, recorded in `run.json`.
+pub(crate) fn run_experiment(
+    exp: &Experiment,
+    path: Vec<String>,
+    args: &[OsString],
+    argv: &[OsString],
+) -> Result<RunSummary, CliError> {
+    exp.check_definition();
+    let mut cmd = command::experiment(exp).bin_name(path.join(" "));
+    let matches = cmd.try_get_matches_from_mut(args).map_err(CliError::Clap)?;
+    if let Some(shell) = command::completions_requested(&matches) {
+        return Err(CliError::Output(command::completion_script(
+            shell, cmd, &path[0],
+        )));
+    }
+    let request = command::request(exp.param_set(), &matches, args);
+    let argv = argv
+        .iter()
+        .map(|a| a.to_string_lossy().into_owned())
+        .collect();
+    exp.start(request, Some(argv)).map_err(|e| match e {
+        Error::Usage(usage) => CliError::Clap(cmd.error(error_kind(&usage), usage)),
+        other => CliError::Run(other),
+    })
+}
+
+/// Walks the group tree along the leading words of argv to an experiment.
+pub(crate) fn run_group(root: &Group, argv: &[OsString]) -> Result<RunSummary, CliError> {
+    let mut path = vec![program_name(argv)];
+    let mut group = root;
+    let mut rest = &argv[1.min(argv.len())..];
+    loop {
+        let word = rest
+            .first()
+            .and_then(|w| w.to_str())
+            .filter(|w| !w.starts_with('-'));
+        let Some(word) = word else {
+            return Err(group_options(root, group, &path, rest));
+        };
+        match group.child(word) {
+            Some(Child::Group(sub)) => group = sub,
+            Some(Child::Experiment(exp)) => {
+                path.push(exp.name().to_owned());
+                return run_experiment(exp, path, &rest[1..], argv);
+            }
+            None => {
+                let mut cmd = tree::group_command(group, &path.join(" "));
+                let known: Vec<_> = group.children().iter().map(Child::name).collect();
+                return Err(CliError::Clap(cmd.error(
+                    ErrorKind::InvalidSubcommand,
+                    format!(
+                        "unknown experiment or group '{word}' (expected one of: {})",
+                        known.join(", ")
+                    ),
+                )));
+            }
+        }
+        path.push(group.name().to_owned());
+        rest = &rest[1..];
+    }
+}
+
+/// Options given to a group rather than an experiment: `--help`,
+/// `--completions`, or a mistake.
+fn group_options(root: &Group, group: &Group, path: &[String], args: &[OsString]) -> CliError {
+    let mut cmd = tree::group_command(group, &path.join(" "));
+    match cmd.try_get_matches_from_mut(args) {
+        Err(e) => CliError::Clap(e),
+        Ok(matches) => match command::completions_requested(&matches) {
+            Some(shell) => CliError::Output(command::completion_script(
+                shell,
+                tree::completion_tree(root),
+                &path[0],
+            )),
+            None => CliError::Clap(cmd.error(ErrorKind::MissingSubcommand, "no experiment given")),
+        },
+    }
+}
+
+fn error_kind(error: &UsageError) -> ErrorKind {
+    match error {
+        UsageError::MissingRequired { .. } => ErrorKind::MissingRequiredArgument,
+        UsageError::UnknownParam { .. } => ErrorKind::UnknownArgument,
+        _ => ErrorKind::ValueValidation,
+    }
+}

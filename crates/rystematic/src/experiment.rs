@@ -1,0 +1,447 @@
+//! [`Experiment`]: a main function plus its parameters, and the ways to run it.
+
+use std::ffi::OsString;
+use std::fmt;
+use std::sync::Arc;
+
+use crate::cli::{self, CliError};
+use crate::error::{DefinitionError, Error, Source, UsageError};
+use crate::extension;
+use crate::param::{Param, ParamGroup};
+use crate::param_set::{Entry, Origin, ParamSet};
+use crate::resolve::{self, Given, Layer, Request};
+use crate::runtime::{self, MainFn, Run, RunSummary};
+use crate::standard::names;
+use crate::value::{Params, Value};
+
+/// Anything that declares parameters: an [`Experiment`] or a
+/// [`Group`](crate::Group). Used by `inherit_params`.
+pub trait HasParams {
+    /// The declared parameters.
+    fn param_set(&self) -> &ParamSet;
+}
+
+/// An experiment: a main function and the parameters it takes.
+///
+/// ```no_run
+/// use rystematic::{Experiment, Param};
+///
+/// fn main() {
+///     Experiment::new("hello_world", |params, run| {
+///         let name: String = params.get("name")?;
+///         println!("Hello {name}!");
+///         std::fs::write(run.output_dir().join("hello.txt"), format!("Hello {name}!\n"))?;
+///         Ok::<_, anyhow::Error>(())
+///     })
+///     .param(Param::string("name").help("The name to greet."))
+///     .cli();
+/// }
+/// ```
+///
+/// Definition mistakes (a bad parameter name, two parameters with the same
+/// name, a default of the wrong type, ...) are bugs in the program, so the
+/// builder methods panic with a message naming the culprit.
+#[derive(Clone)]
+pub struct Experiment {
+    name: String,
+    about: Option<String>,
+    main: Arc<MainFn>,
+    params: ParamSet,
+    /// Names of the enclosing groups, outermost first.
+    path: Vec<String>,
+}
+
+impl Experiment {
+    /// An experiment called `name` (converted to kebab-case:
+    /// `prepare_dataset` → `prepare-dataset`) that runs `main`.
+    ///
+    /// `main` gets the resolved parameters and the [`Run`] handle, and
+    /// returns `Ok(())` or any error convertible to `anyhow::Error`; an
+    /// error or a panic fails the run.
+    pub fn new<F, E>(name: &str, main: F) -> Experiment
+    where
+        F: Fn(&Params, &Run) -> Result<(), E> + Send + Sync + 'static,
+        E: Into<anyhow::Error>,
+    {
+        let mut experiment = Experiment {
+            name: String::new(),
+            about: None,
+            main: Arc::new(move |params, run| main(params, run).map_err(Into::into)),
+            params: ParamSet::default(),
+            path: Vec::new(),
+        }
+        .with_name(&kebab_case(name));
+        for ext in extension::loaded() {
+            for param in ext.params() {
+                let owner = experiment.owner();
+                experiment
+                    .params
+                    .add(&owner, param, None, Origin::Extension)
+                    .unwrap_or_else(|e| panic!("{e} (added by extension `{}`)", ext.name()));
+            }
+        }
+        experiment
+    }
+
+    /// Sets the name exactly as given (no kebab-case conversion).
+    ///
+    /// # Panics
+    /// If the name is empty, starts with `-` or has characters other than
+    /// ASCII letters, digits, `-`, `_` and `.`.
+    pub fn with_name(mut self, name: &str) -> Experiment {
+        check_name("experiment", name).unwrap_or_else(|e| panic!("{e}"));
+        self.name = name.to_owned();
+        self
+    }
+
+    /// A description shown at the top of `--help`.
+    pub fn about(mut self, text: &str) -> Experiment {
+        self.about = Some(text.to_owned());
+        self
+    }
+
+    /// Adds a parameter.
+    ///
+    /// # Panics
+    /// If the parameter is malformed or clashes with one already present.
+    pub fn param(mut self, param: Param) -> Experiment {
+        let owner = self.owner();
+        self.params
+            .add(&owner, param, None, Origin::Declared)
+            .unwrap_or_else(|e| panic!("{e}"));
+        self
+    }
+
+    /// Adds a group of parameters, shown as its own section in `--help`.
+    ///
+    /// # Panics
+    /// As [`Experiment::param`].
+    pub fn param_group(mut self, group: ParamGroup) -> Experiment {
+        let owner = self.owner();
+        self.params
+            .add_group(&owner, group, Origin::Declared)
+            .unwrap_or_else(|e| panic!("{e}"));
+        self
+    }
+
+    /// Overrides the default of any parameter this experiment has, including
+    /// inherited and built-in ones:
+    /// `.default("output_dir", "./results")`.
+    ///
+    /// A parameter that arrives later (from a group the experiment joins) is
+    /// checked when the experiment is first run.
+    ///
+    /// # Panics
+    /// If the value does not fit the parameter.
+    pub fn default(mut self, name: &str, value: impl Into<Value>) -> Experiment {
+        let owner = self.owner();
+        self.params
+            .set_override(&owner, name, value.into())
+            .unwrap_or_else(|e| panic!("{e}"));
+        self
+    }
+
+    /// Copies the declared parameters (and their help sections) of another
+    /// experiment or group.
+    ///
+    /// # Panics
+    /// If one of them clashes with a parameter this experiment has.
+    pub fn inherit_params(mut self, from: &impl HasParams) -> Experiment {
+        let owner = self.owner();
+        self.params
+            .inherit(&owner, from.param_set())
+            .unwrap_or_else(|e| panic!("{e}"));
+        self
+    }
+
+    /// The experiment's name.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// The names of the enclosing groups, outermost first (empty for an
+    /// experiment that is not in a group).
+    pub fn group_path(&self) -> &[String] {
+        &self.path
+    }
+
+    /// Runs the experiment in this process with the given values (any
+    /// parameter not given takes its environment variable or default).
+    /// `params_file` may be among them; the other values override the file.
+    ///
+    /// ```no_run
+    /// # use rystematic::{Experiment, Param, Value};
+    /// # let exp = Experiment::new("e", |_, _| Ok::<_, anyhow::Error>(()));
+    /// let summary = exp.run([("lr", Value::from(0.1)), ("epochs", Value::from(3))])?;
+    /// println!("output in {}", summary.output_dir.display());
+    /// # Ok::<_, rystematic::Error>(())
+    /// ```
+    ///
+    /// # Errors
+    /// A key that names no parameter, a bad value, or a missing required
+    /// value is [`Error::Usage`] (and nothing is created); a failing run is
+    /// [`Error::Failed`]; starting while another experiment runs in this
+    /// process is [`Error::AlreadyRunning`].
+    pub fn run<I, K, V>(&self, values: I) -> Result<RunSummary, Error>
+    where
+        I: IntoIterator<Item = (K, V)>,
+        K: Into<String>,
+        V: Into<Value>,
+    {
+        self.check_definition();
+        let mut given = Layer::new(Source::Programmatic);
+        let mut params_file = None;
+        for (name, value) in values {
+            let (name, value) = (name.into(), value.into());
+            if self.params.get(&name).is_none() {
+                return Err(UsageError::UnknownParam {
+                    experiment: self.name.clone(),
+                    name,
+                }
+                .into());
+            }
+            if name == names::PARAMS_FILE {
+                params_file =
+                    Value::get::<Option<std::path::PathBuf>>(&value).map_err(|reason| {
+                        UsageError::InvalidValue {
+                            param: name.clone(),
+                            value: value.to_string(),
+                            origin: Source::Programmatic,
+                            reason,
+                        }
+                    })?;
+                continue;
+            }
+            given.values.insert(name, Given::Typed(value));
+        }
+        let request = Request {
+            before_file: Layer::new(Source::Programmatic),
+            params_file,
+            after_file: given,
+        };
+        self.start(request, None)
+    }
+
+    /// Runs the experiment from the process's command line, then exits the
+    /// process: 0 on success and after `--help`, 2 for bad input, 1 if the
+    /// run failed.
+    pub fn cli(&self) -> ! {
+        cli::exit(self.try_cli_from(std::env::args_os()))
+    }
+
+    /// Like [`Experiment::cli`] with an explicit argv (program name first),
+    /// returning instead of exiting: for tests and embedding.
+    ///
+    /// ```
+    /// # use rystematic::{Experiment, Param};
+    /// let exp = Experiment::new("e", |_, _| Ok::<_, anyhow::Error>(()))
+    ///     .param(Param::int("n").required());
+    /// let err = exp.try_cli_from(["prog", "--n", "abc"]).unwrap_err();
+    /// assert_eq!(err.exit_code(), 2);
+    /// assert!(err.to_string().contains("invalid value 'abc' for '--n'"));
+    /// ```
+    pub fn try_cli_from<I, T>(&self, argv: I) -> Result<RunSummary, CliError>
+    where
+        I: IntoIterator<Item = T>,
+        T: Into<OsString>,
+    {
+        let argv: Vec<OsString> = argv.into_iter().map(Into::into).collect();
+        let bin = cli::program_name(&argv);
+        cli::run_experiment(self, vec![bin], &argv[1.min(argv.len())..], &argv)
+    }
+
+    /// Resolves a request against this experiment's parameters and runs it.
+    pub(crate) fn start(
+        &self,
+        request: Request,
+        argv: Option<Vec<String>>,
+    ) -> Result<RunSummary, Error> {
+        let resolved = self.resolve(request)?;
+        runtime::execute(runtime::Launch {
+            experiment: &self.name,
+            main: self.main.as_ref(),
+            params: resolved.params,
+            warnings: resolved.warnings,
+            argv,
+        })
+    }
+
+    pub(crate) fn resolve(&self, request: Request) -> Result<resolve::Resolved, UsageError> {
+        resolve::resolve(&self.name, &self.params, request, &|var| {
+            std::env::var(var).ok()
+        })
+    }
+
+    pub(crate) fn about_text(&self) -> Option<&str> {
+        self.about.as_deref()
+    }
+
+    /// Definition checks that can only run once the experiment is complete
+    /// (its groups joined); a failure is a programmer error.
+    pub(crate) fn check_definition(&self) {
+        self.params
+            .check_overrides(&self.owner())
+            .unwrap_or_else(|e| panic!("{e}"));
+    }
+
+    /// Called by a group taking this experiment in: inherit its parameters
+    /// and record it as the outermost group so far.
+    pub(crate) fn join_group(&mut self, group: &str, group_params: &ParamSet) {
+        let owner = self.owner();
+        self.params
+            .inherit(&owner, group_params)
+            .unwrap_or_else(|e| panic!("{e} (inherited from group `{group}`)"));
+        self.prefix_path(group);
+    }
+
+    /// Called by a group giving this experiment a parameter it gained later.
+    pub(crate) fn add_inherited(&mut self, entry: &Entry) {
+        let owner = self.owner();
+        self.params
+            .add_entry(&owner, entry.clone())
+            .unwrap_or_else(|e| panic!("{e}"));
+    }
+
+    pub(crate) fn prefix_path(&mut self, group: &str) {
+        self.path.insert(0, group.to_owned());
+    }
+
+    fn owner(&self) -> String {
+        format!("experiment `{}`", self.name)
+    }
+}
+
+impl HasParams for Experiment {
+    fn param_set(&self) -> &ParamSet {
+        &self.params
+    }
+}
+
+impl fmt::Debug for Experiment {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Experiment")
+            .field("name", &self.name)
+            .field("path", &self.path)
+            .field(
+                "params",
+                &self.params.iter().map(Param::name).collect::<Vec<_>>(),
+            )
+            .finish_non_exhaustive()
+    }
+}
+
+/// `prepare_dataset` → `prepare-dataset`.
+pub(crate) fn kebab_case(name: &str) -> String {
+    name.replace('_', "-")
+}
+
+/// Names appear as command-line words and directory names.
+pub(crate) fn check_name(what: &'static str, name: &str) -> Result<(), DefinitionError> {
+    let reason = if name.is_empty() {
+        Some("it is empty")
+    } else if name.starts_with(['-', '.']) {
+        Some("it starts with '-' or '.'")
+    } else if !name
+        .bytes()
+        .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'))
+    {
+        Some("use ASCII letters, digits, '-', '_' and '.'")
+    } else {
+        None
+    };
+    match reason {
+        Some(reason) => Err(DefinitionError::InvalidName {
+            what,
+            name: name.to_owned(),
+            reason,
+        }),
+        None => Ok(()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn noop(_: &Params, _: &Run) -> anyhow::Result<()> {
+        Ok(())
+    }
+
+    #[test]
+    fn names_are_kebab_case_unless_set_exactly() {
+        assert_eq!(
+            Experiment::new("prepare_dataset", noop).name(),
+            "prepare-dataset"
+        );
+        assert_eq!(
+            Experiment::new("x", noop).with_name("Fit_Model").name(),
+            "Fit_Model"
+        );
+    }
+
+    #[test]
+    #[should_panic(expected = "invalid experiment name `my exp`")]
+    fn bad_names_fail_at_definition() {
+        let _ = Experiment::new("my exp", noop);
+    }
+
+    #[test]
+    fn every_experiment_gets_the_built_in_params() {
+        let exp = Experiment::new("e", noop);
+        let names: Vec<_> = exp.param_set().iter().map(Param::name).collect();
+        assert_eq!(
+            names,
+            [
+                "output_dir",
+                "debug",
+                "params_file",
+                "random_seed",
+                "subprocess",
+                "local_rank"
+            ]
+        );
+    }
+
+    #[test]
+    #[should_panic(expected = "experiment `e`: parameter `debug` clashes with another parameter")]
+    fn clashing_with_a_built_in_fails_at_definition() {
+        let _ = Experiment::new("e", noop).param(Param::flag("debug"));
+    }
+
+    #[test]
+    #[should_panic(expected = "experiment `e`: invalid default override for `random_seed`")]
+    fn bad_default_overrides_fail_at_definition() {
+        let _ = Experiment::new("e", noop).default("random_seed", "abc");
+    }
+
+    #[test]
+    #[should_panic(expected = "cannot override the default of `nope`: no such parameter")]
+    fn overrides_of_unknown_params_fail_before_any_run() {
+        let exp = Experiment::new("e", noop).default("nope", 1);
+        let _ = exp.run(Vec::<(String, Value)>::new());
+    }
+
+    #[test]
+    fn inherit_params_copies_declared_params_only() {
+        let base = Experiment::new("base", noop)
+            .param(Param::int("a"))
+            .param_group(ParamGroup::new("G").param(Param::int("b")));
+        let exp = Experiment::new("e", noop).inherit_params(&base);
+        let entry = exp.params.get("b").unwrap();
+        assert_eq!(entry.section.as_ref().unwrap().title, "G");
+        assert!(exp.params.get("a").is_some());
+    }
+
+    #[test]
+    fn unknown_keys_and_bad_values_are_usage_errors() {
+        let exp = Experiment::new("e", noop).param(Param::int("n"));
+        let err = exp.run([("m", 1)]).unwrap_err();
+        assert_eq!(err.to_string(), "experiment `e` has no parameter named `m`");
+        assert_eq!(err.exit_code(), 2);
+        let err = exp.run([("n", "x")]).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "invalid value 'x' for 'n' in the values passed to run: expected an integer"
+        );
+    }
+}

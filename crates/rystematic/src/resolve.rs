@@ -1,0 +1,380 @@
+//! Turning the sources of parameter values into one [`Params`].
+//!
+//! Precedence, highest first: command-line options after `--params-file`,
+//! the params file, command-line options before it, environment variables,
+//! the experiment's default override, the declared default. A programmatic
+//! `run` is the "after" layer: its values override the file it names.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+use crate::error::{Source, UsageError};
+use crate::param::Param;
+use crate::param_set::ParamSet;
+use crate::standard::names;
+use crate::value::{Params, Value};
+use crate::yaml;
+
+/// A value as one source gives it.
+#[derive(Debug, Clone)]
+pub(crate) enum Given {
+    /// Command-line tokens: one for a scalar, any number for `multiple`.
+    Text(Vec<String>),
+    /// `--x` (true) or `--no-x` (false).
+    Flag(bool),
+    /// An already typed value (programmatic `run`).
+    Typed(Value),
+}
+
+/// Values from one source, by parameter name.
+#[derive(Debug, Clone)]
+pub(crate) struct Layer {
+    pub(crate) origin: Source,
+    pub(crate) values: BTreeMap<String, Given>,
+}
+
+impl Layer {
+    pub(crate) fn new(origin: Source) -> Layer {
+        Layer {
+            origin,
+            values: BTreeMap::new(),
+        }
+    }
+}
+
+/// What a caller asks for: the two command-line layers around the params
+/// file (`--a 1 --params-file f --b 2`: `a` is before, `b` after).
+#[derive(Debug, Clone)]
+pub(crate) struct Request {
+    pub(crate) before_file: Layer,
+    pub(crate) params_file: Option<PathBuf>,
+    pub(crate) after_file: Layer,
+}
+
+/// The resolved parameters, and anything worth telling the user once the
+/// run's log is open.
+#[derive(Debug)]
+pub(crate) struct Resolved {
+    pub(crate) params: Params,
+    pub(crate) warnings: Vec<String>,
+}
+
+/// Resolves every parameter of `set`. `env` looks up environment variables
+/// (injectable for tests).
+pub(crate) fn resolve(
+    experiment: &str,
+    set: &ParamSet,
+    request: Request,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> Result<Resolved, UsageError> {
+    let mut warnings = Vec::new();
+    let file = match &request.params_file {
+        Some(path) => read_file(experiment, set, path, &mut warnings)?,
+        None => BTreeMap::new(),
+    };
+    let mut params = Params::default();
+    for entry in set.entries() {
+        let param = &entry.param;
+        let value = if param.name == names::PARAMS_FILE {
+            request.params_file.clone().map(Value::Path)
+        } else if let Some(given) = request.after_file.values.get(&param.name) {
+            Some(convert(param, given, &request.after_file.origin)?)
+        } else if let Some(value) = file.get(&param.name) {
+            Some(value.clone())
+        } else if let Some(given) = request.before_file.values.get(&param.name) {
+            Some(convert(param, given, &request.before_file.origin)?)
+        } else {
+            from_env(param, env)?
+        };
+        let value = match value {
+            Some(value) => value,
+            None => set
+                .default_of(param)
+                .map_or(Value::Null, |default| default.evaluate()),
+        };
+        params.insert(&param.name, finish(param, value)?);
+    }
+    Ok(Resolved { params, warnings })
+}
+
+/// Fills in what "unset" means for each kind of parameter, and enforces
+/// `required`.
+fn finish(param: &Param, value: Value) -> Result<Value, UsageError> {
+    match value {
+        Value::Null if param.required => Err(UsageError::MissingRequired {
+            param: format!("--{}", param.flag_name()),
+        }),
+        Value::Null if param.flag => Ok(Value::Bool(false)),
+        Value::Null if param.multiple => Ok(Value::List(Vec::new())),
+        value => Ok(value),
+    }
+}
+
+fn convert(param: &Param, given: &Given, origin: &Source) -> Result<Value, UsageError> {
+    let invalid = |value: String, reason: String| UsageError::InvalidValue {
+        param: display_name(param, origin),
+        value,
+        origin: origin.clone(),
+        reason,
+    };
+    match given {
+        Given::Flag(on) => Ok(Value::Bool(*on)),
+        Given::Typed(value) => param
+            .normalise(value.clone())
+            .map_err(|reason| invalid(value.to_string(), reason)),
+        Given::Text(tokens) if param.multiple => tokens
+            .iter()
+            .map(|t| {
+                param
+                    .parse_text(t)
+                    .map_err(|reason| invalid(t.clone(), reason))
+            })
+            .collect::<Result<Vec<_>, _>>()
+            .map(Value::List),
+        Given::Text(tokens) => {
+            let text = tokens.last().map_or("", String::as_str);
+            param
+                .parse_text(text)
+                .map_err(|reason| invalid(text.to_owned(), reason))
+        }
+    }
+}
+
+/// `--flag-name` where the user typed flags, `snake_name` where they wrote keys.
+fn display_name(param: &Param, origin: &Source) -> String {
+    match origin {
+        Source::CommandLine | Source::Env(_) => format!("--{}", param.flag_name()),
+        Source::File(_) | Source::Programmatic => param.name.clone(),
+    }
+}
+
+fn from_env(
+    param: &Param,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> Result<Option<Value>, UsageError> {
+    let Some(var) = &param.env else {
+        return Ok(None);
+    };
+    let Some(text) = env(var) else {
+        return Ok(None);
+    };
+    let tokens = if param.multiple {
+        text.split([':', ','])
+            .filter(|t| !t.is_empty())
+            .map(str::to_owned)
+            .collect()
+    } else if param.flag {
+        // A flag's variable holds a boolean, not a flag.
+        return param
+            .parse_text(&text)
+            .map(Some)
+            .map_err(|reason| UsageError::InvalidValue {
+                param: display_name(param, &Source::Env(var.clone())),
+                value: text.clone(),
+                origin: Source::Env(var.clone()),
+                reason,
+            });
+    } else {
+        vec![text]
+    };
+    convert(param, &Given::Text(tokens), &Source::Env(var.clone())).map(Some)
+}
+
+/// Reads the params file, keeping values for parameters that may come from
+/// a file. Keys that name no parameter become warnings; keys of parameters
+/// that may not come from a file (`params_file` itself, `local_rank`, ...)
+/// are skipped quietly, because every `parameters.yaml` has them.
+fn read_file(
+    experiment: &str,
+    set: &ParamSet,
+    path: &std::path::Path,
+    warnings: &mut Vec<String>,
+) -> Result<BTreeMap<String, Value>, UsageError> {
+    let origin = Source::File(path.to_owned());
+    let mut values = BTreeMap::new();
+    for (key, value) in yaml::read_params_file(path)? {
+        let Some(entry) = set.get(&key) else {
+            warnings.push(format!(
+                "params file '{}' sets `{key}`, which is not a parameter of experiment \
+                 `{experiment}`; ignored",
+                path.display()
+            ));
+            continue;
+        };
+        if !entry.param.allow_from_file {
+            continue;
+        }
+        let value = convert(&entry.param, &Given::Typed(value), &origin)?;
+        values.insert(key, value);
+    }
+    Ok(values)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::param_set::Origin;
+    use std::collections::HashMap;
+
+    fn set() -> ParamSet {
+        let mut s = ParamSet::default();
+        for p in [
+            Param::path(names::PARAMS_FILE).allow_from_file(false),
+            Param::int("n").default(1).env("N"),
+            Param::string("s"),
+            Param::flag("f"),
+            Param::int("xs").multiple().env("XS"),
+            Param::string("req").required(),
+            Param::int("rank").default(0).allow_from_file(false),
+        ] {
+            s.add("e", p, None, Origin::Declared).unwrap();
+        }
+        s
+    }
+
+    fn layer(origin: Source, values: &[(&str, Given)]) -> Layer {
+        Layer {
+            origin,
+            values: values
+                .iter()
+                .map(|(k, v)| ((*k).to_owned(), v.clone()))
+                .collect(),
+        }
+    }
+
+    fn text(t: &str) -> Given {
+        Given::Text(vec![t.to_owned()])
+    }
+
+    fn request(
+        before: &[(&str, Given)],
+        file: Option<PathBuf>,
+        after: &[(&str, Given)],
+    ) -> Request {
+        Request {
+            before_file: layer(Source::CommandLine, before),
+            params_file: file,
+            after_file: layer(Source::CommandLine, after),
+        }
+    }
+
+    fn no_env(_: &str) -> Option<String> {
+        None
+    }
+
+    #[test]
+    fn defaults_fill_in_and_unset_has_a_meaning_per_kind() {
+        let r = resolve(
+            "e",
+            &set(),
+            request(&[("req", text("r"))], None, &[]),
+            &no_env,
+        )
+        .unwrap();
+        let p = r.params;
+        assert_eq!(p.value("n"), Some(&Value::Int(1)));
+        assert_eq!(p.value("s"), Some(&Value::Null));
+        assert_eq!(p.value("f"), Some(&Value::Bool(false)));
+        assert_eq!(p.value("xs"), Some(&Value::List(vec![])));
+        assert_eq!(p.value("params_file"), Some(&Value::Null));
+    }
+
+    #[test]
+    fn missing_required_names_the_flag() {
+        let err = resolve("e", &set(), request(&[], None, &[]), &no_env).unwrap_err();
+        assert_eq!(err.to_string(), "missing required value for '--req'");
+    }
+
+    #[test]
+    fn file_sits_between_before_and_after() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("p.yaml");
+        std::fs::write(&file, "n: 5\ns: from-file\nreq: r\nrank: 3\nbogus: 1\n").unwrap();
+        let r = resolve(
+            "e",
+            &set(),
+            request(
+                &[("n", text("2")), ("s", text("before"))],
+                Some(file.clone()),
+                &[("s", text("after"))],
+            ),
+            &no_env,
+        )
+        .unwrap();
+        assert_eq!(r.params.value("n"), Some(&Value::Int(5)));
+        assert_eq!(r.params.value("s"), Some(&Value::from("after")));
+        assert_eq!(
+            r.params.value("rank"),
+            Some(&Value::Int(0)),
+            "not allowed from file"
+        );
+        assert_eq!(r.params.value("params_file"), Some(&Value::Path(file)));
+        assert_eq!(r.warnings.len(), 1);
+        assert!(r.warnings[0].contains("`bogus`, which is not a parameter of experiment `e`"));
+    }
+
+    #[test]
+    fn bad_file_values_name_the_key_and_the_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("p.yaml");
+        std::fs::write(&file, "n: abc\n").unwrap();
+        let err = resolve("e", &set(), request(&[], Some(file.clone()), &[]), &no_env)
+            .unwrap_err()
+            .to_string();
+        assert_eq!(
+            err,
+            format!(
+                "invalid value 'abc' for 'n' in params file '{}': expected an integer",
+                file.display()
+            )
+        );
+    }
+
+    #[test]
+    fn env_is_below_the_command_line_and_splits_lists() {
+        let env: HashMap<&str, &str> = [("N", "7"), ("XS", "1:2,3")].into();
+        let lookup = |k: &str| env.get(k).map(|v| (*v).to_owned());
+        let r = resolve(
+            "e",
+            &set(),
+            request(&[("req", text("r"))], None, &[]),
+            &lookup,
+        )
+        .unwrap();
+        assert_eq!(r.params.value("n"), Some(&Value::Int(7)));
+        assert_eq!(r.params.value("xs"), Some(&Value::from(vec![1, 2, 3])));
+        let r = resolve(
+            "e",
+            &set(),
+            request(&[("req", text("r")), ("n", text("8"))], None, &[]),
+            &lookup,
+        )
+        .unwrap();
+        assert_eq!(r.params.value("n"), Some(&Value::Int(8)));
+
+        let bad = |k: &str| (k == "N").then(|| "x".to_owned());
+        let err = resolve("e", &set(), request(&[("req", text("r"))], None, &[]), &bad)
+            .unwrap_err()
+            .to_string();
+        assert_eq!(
+            err,
+            "invalid value 'x' for '--n' from environment variable N: expected an integer"
+        );
+    }
+
+    #[test]
+    fn typed_values_are_normalised() {
+        let mut req = request(&[], None, &[]);
+        req.after_file = layer(
+            Source::Programmatic,
+            &[
+                ("n", Given::Typed(Value::from("12"))),
+                ("req", Given::Typed(Value::from("r"))),
+                ("xs", Given::Typed(Value::Int(4))),
+            ],
+        );
+        let r = resolve("e", &set(), req, &no_env).unwrap();
+        assert_eq!(r.params.value("n"), Some(&Value::Int(12)));
+        assert_eq!(r.params.value("xs"), Some(&Value::from(vec![4])));
+    }
+}

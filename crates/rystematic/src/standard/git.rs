@@ -1,0 +1,143 @@
+//! The git commit of the working directory, for `run.json`.
+//!
+//! The commit is read straight from `.git` (a few small file reads), so a
+//! run outside a repository, or on a machine without git, pays nothing. The
+//! dirty flag needs git's index logic, so `git status` runs in a background
+//! thread while the experiment does its work, and its answer goes into the
+//! final `run.json`.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::thread::JoinHandle;
+
+/// Where the working directory's repository keeps its data.
+pub(crate) struct Repo {
+    work_tree: PathBuf,
+    git_dir: PathBuf,
+}
+
+impl Repo {
+    /// The repository containing `dir`, if any.
+    pub(crate) fn discover(dir: &Path) -> Option<Repo> {
+        dir.ancestors().find_map(|candidate| {
+            let dot_git = candidate.join(".git");
+            let git_dir = if dot_git.is_dir() {
+                dot_git
+            } else {
+                // A worktree or submodule: `.git` is a file `gitdir: <path>`.
+                let text = fs::read_to_string(&dot_git).ok()?;
+                let target = text.strip_prefix("gitdir:")?.trim();
+                candidate.join(target)
+            };
+            Some(Repo {
+                work_tree: candidate.to_owned(),
+                git_dir,
+            })
+        })
+    }
+
+    /// The commit HEAD points at (`None` in a repository without commits).
+    pub(crate) fn head_commit(&self) -> Option<String> {
+        let head = fs::read_to_string(self.git_dir.join("HEAD")).ok()?;
+        let head = head.trim();
+        let Some(reference) = head.strip_prefix("ref:") else {
+            return is_hash(head).then(|| head.to_owned());
+        };
+        let reference = reference.trim();
+        // A worktree's refs live in the common dir.
+        let common = fs::read_to_string(self.git_dir.join("commondir"))
+            .map(|c| self.git_dir.join(c.trim()))
+            .unwrap_or_else(|_| self.git_dir.clone());
+        for dir in [&self.git_dir, &common] {
+            if let Ok(hash) = fs::read_to_string(dir.join(reference)) {
+                let hash = hash.trim();
+                if is_hash(hash) {
+                    return Some(hash.to_owned());
+                }
+            }
+        }
+        let packed = fs::read_to_string(common.join("packed-refs")).ok()?;
+        packed.lines().find_map(|line| {
+            let (hash, name) = line.split_once(' ')?;
+            (name == reference && is_hash(hash)).then(|| hash.to_owned())
+        })
+    }
+
+    /// Starts `git status` in the background; join for "has uncommitted
+    /// changes to tracked files" (`None` if git is unavailable or fails).
+    pub(crate) fn spawn_dirty_check(&self) -> JoinHandle<Option<bool>> {
+        let work_tree = self.work_tree.clone();
+        std::thread::spawn(move || {
+            let output = Command::new("git")
+                .args(["status", "--porcelain", "--untracked-files=no"])
+                .current_dir(work_tree)
+                .stdin(Stdio::null())
+                .stderr(Stdio::null())
+                .output()
+                .ok()?;
+            output.status.success().then_some(!output.stdout.is_empty())
+        })
+    }
+}
+
+fn is_hash(s: &str) -> bool {
+    (s.len() == 40 || s.len() == 64) && s.bytes().all(|b| b.is_ascii_hexdigit())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const HASH: &str = "0123456789abcdef0123456789abcdef01234567";
+
+    fn repo_with_head(head: &str) -> tempfile::TempDir {
+        let dir = tempfile::tempdir().unwrap();
+        let git = dir.path().join(".git");
+        fs::create_dir_all(git.join("refs/heads")).unwrap();
+        fs::write(git.join("HEAD"), head).unwrap();
+        dir
+    }
+
+    #[test]
+    fn reads_loose_packed_and_detached_heads() {
+        let dir = repo_with_head("ref: refs/heads/main\n");
+        let sub = dir.path().join("a/b");
+        fs::create_dir_all(&sub).unwrap();
+        let repo = Repo::discover(&sub).unwrap();
+        assert_eq!(repo.head_commit(), None);
+
+        fs::write(
+            dir.path().join(".git/packed-refs"),
+            format!("# pack-refs\n{HASH} refs/heads/main\n"),
+        )
+        .unwrap();
+        assert_eq!(repo.head_commit().as_deref(), Some(HASH));
+
+        let loose = HASH.replace('0', "f");
+        fs::write(dir.path().join(".git/refs/heads/main"), &loose).unwrap();
+        assert_eq!(repo.head_commit(), Some(loose));
+
+        let detached = repo_with_head(&format!("{HASH}\n"));
+        let repo = Repo::discover(detached.path()).unwrap();
+        assert_eq!(repo.head_commit().as_deref(), Some(HASH));
+    }
+
+    #[test]
+    fn follows_a_worktree_gitdir_file() {
+        let main = repo_with_head("ref: refs/heads/main\n");
+        fs::write(main.path().join(".git/refs/heads/main"), HASH).unwrap();
+        let wt_git = main.path().join(".git/worktrees/wt");
+        fs::create_dir_all(&wt_git).unwrap();
+        fs::write(wt_git.join("HEAD"), "ref: refs/heads/main\n").unwrap();
+        fs::write(wt_git.join("commondir"), "../..\n").unwrap();
+        let wt = tempfile::tempdir().unwrap();
+        fs::write(
+            wt.path().join(".git"),
+            format!("gitdir: {}\n", wt_git.display()),
+        )
+        .unwrap();
+        let repo = Repo::discover(wt.path()).unwrap();
+        assert_eq!(repo.head_commit().as_deref(), Some(HASH));
+    }
+}

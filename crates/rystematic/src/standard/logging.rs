@@ -1,0 +1,238 @@
+//! Run logging: every `tracing` event goes to the console (stderr, coloured
+//! on a terminal) and, while a run is active, to its log file, as
+//!
+//! ```text
+//! [2026-11-28 05:15:13] [INFO] [my_crate] message
+//! [2026-11-28 05:15:13] [INFO] [RANK 1] [my_crate] message     (subprocess rank 1)
+//! ```
+//!
+//! `tracing` has one global subscriber per process, so the layer is installed
+//! once and the run swaps its file and level in and out. Lines are written
+//! with one `write` each and no buffering: a crash loses nothing that was
+//! logged, and concurrent writers never interleave within a line.
+
+use std::fmt::{self, Write as _};
+use std::fs::{File, OpenOptions};
+use std::io::{self, IsTerminal, Write};
+use std::path::Path;
+use std::sync::atomic::{AtomicBool, AtomicU8, AtomicU32, Ordering};
+use std::sync::{Mutex, OnceLock};
+
+use tracing::field::{Field, Visit};
+use tracing::subscriber::Interest;
+use tracing::{Event, Level, Metadata, Subscriber};
+use tracing_subscriber::layer::{Context, Layer, SubscriberExt};
+
+static FILE: Mutex<Option<File>> = Mutex::new(None);
+/// 0 = INFO and above, 1 = DEBUG and above.
+static VERBOSITY: AtomicU8 = AtomicU8::new(0);
+static RANK: AtomicU32 = AtomicU32::new(0);
+static INSTALLED: OnceLock<bool> = OnceLock::new();
+static WARNED_FOREIGN: AtomicBool = AtomicBool::new(false);
+
+/// Installs the run-log layer as the global `tracing` subscriber (once).
+/// Returns false if the program installed its own subscriber first; then
+/// events go there and the run's log file stays empty.
+pub(crate) fn install() -> bool {
+    *INSTALLED.get_or_init(|| {
+        let subscriber = tracing_subscriber::registry().with(RunLogLayer {
+            color: stderr_supports_color(),
+        });
+        tracing::subscriber::set_global_default(subscriber).is_ok()
+    })
+}
+
+/// Directs log records to `path` (appending) at the given verbosity.
+pub(crate) fn begin_run(path: &Path, debug: bool, rank: u32) -> io::Result<()> {
+    let file = OpenOptions::new().create(true).append(true).open(path)?;
+    VERBOSITY.store(u8::from(debug), Ordering::Relaxed);
+    RANK.store(rank, Ordering::Relaxed);
+    // Interest in callsites was cached for the previous verbosity.
+    tracing::callsite::rebuild_interest_cache();
+    *FILE.lock().unwrap_or_else(|e| e.into_inner()) = Some(file);
+    if !install() && !WARNED_FOREIGN.swap(true, Ordering::Relaxed) {
+        tracing::warn!(
+            "a global tracing subscriber was installed before rystematic's; \
+             run logs go to it, not to {}",
+            path.display()
+        );
+    }
+    Ok(())
+}
+
+/// Closes the run's log file and returns to the defaults.
+pub(crate) fn end_run() {
+    FILE.lock().unwrap_or_else(|e| e.into_inner()).take();
+    VERBOSITY.store(0, Ordering::Relaxed);
+    RANK.store(0, Ordering::Relaxed);
+    tracing::callsite::rebuild_interest_cache();
+}
+
+fn stderr_supports_color() -> bool {
+    std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()) && io::stderr().is_terminal()
+}
+
+fn max_level() -> Level {
+    if VERBOSITY.load(Ordering::Relaxed) > 0 {
+        Level::DEBUG
+    } else {
+        Level::INFO
+    }
+}
+
+struct RunLogLayer {
+    color: bool,
+}
+
+impl<S: Subscriber> Layer<S> for RunLogLayer {
+    fn register_callsite(&self, metadata: &'static Metadata<'static>) -> Interest {
+        if self.enabled_for(metadata) {
+            Interest::always()
+        } else {
+            Interest::never()
+        }
+    }
+
+    fn enabled(&self, metadata: &Metadata<'_>, _: Context<'_, S>) -> bool {
+        self.enabled_for(metadata)
+    }
+
+    fn on_event(&self, event: &Event<'_>, _: Context<'_, S>) {
+        let record = Record::of(event);
+        let time = jiff::ZonedDateTime::now()
+            .strftime("%Y-%m-%d %H:%M:%S")
+            .to_string();
+        let rank = RANK.load(Ordering::Relaxed);
+        let plain = record.line(&time, rank, Style::Plain);
+        if let Some(file) = FILE.lock().unwrap_or_else(|e| e.into_inner()).as_mut() {
+            // A failing log write must not fail the experiment.
+            let _ = file.write_all(plain.as_bytes());
+        }
+        let console = if self.color {
+            record.line(&time, rank, Style::Ansi)
+        } else {
+            plain
+        };
+        let _ = io::stderr().lock().write_all(console.as_bytes());
+    }
+}
+
+impl RunLogLayer {
+    fn enabled_for(&self, metadata: &Metadata<'_>) -> bool {
+        metadata.is_event() && *metadata.level() <= max_level()
+    }
+}
+
+/// One event, formatted once and rendered plain or coloured.
+struct Record {
+    level: Level,
+    target: String,
+    message: String,
+}
+
+#[derive(Clone, Copy)]
+enum Style {
+    Plain,
+    Ansi,
+}
+
+impl Record {
+    fn of(event: &Event<'_>) -> Record {
+        let mut visitor = MessageVisitor::default();
+        event.record(&mut visitor);
+        let mut message = visitor.message;
+        message.push_str(&visitor.fields);
+        Record {
+            level: *event.metadata().level(),
+            target: event.metadata().target().to_owned(),
+            message,
+        }
+    }
+
+    fn line(&self, time: &str, rank: u32, style: Style) -> String {
+        let paint = |code: &str, text: &str| match style {
+            Style::Plain => text.to_owned(),
+            Style::Ansi => format!("\x1b[{code}m{text}\x1b[0m"),
+        };
+        let level_color = match self.level {
+            Level::ERROR => "31",
+            Level::WARN => "33",
+            Level::INFO => "34",
+            Level::DEBUG | Level::TRACE => "35",
+        };
+        let mut line = format!(
+            "[{time}] {}",
+            paint(level_color, &format!("[{}]", self.level))
+        );
+        if rank > 0 {
+            let _ = write!(line, " {}", paint("32", &format!("[RANK {rank}]")));
+        }
+        let _ = writeln!(
+            line,
+            " {} {}",
+            paint("32", &format!("[{}]", self.target)),
+            self.message
+        );
+        line
+    }
+}
+
+/// Collects the `message` field, then the other fields as ` key=value`.
+#[derive(Default)]
+struct MessageVisitor {
+    message: String,
+    fields: String,
+}
+
+impl Visit for MessageVisitor {
+    fn record_str(&mut self, field: &Field, value: &str) {
+        if field.name() == "message" {
+            self.message.push_str(value);
+        } else {
+            let _ = write!(self.fields, " {}={value}", field.name());
+        }
+    }
+
+    fn record_debug(&mut self, field: &Field, value: &dyn fmt::Debug) {
+        if field.name() == "message" {
+            let _ = write!(self.message, "{value:?}");
+        } else {
+            let _ = write!(self.fields, " {}={value:?}", field.name());
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn record(level: Level, message: &str) -> Record {
+        Record {
+            level,
+            target: "my_crate".into(),
+            message: message.into(),
+        }
+    }
+
+    #[test]
+    fn plain_lines_have_time_level_rank_target_message() {
+        let r = record(Level::INFO, "hello");
+        assert_eq!(
+            r.line("2026-11-28 05:15:13", 0, Style::Plain),
+            "[2026-11-28 05:15:13] [INFO] [my_crate] hello\n"
+        );
+        assert_eq!(
+            r.line("2026-11-28 05:15:13", 2, Style::Plain),
+            "[2026-11-28 05:15:13] [INFO] [RANK 2] [my_crate] hello\n"
+        );
+    }
+
+    #[test]
+    fn ansi_lines_colour_level_rank_and_target() {
+        let line = record(Level::ERROR, "boom").line("t", 1, Style::Ansi);
+        assert_eq!(
+            line,
+            "[t] \x1b[31m[ERROR]\x1b[0m \x1b[32m[RANK 1]\x1b[0m \x1b[32m[my_crate]\x1b[0m boom\n"
+        );
+    }
+}

@@ -1,0 +1,225 @@
+//! The standard extension: the built-in parameters, the run directory,
+//! `parameters.yaml`, `run.json`, the run log and the seed stream.
+//!
+//! It goes through the same [`Extension`] interface as any plug-in, first in
+//! line (priority 0): its `before` runs before everyone else's, and its
+//! `after` runs last, so the log and `run.json` see every other extension's
+//! work.
+
+pub(crate) mod git;
+pub(crate) mod logging;
+pub(crate) mod run_dir;
+pub(crate) mod run_info;
+pub(crate) mod seed;
+
+use std::path::PathBuf;
+use std::sync::Mutex;
+use std::sync::mpsc::{self, Receiver};
+use std::time::Duration;
+
+use anyhow::Context as _;
+
+use crate::extension::{Extension, Outcome};
+use crate::fs::write_atomic;
+use crate::param::Param;
+use crate::runtime::Run;
+use crate::yaml;
+use run_info::{GitInfo, RunInfo, RunStatus};
+use seed::SeedStream;
+
+/// Names of the built-in parameters.
+pub(crate) mod names {
+    pub(crate) const OUTPUT_DIR: &str = "output_dir";
+    pub(crate) const DEBUG: &str = "debug";
+    pub(crate) const PARAMS_FILE: &str = "params_file";
+    pub(crate) const RANDOM_SEED: &str = "random_seed";
+    pub(crate) const SUBPROCESS: &str = "subprocess";
+    pub(crate) const LOCAL_RANK: &str = "local_rank";
+}
+
+/// File name of the resolved parameters inside a run directory.
+pub const PARAMETERS_FILE: &str = "parameters.yaml";
+
+/// How long the final `run.json` waits for `git status`.
+const GIT_STATUS_WAIT: Duration = Duration::from_secs(2);
+
+pub(crate) struct Standard;
+
+/// What the standard extension keeps for the running experiment.
+pub(crate) struct State {
+    pub(crate) output_dir: PathBuf,
+    pub(crate) seeds: SeedStream,
+    pub(crate) local_rank: u32,
+    started: jiff::ZonedDateTime,
+    info: Mutex<RunInfo>,
+    dirty: Mutex<Option<Receiver<Option<bool>>>>,
+}
+
+impl Extension for Standard {
+    fn name(&self) -> &'static str {
+        "standard"
+    }
+
+    fn priority(&self) -> i32 {
+        0
+    }
+
+    fn params(&self) -> Vec<Param> {
+        use names::*;
+        vec![
+            Param::path(OUTPUT_DIR)
+                .default("./output")
+                .help("Parent directory of all run directories. Created if it does not exist."),
+            Param::flag(DEBUG).help("Log DEBUG messages too."),
+            Param::path(PARAMS_FILE).allow_from_file(false).help(
+                "Read parameter values from a YAML file, such as the parameters.yaml of an earlier \
+                 run. Options given after it on the command line override the file; options \
+                 given before it are overridden by it.",
+            ),
+            Param::int(RANDOM_SEED)
+                .default_with(|| {
+                    // A 32-bit seed, like pystematic's; only fails if the OS
+                    // has no randomness at all.
+                    i64::from(getrandom::u32().expect("the OS random number generator failed"))
+                })
+                .default_help("<randomly generated>")
+                .help("The value to seed the master random number generator with."),
+            Param::path(SUBPROCESS)
+                .allow_from_file(false)
+                .hidden()
+                .help("Internal: set in processes started by launch_subprocess. Do not use."),
+            Param::int(LOCAL_RANK)
+                .default(0)
+                .allow_from_file(false)
+                .hidden()
+                .help("Internal: 0 in the main process, 1, 2, ... in its subprocesses."),
+        ]
+    }
+
+    fn before(&self, run: &mut Run) -> anyhow::Result<()> {
+        let params = run.params();
+        let seed: i64 = params.get(names::RANDOM_SEED)?;
+        let debug: bool = params.get(names::DEBUG)?;
+        let local_rank: u32 = params.get(names::LOCAL_RANK)?;
+        let parent: PathBuf = params.get(names::OUTPUT_DIR)?;
+
+        let started = jiff::ZonedDateTime::now();
+        let output_dir = run_dir::create(&parent, run.experiment(), &started)
+            .with_context(|| format!("cannot create a run directory in '{}'", parent.display()))?;
+        let params_path = output_dir.join(PARAMETERS_FILE);
+        write_atomic(&params_path, yaml::render_params(params).as_bytes())
+            .with_context(|| format!("cannot write '{}'", params_path.display()))?;
+        let log_path = output_dir.join(log_file_name(local_rank));
+        logging::begin_run(&log_path, debug, local_rank)
+            .with_context(|| format!("cannot open '{}'", log_path.display()))?;
+
+        let cwd = std::env::current_dir().unwrap_or_default();
+        let repo = git::Repo::discover(&cwd);
+        let dirty = repo.as_ref().map(|repo| {
+            let handle = repo.spawn_dirty_check();
+            let (tx, rx) = mpsc::channel();
+            std::thread::spawn(move || {
+                let _ = tx.send(handle.join().ok().flatten());
+            });
+            rx
+        });
+        let info = RunInfo {
+            experiment: run.experiment().to_owned(),
+            status: RunStatus::Running,
+            started: run_info::timestamp(&started),
+            ended: None,
+            duration_s: None,
+            error: None,
+            argv: run.argv().map(<[String]>::to_vec),
+            host: hostname(),
+            pid: std::process::id(),
+            output_dir: output_dir.clone(),
+            git: repo.map(|repo| GitInfo {
+                commit: repo.head_commit(),
+                dirty: None,
+            }),
+            rystematic_version: env!("CARGO_PKG_VERSION").to_owned(),
+            random_seed: seed,
+        };
+        info.write()
+            .with_context(|| format!("cannot write run.json in '{}'", output_dir.display()))?;
+
+        tracing::debug!(target: "rystematic",
+            "wrote {} with {} parameters",
+            params_path.display(),
+            params.len()
+        );
+        tracing::info!(target: "rystematic",
+            "Running experiment {} in {}",
+            run.experiment(),
+            output_dir.display()
+        );
+        run.insert_state(State {
+            output_dir,
+            seeds: SeedStream::new(seed),
+            local_rank,
+            started,
+            info: Mutex::new(info),
+            dirty: Mutex::new(dirty),
+        });
+        Ok(())
+    }
+
+    fn after(&self, run: &Run, outcome: &Outcome<'_>) -> anyhow::Result<()> {
+        let Some(state) = run.state::<State>() else {
+            return Ok(());
+        };
+        let ended = jiff::ZonedDateTime::now();
+        let duration = ended
+            .timestamp()
+            .duration_since(state.started.timestamp())
+            .as_secs_f64();
+        let mut info = state.info.lock().unwrap_or_else(|e| e.into_inner());
+        match outcome {
+            Outcome::Completed => {
+                info.status = RunStatus::Completed;
+                tracing::info!(target: "rystematic", "Experiment completed in {duration:.3}s");
+            }
+            Outcome::Failed(error) => {
+                info.status = RunStatus::Failed;
+                info.error = Some(format!("{error:#}"));
+                log_error_chain(error);
+            }
+        }
+        info.ended = Some(run_info::timestamp(&ended));
+        info.duration_s = Some(duration);
+        if let (Some(git), Some(rx)) = (
+            info.git.as_mut(),
+            state.dirty.lock().unwrap_or_else(|e| e.into_inner()).take(),
+        ) {
+            git.dirty = rx.recv_timeout(GIT_STATUS_WAIT).ok().flatten();
+        }
+        let written = info.write();
+        logging::end_run();
+        written.with_context(|| format!("cannot write run.json in '{}'", info.output_dir.display()))
+    }
+}
+
+/// Logs an error and each of its causes on its own line.
+fn log_error_chain(error: &anyhow::Error) {
+    tracing::error!(target: "rystematic", "Experiment failed: {error}");
+    for cause in error.chain().skip(1) {
+        tracing::error!(target: "rystematic", "  caused by: {cause}");
+    }
+}
+
+/// `log.txt` for the main process, `log.rank-N.txt` for subprocess N.
+pub(crate) fn log_file_name(local_rank: u32) -> String {
+    if local_rank == 0 {
+        "log.txt".to_owned()
+    } else {
+        format!("log.rank-{local_rank}.txt")
+    }
+}
+
+fn hostname() -> String {
+    nix::unistd::gethostname()
+        .ok()
+        .and_then(|h| h.into_string().ok())
+        .unwrap_or_default()
+}

@@ -1,0 +1,41 @@
+//! The Python peers for cross-checks (PyYAML, pystematic), in a venv that
+//! `scripts/pyenv` creates on first use and reuses afterwards.
+
+use std::fs::File;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+/// The workspace root.
+pub fn workspace() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("examples/ is inside the workspace")
+        .to_owned()
+}
+
+/// The venv's python, creating or updating the venv if needed. Several
+/// test binaries may ask at once, so creation holds a file lock.
+pub fn python() -> PathBuf {
+    let root = workspace();
+    let venv = std::env::var_os("RYSTEMATIC_PYENV")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| root.join("target/pyenv"));
+    std::fs::create_dir_all(venv.parent().unwrap()).expect("create target/");
+    let lock = File::create(venv.with_extension("lock")).expect("create the venv lock");
+    lock.lock().expect("lock the venv");
+    let status = Command::new("bash")
+        .arg(root.join("scripts/pyenv"))
+        .arg(&venv)
+        .status()
+        .expect("run scripts/pyenv");
+    assert!(
+        status.success(),
+        "scripts/pyenv failed; see its output above"
+    );
+    venv.join("bin/python")
+}
+
+/// The directory holding the Python twins of the examples.
+pub fn scripts() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/py")
+}
