@@ -1,4 +1,39 @@
-//! rystematic
+//! Define, run and reproduce computational experiments.
+//!
+//! An experiment is a main function plus declared parameters. rystematic
+//! gives it a full command line (help, completions, params files,
+//! environment variables), a programmatic [`Experiment::run`], a fresh
+//! output directory per run with the exact parameters recorded
+//! (`parameters.yaml`), a log (`log.txt`), run metadata (`run.json`), and a
+//! reproducible seed stream ([`Run::new_seed`]). Experiments can be
+//! organised in nested [`Group`]s that share parameters.
+//!
+//! ```no_run
+//! use rystematic::{Experiment, Param, Params, Run};
+//!
+//! fn hello_world(params: &Params, run: &Run) -> anyhow::Result<()> {
+//!     let name: String = params.get("name")?;
+//!     println!("Hello {name}!");
+//!     std::fs::write(run.output_dir().join("hello.txt"), format!("Hello {name}!\n"))?;
+//!     Ok(())
+//! }
+//!
+//! fn main() {
+//!     Experiment::new("hello_world", hello_world)
+//!         .param(Param::string("name").required().help("The name to greet."))
+//!         .cli();
+//! }
+//! ```
+//!
+//! ```text
+//! $ hello_world --name World
+//! Hello World!
+//! $ ls output/hello-world/*/
+//! hello.txt  log.txt  parameters.yaml  run.json
+//! ```
+//!
+//! The README has the full tutorial, the precedence rules and how this
+//! differs from pystematic.
 mod cli;
 mod error;
 mod experiment;
@@ -22,3 +57,15 @@ pub use param_set::ParamSet;
 pub use runtime::{Run, RunSummary};
 pub use standard::run_info::{GitInfo, RunInfo, RunStatus};
 pub use value::{FromValue, Params, Value};
+
+/// File names inside a run directory.
+pub mod files {
+    pub use crate::standard::PARAMETERS_FILE;
+    pub use crate::standard::run_info::RUN_INFO_FILE;
+}
+
+/// The README's Rust examples are compiled as doc tests, so the tutorial
+/// cannot drift from the API.
+#[cfg(doctest)]
+#[doc = include_str!("../../../README.md")]
+struct ReadmeDoctests;
