@@ -41,7 +41,11 @@ fn main() -> std::io::Result<()> {
         .create(true)
         .append(true)
         .open(dir.join("log.txt"))?;
-    let started = format!("[{}] [INFO] [rystematic] Running experiment hello-world in {}\n", now.as_secs(), dir.display());
+    let started = format!(
+        "[{}] [INFO] [rystematic] Running experiment hello-world in {}\n",
+        now.as_secs(),
+        dir.display()
+    );
     log.write_all(started.as_bytes())?;
     std::io::stderr().write_all(started.as_bytes())?;
     let info = |status: &str| {
@@ -54,7 +58,10 @@ fn main() -> std::io::Result<()> {
     let greeting = format!("Hello {name}!");
     println!("{greeting}");
     fs::write(dir.join("hello.txt"), format!("{greeting}\n"))?;
-    let ended = format!("[{}] [INFO] [rystematic] Experiment completed\n", now.as_secs());
+    let ended = format!(
+        "[{}] [INFO] [rystematic] Experiment completed\n",
+        now.as_secs()
+    );
     log.write_all(ended.as_bytes())?;
     std::io::stderr().write_all(ended.as_bytes())?;
     write("run.json", &info("completed"))

@@ -18,7 +18,10 @@ fn main() {
     let commands: Vec<(String, Vec<String>)> = args
         .map(|spec| {
             let (label, cmd) = spec.split_once('=').expect("LABEL=CMD");
-            (label.to_owned(), cmd.split('\x1f').map(str::to_owned).collect())
+            (
+                label.to_owned(),
+                cmd.split('\x1f').map(str::to_owned).collect(),
+            )
         })
         .collect();
     let scratch = std::env::temp_dir().join(format!("rystematic-bench-{}", std::process::id()));

@@ -103,7 +103,10 @@ fn starting_a_second_experiment_while_one_runs_is_an_error() {
              process; start it in a new process instead"
         );
     }
-    assert!(!tmp.path().join("inner").exists(), "the refused runs created nothing");
+    assert!(
+        !tmp.path().join("inner").exists(),
+        "the refused runs created nothing"
+    );
     // Once the outer run ends, another may start.
     Experiment::new("inner", noop)
         .run([("output_dir", out(&tmp))])
@@ -140,7 +143,10 @@ fn a_run_directory_that_cannot_be_created_is_a_setup_error() {
         .run([("output_dir", Value::from(blocker))])
         .unwrap_err();
     assert!(matches!(err, Error::Setup { .. }), "{err}");
-    assert!(err.to_string().contains("cannot create a run directory"), "{err}");
+    assert!(
+        err.to_string().contains("cannot create a run directory"),
+        "{err}"
+    );
 }
 
 #[test]
@@ -199,7 +205,10 @@ fn params_deserialize_into_a_struct_and_seeds_are_shared_across_threads() {
     seeds.sort();
     let mut golden = vec![3184996902, 686809907, 1196582743, 1478287871];
     golden.sort();
-    assert_eq!(seeds, golden, "the same four seeds, whichever thread drew which");
+    assert_eq!(
+        seeds, golden,
+        "the same four seeds, whichever thread drew which"
+    );
 }
 
 #[test]
@@ -213,14 +222,19 @@ fn try_cli_from_reports_instead_of_exiting() {
         .unwrap();
     assert_eq!(summary.params.get::<i64>("n").unwrap(), 4);
     let info = RunInfo::read(&summary.output_dir).unwrap();
-    assert_eq!(info.argv.unwrap(), ["prog", "--n", "4", "--output-dir", dir]);
+    assert_eq!(
+        info.argv.unwrap(),
+        ["prog", "--n", "4", "--output-dir", dir]
+    );
 
     let help = exp.try_cli_from(["prog", "--help"]).unwrap_err();
     assert_eq!(help.exit_code(), 0);
     assert!(help.to_string().contains("--n <INT>"));
     let bad = exp.try_cli_from(["prog", "--n", "x"]).unwrap_err();
     assert_eq!(bad.exit_code(), 2);
-    let completions = exp.try_cli_from(["prog", "--completions", "bash"]).unwrap_err();
+    let completions = exp
+        .try_cli_from(["prog", "--completions", "bash"])
+        .unwrap_err();
     assert_eq!(completions.exit_code(), 0);
     assert!(completions.to_string().contains("_prog()"));
 }
