@@ -224,3 +224,31 @@ fn tutorial_prints_its_string_or_the_default() {
         "{help}"
     );
 }
+
+#[test]
+fn console_lines_are_coloured_on_a_terminal_only() {
+    let sb = Sandbox::new();
+    // `script` runs the command on a pseudo-terminal.
+    let out = std::process::Command::new("script")
+        .args(["-qec", &format!("{HELLO} --name tty"), "/dev/null"])
+        .current_dir(sb.path())
+        .env_remove("NO_COLOR")
+        .output()
+        .expect("script(1) from util-linux");
+    let console = String::from_utf8_lossy(&out.stdout);
+    assert!(console.contains("\x1b[34m[INFO]\x1b[0m"), "{console:?}");
+    assert!(
+        console.contains("\x1b[32m[rystematic]\x1b[0m"),
+        "{console:?}"
+    );
+    let log = read(&sb.only_run_dir("hello-world").join("log.txt"));
+    assert!(!log.contains('\x1b'), "the log file stays plain: {log:?}");
+
+    let piped = sb
+        .cmd(HELLO)
+        .args(["--name", "pipe"])
+        .env_remove("NO_COLOR")
+        .output()
+        .unwrap();
+    assert!(!String::from_utf8_lossy(&piped.stderr).contains('\x1b'));
+}

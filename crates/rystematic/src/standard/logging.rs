@@ -18,6 +18,7 @@ use std::path::Path;
 use std::sync::atomic::{AtomicBool, AtomicU8, AtomicU32, Ordering};
 use std::sync::{Mutex, OnceLock};
 
+use super::clock;
 use tracing::field::{Field, Visit};
 use tracing::subscriber::Interest;
 use tracing::{Event, Level, Metadata, Subscriber};
@@ -99,9 +100,7 @@ impl<S: Subscriber> Layer<S> for RunLogLayer {
 
     fn on_event(&self, event: &Event<'_>, _: Context<'_, S>) {
         let record = Record::of(event);
-        let time = jiff::ZonedDateTime::now()
-            .strftime("%Y-%m-%d %H:%M:%S")
-            .to_string();
+        let time = clock::now().strftime("%Y-%m-%d %H:%M:%S").to_string();
         let rank = RANK.load(Ordering::Relaxed);
         let plain = record.line(&time, rank, Style::Plain);
         if let Some(file) = FILE.lock().unwrap_or_else(|e| e.into_inner()).as_mut() {

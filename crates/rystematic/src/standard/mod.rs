@@ -6,6 +6,7 @@
 //! `after` runs last, so the log and `run.json` see every other extension's
 //! work.
 
+pub(crate) mod clock;
 pub(crate) mod git;
 pub(crate) mod logging;
 pub(crate) mod run_dir;
@@ -103,7 +104,7 @@ impl Extension for Standard {
         let local_rank: u32 = params.get(names::LOCAL_RANK)?;
         let parent: PathBuf = params.get(names::OUTPUT_DIR)?;
 
-        let started = jiff::ZonedDateTime::now();
+        let started = clock::now();
         let output_dir = run_dir::create(&parent, run.experiment(), &started)
             .with_context(|| format!("cannot create a run directory in '{}'", parent.display()))?;
         let params_path = output_dir.join(PARAMETERS_FILE);
@@ -169,7 +170,7 @@ impl Extension for Standard {
         let Some(state) = run.state::<State>() else {
             return Ok(());
         };
-        let ended = jiff::ZonedDateTime::now();
+        let ended = clock::now();
         let duration = ended
             .timestamp()
             .duration_since(state.started.timestamp())
