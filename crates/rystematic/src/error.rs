@@ -226,6 +226,15 @@ pub enum Error {
         #[source]
         source: anyhow::Error,
     },
+    /// A child process could not be started, or was asked for something
+    /// this program cannot do.
+    #[error("experiment `{experiment}`: {reason}")]
+    Process {
+        /// The experiment.
+        experiment: String,
+        /// What went wrong.
+        reason: String,
+    },
     /// The main function returned an error or panicked.
     #[error("experiment `{experiment}` failed: {source:#}")]
     Failed {
@@ -245,7 +254,10 @@ impl Error {
     pub fn exit_code(&self) -> i32 {
         match self {
             Error::Usage(_) => 2,
-            Error::AlreadyRunning { .. } | Error::Setup { .. } | Error::Failed { .. } => 1,
+            Error::AlreadyRunning { .. }
+            | Error::Setup { .. }
+            | Error::Process { .. }
+            | Error::Failed { .. } => 1,
         }
     }
 }

@@ -1,14 +1,19 @@
 //! [`Experiment`]: a main function plus its parameters, and the ways to run it.
 
+use std::collections::BTreeMap;
 use std::ffi::OsString;
 use std::fmt;
+use std::path::PathBuf;
 use std::sync::Arc;
 
-use crate::cli::{self, CliError};
+use crate::cli::{self, CliError, CliOutcome};
 use crate::error::{DefinitionError, Error, Source, UsageError};
 use crate::extension;
 use crate::param::{Param, ParamGroup};
-use crate::param_set::{Entry, Origin, ParamSet};
+use crate::param_set::{self, Origin, ParamSet};
+use crate::process::entry::{self, Entry};
+use crate::process::spec::ChildSpec;
+use crate::process::{self, ChildProcess, Console};
 use crate::resolve::{self, Given, Layer, Request};
 use crate::runtime::{self, MainFn, Run, RunSummary};
 use crate::standard::names;
@@ -189,43 +194,101 @@ impl Experiment {
         V: Into<Value>,
     {
         self.check_definition();
-        let mut given = Layer::new(Source::Programmatic);
-        let mut params_file = None;
-        for (name, value) in values {
-            let (name, value) = (name.into(), value.into());
-            if self.params.get(&name).is_none() {
-                return Err(UsageError::UnknownParam {
-                    experiment: self.name.clone(),
-                    name,
-                }
-                .into());
-            }
-            if name == names::PARAMS_FILE {
-                params_file =
-                    Value::get::<Option<std::path::PathBuf>>(&value).map_err(|reason| {
-                        UsageError::InvalidValue {
-                            param: name.clone(),
-                            value: value.to_string(),
-                            origin: Source::Programmatic,
-                            reason,
-                        }
-                    })?;
-                continue;
-            }
-            given.values.insert(name, Given::Typed(value));
+        if let Some(spec) = process::spec::pending() {
+            return Err(Error::Process {
+                experiment: self.name.clone(),
+                reason: format!(
+                    "this process was started to run experiment `{}` in a new process, but \
+                     main() called run() instead of cli(); call cli() first in main",
+                    spec
+                ),
+            });
         }
-        let request = Request {
-            before_file: Layer::new(Source::Programmatic),
-            params_file,
-            after_file: given,
-        };
+        let request = self.programmatic_request(collect_values(values))?;
         self.start(request, None)
+    }
+
+    /// Runs the experiment in a new process: the current executable,
+    /// re-executed, told which experiment to run with which values. The
+    /// program's `main` must call `cli()` on an entry point (this experiment,
+    /// or a group containing it) for the child to find it.
+    ///
+    /// Values are checked here first, so a bad one is an error now rather
+    /// than a failed child.
+    ///
+    /// # Errors
+    /// [`Error::Usage`] for bad values, [`Error::Process`] if the process
+    /// cannot be started.
+    pub fn run_in_new_process<I, K, V>(&self, values: I) -> Result<ChildProcess, Error>
+    where
+        I: IntoIterator<Item = (K, V)>,
+        K: Into<String>,
+        V: Into<Value>,
+    {
+        self.check_definition();
+        let values = collect_values(values);
+        self.resolve(self.programmatic_request(values.clone())?)?;
+        let spawn_error = |reason: String| Error::Process {
+            experiment: self.name.clone(),
+            reason,
+        };
+        let spec = ChildSpec {
+            exe: process::current_exe().map_err(|e| spawn_error(e.to_string()))?,
+            experiment: self.process_path(),
+            args: Vec::new(),
+            values,
+            report: None,
+        };
+        process::spawn(&spec, None, Console::Inherit, &[])
+            .map_err(|e| spawn_error(format!("cannot start a new process: {e}")))
+    }
+
+    /// The request for values given in code: each key must name a
+    /// parameter, and `params_file` names the file.
+    pub(crate) fn programmatic_request(&self, mut values: Values) -> Result<Request, UsageError> {
+        if let Some(name) = values.keys().find(|name| self.params.get(name).is_none()) {
+            return Err(UsageError::UnknownParam {
+                experiment: self.name.clone(),
+                name: name.clone(),
+            });
+        }
+        let params_file = match values.remove(names::PARAMS_FILE) {
+            None => None,
+            Some(value) => {
+                value
+                    .get::<Option<PathBuf>>()
+                    .map_err(|reason| UsageError::InvalidValue {
+                        param: names::PARAMS_FILE.to_owned(),
+                        value: value.to_string(),
+                        origin: Source::Programmatic,
+                        reason,
+                    })?
+            }
+        };
+        let mut overrides = Layer::new(Source::Programmatic);
+        overrides.values = values
+            .into_iter()
+            .map(|(name, value)| (name, Given::Typed(value)))
+            .collect();
+        Ok(Request::programmatic(params_file, overrides))
+    }
+
+    /// How a child process of this program names this experiment.
+    pub(crate) fn process_path(&self) -> Vec<String> {
+        let own = entry::full_path(self);
+        entry::registered()
+            .and_then(|entry| entry.find(&own).ok())
+            .map_or(own, entry::full_path)
     }
 
     /// Runs the experiment from the process's command line, then exits the
     /// process: 0 on success and after `--help`, 2 for bad input, 1 if the
     /// run failed.
     pub fn cli(&self) -> ! {
+        entry::register(Entry::Experiment(self.clone()));
+        if let Some(spec) = process::spec::take() {
+            cli::exit(cli::serve_child(spec));
+        }
         cli::exit(self.try_cli_from(std::env::args_os()))
     }
 
@@ -240,14 +303,15 @@ impl Experiment {
     /// assert_eq!(err.exit_code(), 2);
     /// assert!(err.to_string().contains("invalid value 'abc' for '--n'"));
     /// ```
-    pub fn try_cli_from<I, T>(&self, argv: I) -> Result<RunSummary, CliError>
+    pub fn try_cli_from<I, T>(&self, argv: I) -> Result<CliOutcome, CliError>
     where
         I: IntoIterator<Item = T>,
         T: Into<OsString>,
     {
+        entry::register(Entry::Experiment(self.clone()));
         let argv: Vec<OsString> = argv.into_iter().map(Into::into).collect();
         let bin = cli::program_name(&argv);
-        cli::run_experiment(self, vec![bin], &argv[1.min(argv.len())..], &argv)
+        cli::run_experiment(self, vec![bin], &argv[1.min(argv.len())..], &argv, None)
     }
 
     /// Resolves a request against this experiment's parameters and runs it.
@@ -259,6 +323,7 @@ impl Experiment {
         let resolved = self.resolve(request)?;
         runtime::execute(runtime::Launch {
             experiment: &self.name,
+            path: self.process_path(),
             main: self.main.as_ref(),
             params: resolved.params,
             warnings: resolved.warnings,
@@ -295,7 +360,7 @@ impl Experiment {
     }
 
     /// Called by a group giving this experiment a parameter it gained later.
-    pub(crate) fn add_inherited(&mut self, entry: &Entry) {
+    pub(crate) fn add_inherited(&mut self, entry: &param_set::Entry) {
         let owner = self.owner();
         self.params
             .add_entry(&owner, entry.clone())
@@ -328,6 +393,21 @@ impl fmt::Debug for Experiment {
             )
             .finish_non_exhaustive()
     }
+}
+
+/// Values for parameters, by name, as code gives them.
+pub type Values = BTreeMap<String, Value>;
+
+pub(crate) fn collect_values<I, K, V>(values: I) -> Values
+where
+    I: IntoIterator<Item = (K, V)>,
+    K: Into<String>,
+    V: Into<Value>,
+{
+    values
+        .into_iter()
+        .map(|(k, v)| (k.into(), v.into()))
+        .collect()
 }
 
 /// `prepare_dataset` → `prepare-dataset`.

@@ -14,6 +14,8 @@ pub(crate) enum Outcome<'a> {
     Completed,
     /// The main function (or a `before` hook) failed.
     Failed(&'a anyhow::Error),
+    /// Ctrl-C or SIGTERM stopped the run.
+    Interrupted(crate::process::Interrupt),
 }
 
 /// A plug-in around every experiment.

@@ -2,11 +2,14 @@
 
 use std::ffi::OsString;
 
-use crate::cli::{self, CliError};
+use crate::cli::{self, CliError, CliOutcome};
 use crate::experiment::{Experiment, HasParams, check_name, kebab_case};
 use crate::param::{Param, ParamGroup};
-use crate::param_set::{Entry, Origin, ParamSet};
-use crate::runtime::RunSummary;
+use crate::param_set::{self, Origin, ParamSet};
+use crate::process::{
+    self,
+    entry::{self, Entry},
+};
 
 /// A named set of experiments and sub-groups, run from one command line:
 /// `prog <experiment> [params]`, `prog <sub-group> <experiment> [params]`.
@@ -171,16 +174,21 @@ impl Group {
     /// Runs the experiment the command line names, then exits the process
     /// (see [`Experiment::cli`]).
     pub fn cli(&self) -> ! {
+        entry::register(Entry::Group(self.clone()));
+        if let Some(spec) = process::spec::take() {
+            cli::exit(cli::serve_child(spec));
+        }
         cli::exit(self.try_cli_from(std::env::args_os()))
     }
 
     /// Like [`Group::cli`] with an explicit argv (program name first),
     /// returning instead of exiting.
-    pub fn try_cli_from<I, T>(&self, argv: I) -> Result<RunSummary, CliError>
+    pub fn try_cli_from<I, T>(&self, argv: I) -> Result<CliOutcome, CliError>
     where
         I: IntoIterator<Item = T>,
         T: Into<OsString>,
     {
+        entry::register(Entry::Group(self.clone()));
         let argv: Vec<OsString> = argv.into_iter().map(Into::into).collect();
         cli::run_group(self, &argv)
     }
@@ -215,13 +223,13 @@ impl Group {
 
     /// Gives the parameters added since index `from` to everything below.
     fn share_new_params(&mut self, from: usize) {
-        let new: Vec<Entry> = self.params.entries().skip(from).cloned().collect();
+        let new: Vec<param_set::Entry> = self.params.entries().skip(from).cloned().collect();
         for entry in new {
             self.share(&entry);
         }
     }
 
-    fn share(&mut self, entry: &Entry) {
+    fn share(&mut self, entry: &param_set::Entry) {
         for child in &mut self.children {
             match child {
                 Child::Experiment(e) => e.add_inherited(entry),

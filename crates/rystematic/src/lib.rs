@@ -42,26 +42,31 @@ mod fs;
 mod group;
 mod param;
 mod param_set;
+mod process;
 mod resolve;
 mod runtime;
 mod standard;
+mod sweep;
 mod value;
 mod yaml;
 
-pub use cli::CliError;
+pub use cli::{CliError, CliOutcome};
 pub use error::*;
-pub use experiment::{Experiment, HasParams};
+pub use experiment::{Experiment, HasParams, Values};
 pub use group::Group;
 pub use param::{Param, ParamGroup};
 pub use param_set::ParamSet;
+pub use process::{CHILD_SPEC_ENV, ChildProcess, Interrupt};
 pub use runtime::{Run, RunSummary};
 pub use standard::run_info::{GitInfo, RunInfo, RunStatus};
+pub use sweep::{Sweep, SweepReport, SweepRun, SweepStatus, param_matrix};
 pub use value::{FromValue, Params, Value};
 
 /// File names inside a run directory.
 pub mod files {
     pub use crate::standard::PARAMETERS_FILE;
     pub use crate::standard::run_info::RUN_INFO_FILE;
+    pub use crate::sweep::MANIFEST_FILE;
 }
 
 /// The README's Rust examples are compiled as doc tests, so the tutorial

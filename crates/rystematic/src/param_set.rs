@@ -9,7 +9,14 @@ use crate::param::{DefaultValue, Param, ParamGroup};
 use crate::value::Value;
 
 /// Flags the command line itself owns.
-const RESERVED_FLAGS: [&str; 2] = ["help", "completions"];
+const RESERVED_FLAGS: [&str; 6] = [
+    "help",
+    "completions",
+    "sweep",
+    "jobs",
+    "gpus-per-run",
+    "resume-sweep",
+];
 
 /// Who added a parameter. Extension parameters (the built-ins among them)
 /// are on every experiment already, so inheritance skips them.

@@ -2,8 +2,8 @@
 //!
 //! Precedence, highest first: command-line options after `--params-file`,
 //! the params file, command-line options before it, environment variables,
-//! the experiment's default override, the declared default. A programmatic
-//! `run` is the "after" layer: its values override the file it names.
+//! the experiment's default override, the declared default. Values given
+//! programmatically (`run`, a child's spec) sit above all of these.
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -43,12 +43,26 @@ impl Layer {
 }
 
 /// What a caller asks for: the two command-line layers around the params
-/// file (`--a 1 --params-file f --b 2`: `a` is before, `b` after).
+/// file (`--a 1 --params-file f --b 2`: `a` is before, `b` after), and
+/// programmatic values above everything.
 #[derive(Debug, Clone)]
 pub(crate) struct Request {
     pub(crate) before_file: Layer,
     pub(crate) params_file: Option<PathBuf>,
     pub(crate) after_file: Layer,
+    pub(crate) overrides: Layer,
+}
+
+impl Request {
+    /// Values only, as `run` gives them (`params_file` among them is the file).
+    pub(crate) fn programmatic(params_file: Option<PathBuf>, overrides: Layer) -> Request {
+        Request {
+            before_file: Layer::new(Source::Programmatic),
+            params_file,
+            after_file: Layer::new(Source::Programmatic),
+            overrides,
+        }
+    }
 }
 
 /// The resolved parameters, and anything worth telling the user once the
@@ -77,6 +91,8 @@ pub(crate) fn resolve(
         let param = &entry.param;
         let value = if param.name == names::PARAMS_FILE {
             request.params_file.clone().map(Value::Path)
+        } else if let Some(given) = request.overrides.values.get(&param.name) {
+            Some(convert(param, given, &request.overrides.origin)?)
         } else if let Some(given) = request.after_file.values.get(&param.name) {
             Some(convert(param, given, &request.after_file.origin)?)
         } else if let Some(value) = file.get(&param.name) {
@@ -255,6 +271,7 @@ mod tests {
             before_file: layer(Source::CommandLine, before),
             params_file: file,
             after_file: layer(Source::CommandLine, after),
+            overrides: Layer::new(Source::Programmatic),
         }
     }
 
@@ -365,7 +382,7 @@ mod tests {
     #[test]
     fn typed_values_are_normalised() {
         let mut req = request(&[], None, &[]);
-        req.after_file = layer(
+        req.overrides = layer(
             Source::Programmatic,
             &[
                 ("n", Given::Typed(Value::from("12"))),

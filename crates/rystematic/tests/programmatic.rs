@@ -219,6 +219,8 @@ fn try_cli_from_reports_instead_of_exiting() {
     let dir = tmp.path().to_str().unwrap();
     let summary = exp
         .try_cli_from(["prog", "--n", "4", "--output-dir", dir])
+        .unwrap()
+        .into_run()
         .unwrap();
     assert_eq!(summary.params.get::<i64>("n").unwrap(), 4);
     let info = RunInfo::read(&summary.output_dir).unwrap();
@@ -237,4 +239,36 @@ fn try_cli_from_reports_instead_of_exiting() {
         .unwrap_err();
     assert_eq!(completions.exit_code(), 0);
     assert!(completions.to_string().contains("_prog()"));
+}
+
+#[test]
+fn a_subprocess_cannot_launch_further_subprocesses() {
+    let _turn = turn();
+    let tmp = tempfile::tempdir().unwrap();
+    let outcome = Arc::new(Mutex::new(None));
+    let record = outcome.clone();
+    let exp = Experiment::new("e", move |_: &Params, run: &Run| {
+        assert!(run.is_subprocess());
+        assert_eq!(run.local_rank(), 2);
+        *record.lock().unwrap() = Some(run.launch_subprocess().map(|_| ()));
+        Ok::<_, anyhow::Error>(())
+    });
+    // What launch_subprocess gives a child: the parent's parameters.yaml
+    // and a rank.
+    exp.run([
+        (
+            "subprocess",
+            Value::from(tmp.path().join("parameters.yaml")),
+        ),
+        ("local_rank", Value::from(2)),
+    ])
+    .unwrap();
+    let err = outcome.lock().unwrap().take().unwrap().unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "experiment `e`: a subprocess cannot launch further subprocesses"
+    );
+    // It shared the parent's directory: its own log, no run.json of its own.
+    assert!(tmp.path().join("log.rank-2.txt").exists());
+    assert!(!tmp.path().join("run.json").exists());
 }

@@ -44,7 +44,8 @@ pub(crate) fn experiment(exp: &Experiment) -> Command {
     for entry in ordered {
         cmd = add_param(cmd, set, entry);
     }
-    cmd.arg(experiment_completions_arg())
+    cmd.args(super::sweep::args())
+        .arg(experiment_completions_arg())
 }
 
 fn add_param(cmd: Command, set: &ParamSet, entry: &Entry) -> Command {
@@ -172,6 +173,7 @@ pub(crate) fn request(set: &ParamSet, matches: &ArgMatches, args: &[OsString]) -
         before_file: before,
         params_file,
         after_file: after,
+        overrides: Layer::new(Source::Programmatic),
     }
 }
 

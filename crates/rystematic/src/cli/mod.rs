@@ -2,6 +2,7 @@
 //! options, report help, completions and errors the way a CLI should.
 
 mod command;
+mod sweep;
 mod tree;
 
 use std::ffi::OsString;
@@ -12,9 +13,40 @@ use std::path::Path;
 use clap::error::ErrorKind;
 
 use crate::error::{Error, UsageError};
-use crate::experiment::{Experiment, HasParams};
+use crate::experiment::{Experiment, HasParams, Values};
 use crate::group::{Child, Group};
+use crate::process::entry;
+use crate::process::spec::ChildSpec;
 use crate::runtime::RunSummary;
+use crate::sweep::SweepReport;
+
+/// What a command line ran: one experiment, or a sweep of it.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub enum CliOutcome {
+    /// A single run that completed.
+    Run(RunSummary),
+    /// A sweep (`--sweep`); some of its runs may have failed.
+    Sweep(SweepReport),
+}
+
+impl CliOutcome {
+    /// The process exit code: 0, or 1 for a sweep with a failed run.
+    pub fn exit_code(&self) -> i32 {
+        match self {
+            CliOutcome::Run(_) => 0,
+            CliOutcome::Sweep(report) => i32::from(!report.all_completed()),
+        }
+    }
+
+    /// The run, if this was a single run.
+    pub fn into_run(self) -> Option<RunSummary> {
+        match self {
+            CliOutcome::Run(summary) => Some(summary),
+            CliOutcome::Sweep(_) => None,
+        }
+    }
+}
 
 /// Why a command-line invocation did not produce a completed run.
 ///
@@ -83,9 +115,9 @@ impl std::error::Error for CliError {
 }
 
 /// Prints the outcome and exits the process with its code.
-pub(crate) fn exit(result: Result<RunSummary, CliError>) -> ! {
+pub(crate) fn exit(result: Result<CliOutcome, CliError>) -> ! {
     let code = match result {
-        Ok(_) => 0,
+        Ok(outcome) => outcome.exit_code(),
         Err(e) => {
             let _ = e.print();
             e.exit_code()
@@ -108,12 +140,14 @@ pub(crate) fn program_name(argv: &[OsString]) -> String {
 /// Parses `args` (the options after the experiment's path) and runs `exp`.
 /// `path` is the program name followed by the group/experiment words that
 /// led here; `argv` is the whole command line, recorded in `run.json`.
+/// `overrides` (from a child's spec) win over the options.
 pub(crate) fn run_experiment(
     exp: &Experiment,
     path: Vec<String>,
     args: &[OsString],
     argv: &[OsString],
-) -> Result<RunSummary, CliError> {
+    overrides: Option<&Values>,
+) -> Result<CliOutcome, CliError> {
     exp.check_definition();
     let mut cmd = command::experiment(exp).bin_name(path.join(" "));
     let matches = cmd.try_get_matches_from_mut(args).map_err(CliError::Clap)?;
@@ -122,19 +156,31 @@ pub(crate) fn run_experiment(
             shell, cmd, &path[0],
         )));
     }
-    let request = command::request(exp.param_set(), &matches, args);
+    if sweep::requested(&matches) {
+        return sweep::run(exp, &mut cmd, &matches, args);
+    }
+    let mut request = command::request(exp.param_set(), &matches, args);
+    if let Some(values) = overrides {
+        let programmatic = exp
+            .programmatic_request(values.clone())
+            .map_err(|usage| CliError::Clap(cmd.error(error_kind(&usage), usage)))?;
+        request.overrides = programmatic.overrides;
+        request.params_file = programmatic.params_file.or(request.params_file);
+    }
     let argv = argv
         .iter()
         .map(|a| a.to_string_lossy().into_owned())
         .collect();
-    exp.start(request, Some(argv)).map_err(|e| match e {
-        Error::Usage(usage) => CliError::Clap(cmd.error(error_kind(&usage), usage)),
-        other => CliError::Run(other),
-    })
+    exp.start(request, Some(argv))
+        .map(CliOutcome::Run)
+        .map_err(|e| match e {
+            Error::Usage(usage) => CliError::Clap(cmd.error(error_kind(&usage), usage)),
+            other => CliError::Run(other),
+        })
 }
 
 /// Walks the group tree along the leading words of argv to an experiment.
-pub(crate) fn run_group(root: &Group, argv: &[OsString]) -> Result<RunSummary, CliError> {
+pub(crate) fn run_group(root: &Group, argv: &[OsString]) -> Result<CliOutcome, CliError> {
     let mut path = vec![program_name(argv)];
     let mut group = root;
     let mut rest = &argv[1.min(argv.len())..];
@@ -150,7 +196,7 @@ pub(crate) fn run_group(root: &Group, argv: &[OsString]) -> Result<RunSummary, C
             Some(Child::Group(sub)) => group = sub,
             Some(Child::Experiment(exp)) => {
                 path.push(exp.name().to_owned());
-                return run_experiment(exp, path, &rest[1..], argv);
+                return run_experiment(exp, path, &rest[1..], argv, None);
             }
             None => {
                 let mut cmd = tree::group_command(group, &path.join(" "));
@@ -184,6 +230,34 @@ fn group_options(root: &Group, group: &Group, path: &[String], args: &[OsString]
             None => CliError::Clap(cmd.error(ErrorKind::MissingSubcommand, "no experiment given")),
         },
     }
+}
+
+/// Runs what this child process was started for (see `process::spec`).
+pub(crate) fn serve_child(spec: Result<ChildSpec, String>) -> Result<CliOutcome, CliError> {
+    crate::process::child::mark_as_child_process();
+    let fail = |experiment: &str, reason: String| {
+        CliError::Run(Error::Process {
+            experiment: experiment.to_owned(),
+            reason,
+        })
+    };
+    let spec = spec.map_err(|reason| fail("?", reason))?;
+    let name = spec.experiment.join(" ");
+    let entry =
+        entry::registered().ok_or_else(|| fail(&name, "no entry point registered".to_owned()))?;
+    let exp = entry
+        .find(&spec.experiment)
+        .map_err(|reason| fail(&name, reason))?;
+    if let Some(report) = &spec.report {
+        crate::process::spec::set_report_path(report.clone());
+    }
+    let args: Vec<OsString> = spec.args.iter().map(OsString::from).collect();
+    let argv: Vec<OsString> = std::iter::once(spec.exe.clone().into_os_string())
+        .chain(args.iter().cloned())
+        .collect();
+    let mut path = vec![program_name(&argv)];
+    path.extend(spec.experiment.iter().skip(1).cloned());
+    run_experiment(exp, path, &args, &argv, Some(&spec.values))
 }
 
 fn error_kind(error: &UsageError) -> ErrorKind {

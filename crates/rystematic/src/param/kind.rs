@@ -58,6 +58,11 @@ impl Kind {
         }
     }
 
+    /// Whether values are integers (`A..B` ranges make sense).
+    pub(crate) fn is_integer(&self) -> bool {
+        matches!(self, Kind::Int)
+    }
+
     /// Whether a leading `-` starts a value (`--offset -3`) rather than an option.
     pub(crate) fn is_numeric(&self) -> bool {
         matches!(self, Kind::Int | Kind::Float)

@@ -1,16 +1,20 @@
 //! The run lifecycle: one active experiment per process, extension hooks
-//! around the main function, and how the outcome is reported.
+//! around the main function, interruption by signals, and how the outcome
+//! is reported.
 
 mod panic;
 mod run;
 
 use std::path::PathBuf;
-use std::sync::Mutex;
+use std::sync::{Arc, Condvar, Mutex, OnceLock};
+use std::time::Duration;
 
 pub use run::Run;
 
 use crate::error::Error;
-use crate::extension::{self, Outcome};
+use crate::extension::{self, Extension, Outcome};
+use crate::process::child::{GRACE, stop_all};
+use crate::process::signals;
 use crate::value::Params;
 
 /// A run that completed.
@@ -29,6 +33,8 @@ pub(crate) type MainFn = dyn Fn(&Params, &Run) -> anyhow::Result<()> + Send + Sy
 /// Everything needed to start a run.
 pub(crate) struct Launch<'a> {
     pub(crate) experiment: &'a str,
+    /// Group names from the root, then the experiment's name.
+    pub(crate) path: Vec<String>,
     pub(crate) main: &'a MainFn,
     pub(crate) params: Params,
     /// Things to tell the user once the run's log is open (e.g. params-file
@@ -37,52 +43,86 @@ pub(crate) struct Launch<'a> {
     pub(crate) argv: Option<Vec<String>>,
 }
 
+/// How long an interrupt waits for a run that is already finishing.
+const FINISHING_WAIT: Duration = Duration::from_secs(5);
+
 /// Runs an experiment in this process: hooks, main function, hooks.
 pub(crate) fn execute(launch: Launch<'_>) -> Result<RunSummary, Error> {
     let _active = ActiveExperiment::enter(launch.experiment)?;
-    let mut run = Run::new(launch.experiment.to_owned(), launch.params, launch.argv);
     let extensions = extension::loaded();
 
+    // On Ctrl-C / SIGTERM the signal thread ends the run: children first,
+    // then the `after` hooks (which record "interrupted"), then it exits.
+    // Registered before set-up, so a signal during set-up is handled too:
+    // the signal thread waits for set-up to finish, then ends the run.
+    let ending = Arc::new(Ending::default());
+    let on_signal = ending.clone();
+    let _interrupt = signals::on_interrupt(move |interrupt| {
+        let Some((run, set_up)) = on_signal.wait_set_up(FINISHING_WAIT) else {
+            return;
+        };
+        if run.end.claim() {
+            stop_all(GRACE);
+            finish(
+                run,
+                &extensions[..*set_up],
+                &Outcome::Interrupted(interrupt),
+            );
+        } else {
+            run.end.wait_done(FINISHING_WAIT);
+        }
+    });
+
+    let mut run = Run::new(
+        launch.experiment.to_owned(),
+        launch.path,
+        launch.params,
+        launch.argv,
+    );
     let mut set_up = 0;
     let mut result = Ok(());
     for ext in extensions {
-        match panic::catch(|| ext.before(&mut run)) {
-            Ok(Ok(())) => set_up += 1,
-            Ok(Err(e)) => result = Err(e.context(format!("extension `{}` failed", ext.name()))),
+        result = match panic::catch(|| ext.before(&mut run)) {
+            Ok(Ok(())) => Ok(()),
+            Ok(Err(e)) => Err(e.context(format!("extension `{}` failed", ext.name()))),
             Err(report) => {
-                result =
-                    Err(anyhow::anyhow!(report)
-                        .context(format!("extension `{}` panicked", ext.name())))
+                Err(anyhow::anyhow!(report).context(format!("extension `{}` panicked", ext.name())))
             }
-        }
+        };
         if result.is_err() {
             break;
         }
+        set_up += 1;
     }
+    let started = &extensions[..set_up];
+    let run = ending.set_up(run, set_up);
+
     if result.is_ok() {
         for warning in &launch.warnings {
             tracing::warn!(target: "rystematic", "{warning}");
         }
-        result = panic::catch(|| (launch.main)(run.params(), &run))
+        result = panic::catch(|| (launch.main)(run.params(), run))
             .unwrap_or_else(|report| Err(anyhow::anyhow!(report)));
     }
 
+    if !run.end.claim() {
+        // A signal arrived: its thread is ending the run and the process.
+        loop {
+            std::thread::park();
+        }
+    }
+    let stopped = stop_all(GRACE);
+    if stopped > 0 {
+        tracing::warn!(
+            target: "rystematic",
+            "stopped {stopped} child process(es) still running when the experiment ended"
+        );
+    }
     let outcome = match &result {
         Ok(()) => Outcome::Completed,
         Err(e) => Outcome::Failed(e),
     };
-    // Reverse order: whoever set up first tears down last.
-    for ext in extensions[..set_up].iter().rev() {
-        match panic::catch(|| ext.after(&run, &outcome)) {
-            Ok(Ok(())) => {}
-            Ok(Err(e)) => {
-                tracing::error!(target: "rystematic", "extension `{}` failed after the run: {e:#}", ext.name())
-            }
-            Err(report) => {
-                tracing::error!(target: "rystematic", "extension `{}` panicked after the run: {report}", ext.name())
-            }
-        }
-    }
+    finish(run, started, &outcome);
 
     let output_dir = run
         .state::<crate::standard::State>()
@@ -103,6 +143,54 @@ pub(crate) fn execute(launch: Launch<'_>) -> Result<RunSummary, Error> {
             source,
         }),
     }
+}
+
+/// The set-up run, once set-up is over, for the signal thread.
+#[derive(Default)]
+struct Ending {
+    run: OnceLock<(Run, usize)>,
+    ready: (Mutex<bool>, Condvar),
+}
+
+impl Ending {
+    /// Publishes the run and how many extensions were set up.
+    fn set_up(&self, run: Run, set_up: usize) -> &Run {
+        let _ = self.run.set((run, set_up));
+        *self.ready.0.lock().unwrap_or_else(|e| e.into_inner()) = true;
+        self.ready.1.notify_all();
+        &self.run.get().expect("just set").0
+    }
+
+    /// Waits (at most `timeout`) for set-up to finish.
+    fn wait_set_up(&self, timeout: Duration) -> Option<&(Run, usize)> {
+        let ready = self.ready.0.lock().unwrap_or_else(|e| e.into_inner());
+        let _ = self
+            .ready
+            .1
+            .wait_timeout_while(ready, timeout, |ready| !*ready);
+        self.run.get()
+    }
+}
+
+/// Runs the `after` hooks of the extensions that were set up, in reverse:
+/// whoever set up first tears down last.
+fn finish(run: &Run, started: &[Arc<dyn Extension>], outcome: &Outcome<'_>) {
+    for ext in started.iter().rev() {
+        match panic::catch(|| ext.after(run, outcome)) {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => tracing::error!(
+                target: "rystematic",
+                "extension `{}` failed after the run: {e:#}",
+                ext.name()
+            ),
+            Err(report) => tracing::error!(
+                target: "rystematic",
+                "extension `{}` panicked after the run: {report}",
+                ext.name()
+            ),
+        }
+    }
+    run.end.mark_done();
 }
 
 /// At most one experiment runs in a process at a time; a second start,

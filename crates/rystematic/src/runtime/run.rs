@@ -4,9 +4,16 @@ use std::any::{Any, TypeId};
 use std::collections::HashMap;
 use std::fmt;
 use std::path::Path;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Condvar, Mutex};
+use std::time::Duration;
 
+use crate::error::Error;
+use crate::experiment::{Experiment, Values, collect_values};
+use crate::process::ChildProcess;
 use crate::standard;
-use crate::value::Params;
+use crate::sweep::{Sweep, SweepReport};
+use crate::value::{Params, Value};
 
 /// The running experiment: its parameters, output directory and seed
 /// stream. The main function receives it; it is `Sync`, so threads the
@@ -26,19 +33,30 @@ use crate::value::Params;
 /// ```
 pub struct Run {
     experiment: String,
+    path: Vec<String>,
     params: Params,
     argv: Option<Vec<String>>,
     /// Per-extension state, keyed by type.
     state: HashMap<TypeId, Box<dyn Any + Send + Sync>>,
+    /// Who ends the run: the main thread when `main` returns, or the
+    /// signal thread on Ctrl-C / SIGTERM — exactly one of them.
+    pub(crate) end: EndOnce,
 }
 
 impl Run {
-    pub(crate) fn new(experiment: String, params: Params, argv: Option<Vec<String>>) -> Run {
+    pub(crate) fn new(
+        experiment: String,
+        path: Vec<String>,
+        params: Params,
+        argv: Option<Vec<String>>,
+    ) -> Run {
         Run {
             experiment,
+            path,
             params,
             argv,
             state: HashMap::new(),
+            end: EndOnce::default(),
         }
     }
 
@@ -83,6 +101,74 @@ impl Run {
         self.local_rank() > 0
     }
 
+    /// Runs this experiment again in a child process that shares this run:
+    /// the same output directory and parameters (with `overrides` on top),
+    /// `local_rank` 1, 2, ... in launch order, `subprocess` set, and its log
+    /// in `log.rank-N.txt`. Children still running when the experiment
+    /// ends are stopped (SIGTERM, then SIGKILL after a grace period).
+    ///
+    /// Note that a subprocess gets the same `random_seed`; pass
+    /// `("random_seed", run.new_seed())` among the overrides for a new one.
+    ///
+    /// # Errors
+    /// In a subprocess (subprocesses cannot launch further ones), for an
+    /// override that names no parameter, or if the process cannot start.
+    pub fn launch_subprocess(&self) -> Result<ChildProcess, Error> {
+        self.launch_subprocess_with(Values::new())
+    }
+
+    /// Like [`Run::launch_subprocess`], with some parameters changed.
+    ///
+    /// # Errors
+    /// As [`Run::launch_subprocess`].
+    pub fn launch_subprocess_with<I, K, V>(&self, overrides: I) -> Result<ChildProcess, Error>
+    where
+        I: IntoIterator<Item = (K, V)>,
+        K: Into<String>,
+        V: Into<Value>,
+    {
+        standard::subprocess::launch(self, self.standard(), collect_values(overrides))
+    }
+
+    /// Group names from the root, then the experiment's name.
+    pub(crate) fn path(&self) -> &[String] {
+        &self.path
+    }
+
+    /// Runs `experiment` once per parameter set, each in its own process,
+    /// at most `max_processes` at once, and blocks until all have ended.
+    /// One failing run does not stop the others. The sweep's manifest and
+    /// each run's console output go to a `sweep` directory inside this
+    /// run's directory. For more control (GPUs, resume), use
+    /// [`Sweep`](crate::Sweep).
+    ///
+    /// # Errors
+    /// As [`Sweep::run`](crate::Sweep::run).
+    pub fn run_parameter_sweep<P, S, K, V>(
+        &self,
+        experiment: &Experiment,
+        params: P,
+        max_processes: usize,
+    ) -> Result<SweepReport, Error>
+    where
+        P: IntoIterator<Item = S>,
+        S: IntoIterator<Item = (K, V)>,
+        K: Into<String>,
+        V: Into<Value>,
+    {
+        let dir = (1..)
+            .map(|n| match n {
+                1 => self.output_dir().join("sweep"),
+                n => self.output_dir().join(format!("sweep-{n}")),
+            })
+            .find(|dir| !dir.exists())
+            .expect("some sweep directory name is free");
+        Sweep::new(experiment, params)
+            .max_processes(max_processes)
+            .dir(dir)
+            .run()
+    }
+
     /// The command line, when the run was started from one.
     pub(crate) fn argv(&self) -> Option<&[String]> {
         self.argv.as_deref()
@@ -99,6 +185,34 @@ impl Run {
     fn standard(&self) -> &standard::State {
         self.state()
             .expect("the standard extension sets up every run before its main function")
+    }
+}
+
+/// A claim-once flag with a "done" signal.
+#[derive(Debug, Default)]
+pub(crate) struct EndOnce {
+    claimed: AtomicBool,
+    done: Mutex<bool>,
+    done_cv: Condvar,
+}
+
+impl EndOnce {
+    /// True for the first caller only.
+    pub(crate) fn claim(&self) -> bool {
+        !self.claimed.swap(true, Ordering::AcqRel)
+    }
+
+    pub(crate) fn mark_done(&self) {
+        *self.done.lock().unwrap_or_else(|e| e.into_inner()) = true;
+        self.done_cv.notify_all();
+    }
+
+    /// Waits (at most `timeout`) for whoever claimed the end to finish.
+    pub(crate) fn wait_done(&self, timeout: Duration) {
+        let done = self.done.lock().unwrap_or_else(|e| e.into_inner());
+        let _ = self
+            .done_cv
+            .wait_timeout_while(done, timeout, |done| !*done);
     }
 }
 

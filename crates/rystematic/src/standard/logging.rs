@@ -19,6 +19,7 @@ use std::sync::atomic::{AtomicBool, AtomicU8, AtomicU32, Ordering};
 use std::sync::{Mutex, OnceLock};
 
 use super::clock;
+use indicatif::ProgressBar;
 use tracing::field::{Field, Visit};
 use tracing::subscriber::Interest;
 use tracing::{Event, Level, Metadata, Subscriber};
@@ -30,6 +31,24 @@ static VERBOSITY: AtomicU8 = AtomicU8::new(0);
 static RANK: AtomicU32 = AtomicU32::new(0);
 static INSTALLED: OnceLock<bool> = OnceLock::new();
 static WARNED_FOREIGN: AtomicBool = AtomicBool::new(false);
+/// A progress bar on the console (a sweep's), suspended while a line is written.
+static PROGRESS: Mutex<Option<ProgressBar>> = Mutex::new(None);
+
+/// Sets (or clears) the progress bar log lines must not tear.
+pub(crate) fn set_progress_bar(bar: Option<ProgressBar>) {
+    *PROGRESS.lock().unwrap_or_else(|e| e.into_inner()) = bar;
+}
+
+fn write_console(line: &str) {
+    let write = || {
+        let _ = io::stderr().lock().write_all(line.as_bytes());
+    };
+    let bar = PROGRESS.lock().unwrap_or_else(|e| e.into_inner()).clone();
+    match bar {
+        Some(bar) if !bar.is_hidden() => bar.suspend(write),
+        _ => write(),
+    }
+}
 
 /// Installs the run-log layer as the global `tracing` subscriber (once).
 /// Returns false if the program installed its own subscriber first; then
@@ -112,7 +131,7 @@ impl<S: Subscriber> Layer<S> for RunLogLayer {
         } else {
             plain
         };
-        let _ = io::stderr().lock().write_all(console.as_bytes());
+        write_console(&console);
     }
 }
 

@@ -12,9 +12,11 @@ pub(crate) mod logging;
 pub(crate) mod run_dir;
 pub(crate) mod run_info;
 pub(crate) mod seed;
+pub(crate) mod subprocess;
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Mutex;
+use std::sync::atomic::AtomicU32;
 use std::sync::mpsc::{self, Receiver};
 use std::time::Duration;
 
@@ -51,9 +53,11 @@ pub(crate) struct State {
     pub(crate) output_dir: PathBuf,
     pub(crate) seeds: SeedStream,
     pub(crate) local_rank: u32,
+    /// Subprocesses launched so far (the next one gets rank + 1).
+    pub(crate) subprocesses: AtomicU32,
     started: jiff::ZonedDateTime,
-    info: Mutex<RunInfo>,
-    dirty: Mutex<Option<Receiver<Option<bool>>>>,
+    /// `None` in a subprocess, which leaves run.json to its parent.
+    record: Option<Record>,
 }
 
 impl Extension for Standard {
@@ -102,55 +106,46 @@ impl Extension for Standard {
         let seed: i64 = params.get(names::RANDOM_SEED)?;
         let debug: bool = params.get(names::DEBUG)?;
         let local_rank: u32 = params.get(names::LOCAL_RANK)?;
-        let parent: PathBuf = params.get(names::OUTPUT_DIR)?;
-
+        let subprocess: Option<PathBuf> = params.get(names::SUBPROCESS)?;
         let started = clock::now();
-        let output_dir = run_dir::create(&parent, run.experiment(), &started)
-            .with_context(|| format!("cannot create a run directory in '{}'", parent.display()))?;
-        let params_path = output_dir.join(PARAMETERS_FILE);
-        write_atomic(&params_path, yaml::render_params(params).as_bytes())
-            .with_context(|| format!("cannot write '{}'", params_path.display()))?;
+
+        // A subprocess shares its parent's run: same directory, its own log,
+        // and the parent's parameters.yaml and run.json.
+        let output_dir = match &subprocess {
+            Some(parent_params) => parent_params
+                .parent()
+                .map(Path::to_owned)
+                .with_context(|| format!("bad subprocess path '{}'", parent_params.display()))?,
+            None => {
+                let parent: PathBuf = params.get(names::OUTPUT_DIR)?;
+                let dir =
+                    run_dir::create(&parent, run.experiment(), &started).with_context(|| {
+                        format!("cannot create a run directory in '{}'", parent.display())
+                    })?;
+                let params_path = dir.join(PARAMETERS_FILE);
+                write_atomic(&params_path, yaml::render_params(params).as_bytes())
+                    .with_context(|| format!("cannot write '{}'", params_path.display()))?;
+                dir
+            }
+        };
         let log_path = output_dir.join(log_file_name(local_rank));
         logging::begin_run(&log_path, debug, local_rank)
             .with_context(|| format!("cannot open '{}'", log_path.display()))?;
 
-        let cwd = std::env::current_dir().unwrap_or_default();
-        let repo = git::Repo::discover(&cwd);
-        let dirty = repo.as_ref().map(|repo| {
-            let handle = repo.spawn_dirty_check();
-            let (tx, rx) = mpsc::channel();
-            std::thread::spawn(move || {
-                let _ = tx.send(handle.join().ok().flatten());
-            });
-            rx
-        });
-        let info = RunInfo {
-            experiment: run.experiment().to_owned(),
-            status: RunStatus::Running,
-            started: run_info::timestamp(&started),
-            ended: None,
-            duration_s: None,
-            error: None,
-            argv: run.argv().map(<[String]>::to_vec),
-            host: hostname(),
-            pid: std::process::id(),
-            output_dir: output_dir.clone(),
-            git: repo.map(|repo| GitInfo {
-                commit: repo.head_commit(),
-                dirty: None,
-            }),
-            rystematic_version: env!("CARGO_PKG_VERSION").to_owned(),
-            random_seed: seed,
+        let record = match subprocess {
+            Some(_) => None,
+            None => {
+                tracing::debug!(
+                    target: "rystematic",
+                    "wrote {} parameters to {}",
+                    params.len(),
+                    output_dir.join(PARAMETERS_FILE).display()
+                );
+                Some(Record::start(run, &output_dir, &started, seed)?)
+            }
         };
-        info.write()
-            .with_context(|| format!("cannot write run.json in '{}'", output_dir.display()))?;
-
-        tracing::debug!(target: "rystematic",
-            "wrote {} with {} parameters",
-            params_path.display(),
-            params.len()
-        );
-        tracing::info!(target: "rystematic",
+        tracing::info!(
+            target: "rystematic",
             "Running experiment {} in {}",
             run.experiment(),
             output_dir.display()
@@ -159,9 +154,9 @@ impl Extension for Standard {
             output_dir,
             seeds: SeedStream::new(seed),
             local_rank,
+            subprocesses: AtomicU32::new(0),
             started,
-            info: Mutex::new(info),
-            dirty: Mutex::new(dirty),
+            record,
         });
         Ok(())
     }
@@ -175,29 +170,108 @@ impl Extension for Standard {
             .timestamp()
             .duration_since(state.started.timestamp())
             .as_secs_f64();
-        let mut info = state.info.lock().unwrap_or_else(|e| e.into_inner());
-        match outcome {
+        let status = match outcome {
             Outcome::Completed => {
-                info.status = RunStatus::Completed;
                 tracing::info!(target: "rystematic", "Experiment completed in {duration:.3}s");
+                RunStatus::Completed
             }
             Outcome::Failed(error) => {
-                info.status = RunStatus::Failed;
-                info.error = Some(format!("{error:#}"));
                 log_error_chain(error);
+                RunStatus::Failed
             }
-        }
-        info.ended = Some(run_info::timestamp(&ended));
+            Outcome::Interrupted(signal) => {
+                tracing::warn!(
+                    target: "rystematic",
+                    "Experiment interrupted by {} after {duration:.3}s",
+                    signal.name()
+                );
+                RunStatus::Interrupted
+            }
+        };
+        let written = match &state.record {
+            Some(record) => record.end(status, outcome, &ended, duration),
+            None => Ok(()),
+        };
+        logging::end_run();
+        written
+    }
+}
+
+/// `run.json` of a main (rank 0) process, and the pending `git status`.
+struct Record {
+    info: Mutex<RunInfo>,
+    dirty: Mutex<Option<Receiver<Option<bool>>>>,
+}
+
+impl Record {
+    fn start(
+        run: &Run,
+        output_dir: &Path,
+        started: &jiff::ZonedDateTime,
+        seed: i64,
+    ) -> anyhow::Result<Record> {
+        let cwd = std::env::current_dir().unwrap_or_default();
+        let repo = git::Repo::discover(&cwd);
+        let dirty = repo.as_ref().map(|repo| {
+            let handle = repo.spawn_dirty_check();
+            let (tx, rx) = mpsc::channel();
+            std::thread::spawn(move || {
+                let _ = tx.send(handle.join().ok().flatten());
+            });
+            rx
+        });
+        let info = RunInfo {
+            experiment: run.experiment().to_owned(),
+            status: RunStatus::Running,
+            started: run_info::timestamp(started),
+            ended: None,
+            duration_s: None,
+            error: None,
+            argv: run.argv().map(<[String]>::to_vec),
+            host: hostname(),
+            pid: std::process::id(),
+            output_dir: output_dir.to_owned(),
+            git: repo.map(|repo| GitInfo {
+                commit: repo.head_commit(),
+                dirty: None,
+            }),
+            rystematic_version: env!("CARGO_PKG_VERSION").to_owned(),
+            random_seed: seed,
+        };
+        // Report first: once run.json exists, a parent can always find it
+        // (and fix it, should this process die before ending the run).
+        crate::process::spec::report_run_dir(output_dir)
+            .context("cannot report the run directory to the parent process")?;
+        info.write()
+            .with_context(|| format!("cannot write run.json in '{}'", output_dir.display()))?;
+        Ok(Record {
+            info: Mutex::new(info),
+            dirty: Mutex::new(dirty),
+        })
+    }
+
+    fn end(
+        &self,
+        status: RunStatus,
+        outcome: &Outcome<'_>,
+        ended: &jiff::ZonedDateTime,
+        duration: f64,
+    ) -> anyhow::Result<()> {
+        let mut info = self.info.lock().unwrap_or_else(|e| e.into_inner());
+        info.status = status;
+        info.error = match outcome {
+            Outcome::Completed => None,
+            Outcome::Failed(error) => Some(format!("{error:#}")),
+            Outcome::Interrupted(signal) => Some(format!("interrupted by {}", signal.name())),
+        };
+        info.ended = Some(run_info::timestamp(ended));
         info.duration_s = Some(duration);
-        if let (Some(git), Some(rx)) = (
-            info.git.as_mut(),
-            state.dirty.lock().unwrap_or_else(|e| e.into_inner()).take(),
-        ) {
+        let pending = self.dirty.lock().unwrap_or_else(|e| e.into_inner()).take();
+        if let (Some(git), Some(rx)) = (info.git.as_mut(), pending) {
             git.dirty = rx.recv_timeout(GIT_STATUS_WAIT).ok().flatten();
         }
-        let written = info.write();
-        logging::end_run();
-        written.with_context(|| format!("cannot write run.json in '{}'", info.output_dir.display()))
+        info.write()
+            .with_context(|| format!("cannot write run.json in '{}'", info.output_dir.display()))
     }
 }
 
@@ -218,7 +292,7 @@ pub(crate) fn log_file_name(local_rank: u32) -> String {
     }
 }
 
-fn hostname() -> String {
+pub(crate) fn hostname() -> String {
     nix::unistd::gethostname()
         .ok()
         .and_then(|h| h.into_string().ok())

@@ -81,11 +81,32 @@ impl RunInfo {
         serde_json::from_slice(&text).map_err(io::Error::other)
     }
 
+    /// Whether this says `running` although its process is gone: the run
+    /// was on this host and no process with its pid exists any more (it
+    /// was killed with SIGKILL, or the machine rebooted). A run on another
+    /// host cannot be checked from here and is never called stale.
+    pub fn is_stale(&self) -> bool {
+        self.status == RunStatus::Running
+            && self.host == super::hostname()
+            && !process_exists(self.pid)
+    }
+
     /// Writes `run.json` into its run directory, atomically.
     pub(crate) fn write(&self) -> io::Result<()> {
         let mut json = serde_json::to_vec_pretty(self).map_err(io::Error::other)?;
         json.push(b'\n');
         write_atomic(&self.output_dir.join(RUN_INFO_FILE), &json)
+    }
+}
+
+fn process_exists(pid: u32) -> bool {
+    let Ok(pid) = i32::try_from(pid) else {
+        return false;
+    };
+    // Signal 0 checks existence; EPERM means it exists but is not ours.
+    match nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), None) {
+        Ok(()) => true,
+        Err(errno) => errno == nix::errno::Errno::EPERM,
     }
 }
 
@@ -124,5 +145,22 @@ mod tests {
         let text = std::fs::read_to_string(dir.path().join("run.json")).unwrap();
         assert!(text.contains("\"status\": \"running\""), "{text}");
         assert_eq!(RunInfo::read(dir.path()).unwrap(), info);
+        assert!(!info.is_stale(), "another host's run is never stale");
+        let mine = RunInfo {
+            host: super::super::hostname(),
+            pid: std::process::id(),
+            ..info
+        };
+        assert!(!mine.is_stale(), "this process is alive");
+        let dead = RunInfo {
+            pid: i32::MAX as u32,
+            ..mine.clone()
+        };
+        assert!(dead.is_stale());
+        let finished = RunInfo {
+            status: RunStatus::Completed,
+            ..dead
+        };
+        assert!(!finished.is_stale());
     }
 }

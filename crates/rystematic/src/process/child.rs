@@ -1,0 +1,236 @@
+//! [`ChildProcess`]: a child we started, reaped by a waiter thread the
+//! moment it exits, and stoppable as a whole process tree.
+//!
+//! A top-level rystematic process starts each child in a new process group
+//! (so Ctrl-C in the terminal reaches only the parent, which then stops its
+//! children in order). A process that is itself a rystematic child keeps
+//! its own children in its group, so stopping a group stops the whole tree
+//! below it.
+
+use std::io;
+use std::os::unix::process::{CommandExt, ExitStatusExt};
+use std::process::{Command, ExitStatus};
+use std::sync::{Arc, Condvar, Mutex, Weak};
+use std::time::{Duration, Instant};
+
+use nix::sys::signal::{Signal, killpg};
+use nix::unistd::Pid;
+
+/// How long a child gets to stop after SIGTERM before SIGKILL.
+pub(crate) const GRACE: Duration = Duration::from_secs(3);
+
+/// A process started by `launch_subprocess`, `run_in_new_process` or a sweep.
+///
+/// Dropping the handle does not stop the process; children still running
+/// when the experiment that started them ends are stopped then.
+#[derive(Debug, Clone)]
+pub struct ChildProcess {
+    pid: u32,
+    shared: Arc<Shared>,
+}
+
+#[derive(Debug, Default)]
+struct Shared {
+    status: Mutex<Option<ExitStatus>>,
+    exited: Condvar,
+}
+
+/// Every child of this process that may still run, for stopping them all
+/// on a signal or at the end of a run.
+static LIVE: Mutex<Vec<(u32, Weak<Shared>)>> = Mutex::new(Vec::new());
+
+/// Whether this process was started by a rystematic parent (then its
+/// children stay in its process group).
+static IN_PARENT_GROUP: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+pub(crate) fn mark_as_child_process() {
+    IN_PARENT_GROUP.store(true, std::sync::atomic::Ordering::Relaxed);
+}
+
+impl ChildProcess {
+    /// Starts `command` and a thread that waits for it.
+    pub(crate) fn spawn(mut command: Command) -> io::Result<ChildProcess> {
+        if !IN_PARENT_GROUP.load(std::sync::atomic::Ordering::Relaxed) {
+            command.process_group(0);
+        }
+        let mut child = command.spawn()?;
+        let pid = child.id();
+        let shared = Arc::new(Shared::default());
+        {
+            let mut live = LIVE.lock().unwrap_or_else(|e| e.into_inner());
+            live.retain(|(_, weak)| weak.strong_count() > 0);
+            live.push((pid, Arc::downgrade(&shared)));
+        }
+        let waiter = shared.clone();
+        std::thread::Builder::new()
+            .name(format!("rystematic-wait-{pid}"))
+            .spawn(move || {
+                // `wait` only fails if the child was already reaped, which
+                // nothing else here does.
+                let status = child.wait().unwrap_or_else(|_| ExitStatus::from_raw(0));
+                *waiter.status.lock().unwrap_or_else(|e| e.into_inner()) = Some(status);
+                waiter.exited.notify_all();
+            })?;
+        Ok(ChildProcess { pid, shared })
+    }
+
+    /// The child's process id (also its process group id when it leads one).
+    pub fn id(&self) -> u32 {
+        self.pid
+    }
+
+    /// Blocks until the child exits.
+    pub fn wait(&self) -> ExitStatus {
+        let mut status = self.shared.status.lock().unwrap_or_else(|e| e.into_inner());
+        loop {
+            if let Some(status) = *status {
+                return status;
+            }
+            status = self
+                .shared
+                .exited
+                .wait(status)
+                .unwrap_or_else(|e| e.into_inner());
+        }
+    }
+
+    /// Waits at most `timeout`; `None` if the child still runs.
+    pub fn wait_timeout(&self, timeout: Duration) -> Option<ExitStatus> {
+        let deadline = Instant::now() + timeout;
+        let mut status = self.shared.status.lock().unwrap_or_else(|e| e.into_inner());
+        loop {
+            if let Some(status) = *status {
+                return Some(status);
+            }
+            let left = deadline.checked_duration_since(Instant::now())?;
+            status = self
+                .shared
+                .exited
+                .wait_timeout(status, left)
+                .unwrap_or_else(|e| e.into_inner())
+                .0;
+        }
+    }
+
+    /// The exit status if the child has exited.
+    pub fn try_wait(&self) -> Option<ExitStatus> {
+        *self.shared.status.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Asks the child (and its process tree) to stop: SIGTERM.
+    pub fn terminate(&self) {
+        self.signal(Signal::SIGTERM);
+    }
+
+    /// Kills the child (and its process tree): SIGKILL.
+    pub fn kill(&self) {
+        self.signal(Signal::SIGKILL);
+    }
+
+    /// SIGTERM, up to `grace` to exit, then SIGKILL. Returns how it ended.
+    pub fn stop(&self, grace: Duration) -> ExitStatus {
+        if let Some(status) = self.try_wait() {
+            return status;
+        }
+        self.terminate();
+        if let Some(status) = self.wait_timeout(grace) {
+            return status;
+        }
+        self.kill();
+        self.wait()
+    }
+
+    fn signal(&self, signal: Signal) {
+        if self.try_wait().is_some() {
+            return;
+        }
+        let target = Pid::from_raw(self.pid as i32);
+        // The child leads its own group when we started it in one; else
+        // only the child itself is signalled and it stops its own children.
+        if IN_PARENT_GROUP.load(std::sync::atomic::Ordering::Relaxed) {
+            let _ = nix::sys::signal::kill(target, signal);
+        } else {
+            let _ = killpg(target, signal);
+        }
+    }
+}
+
+/// Stops every child of this process that still runs: SIGTERM to all, up
+/// to `grace` for them to exit, then SIGKILL. Returns how many had to be
+/// stopped.
+pub(crate) fn stop_all(grace: Duration) -> usize {
+    let children: Vec<ChildProcess> = LIVE
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .iter()
+        .filter_map(|(pid, weak)| {
+            Some(ChildProcess {
+                pid: *pid,
+                shared: weak.upgrade()?,
+            })
+        })
+        .filter(|c| c.try_wait().is_none())
+        .collect();
+    for child in &children {
+        child.terminate();
+    }
+    let deadline = Instant::now() + grace;
+    for child in &children {
+        let left = deadline.saturating_duration_since(Instant::now());
+        if child.wait_timeout(left).is_none() {
+            child.kill();
+            child.wait();
+        }
+    }
+    children.len()
+}
+
+/// `exit 3`, `signal 9 (SIGKILL)`.
+pub(crate) fn describe(status: ExitStatus) -> String {
+    match (status.code(), status.signal()) {
+        (Some(code), _) => format!("exit code {code}"),
+        (None, Some(signal)) => match Signal::try_from(signal) {
+            Ok(name) => format!("killed by signal {signal} ({name})"),
+            Err(_) => format!("killed by signal {signal}"),
+        },
+        (None, None) => "ended".to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sh(script: &str) -> ChildProcess {
+        let mut cmd = Command::new("sh");
+        cmd.args(["-c", script]);
+        ChildProcess::spawn(cmd).unwrap()
+    }
+
+    #[test]
+    fn waits_and_reports_exit_codes() {
+        let child = sh("exit 3");
+        assert_eq!(child.wait().code(), Some(3));
+        assert_eq!(child.try_wait().unwrap().code(), Some(3));
+        assert_eq!(describe(child.wait()), "exit code 3");
+    }
+
+    #[test]
+    fn stop_escalates_to_sigkill_for_the_whole_group() {
+        // The shell ignores SIGTERM; so does its background sleeper.
+        let child = sh("trap '' TERM; sleep 30 & wait");
+        assert!(child.wait_timeout(Duration::from_millis(200)).is_none());
+        let started = Instant::now();
+        let status = child.stop(Duration::from_millis(300));
+        assert!(started.elapsed() < Duration::from_secs(5));
+        assert_eq!(status.signal(), Some(9));
+        assert_eq!(describe(status), "killed by signal 9 (SIGKILL)");
+    }
+
+    #[test]
+    fn terminate_ends_a_cooperative_child() {
+        let child = sh("sleep 30");
+        child.terminate();
+        assert_eq!(child.wait().signal(), Some(15));
+    }
+}

@@ -1,0 +1,97 @@
+//! [`SweepReport`]: what `run_parameter_sweep` returns, and its summary table.
+
+use std::fmt;
+use std::path::PathBuf;
+
+use super::manifest::{SweepRun, SweepStatus};
+
+/// How every run of a sweep went.
+#[derive(Debug, Clone)]
+#[non_exhaustive]
+pub struct SweepReport {
+    /// The sweep directory (holds `sweep.json` and each run's console output).
+    pub dir: PathBuf,
+    /// One entry per parameter set, in sweep order.
+    pub runs: Vec<SweepRun>,
+}
+
+impl SweepReport {
+    /// How many runs completed.
+    pub fn completed(&self) -> usize {
+        self.count(SweepStatus::Completed)
+    }
+
+    /// How many runs failed.
+    pub fn failed(&self) -> usize {
+        self.count(SweepStatus::Failed)
+    }
+
+    /// Whether every run completed.
+    pub fn all_completed(&self) -> bool {
+        self.completed() == self.runs.len()
+    }
+
+    fn count(&self, status: SweepStatus) -> usize {
+        self.runs.iter().filter(|r| r.status == status).count()
+    }
+}
+
+/// A table: one line per run with status, exit, duration, values, directory.
+impl fmt::Display for SweepReport {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let rows: Vec<[String; 6]> = self
+            .runs
+            .iter()
+            .map(|run| {
+                [
+                    run.index.to_string(),
+                    run.status.to_string(),
+                    match (run.exit_code, run.signal) {
+                        (Some(code), _) => code.to_string(),
+                        (None, Some(signal)) => format!("signal {signal}"),
+                        (None, None) => "-".to_owned(),
+                    },
+                    run.duration_s
+                        .map_or_else(|| "-".to_owned(), |d| format!("{d:.2}s")),
+                    run.values
+                        .iter()
+                        .map(|(k, v)| format!("{k}={v}"))
+                        .collect::<Vec<_>>()
+                        .join(" "),
+                    run.run_dir
+                        .as_ref()
+                        .map_or_else(|| "-".to_owned(), |d| d.display().to_string()),
+                ]
+            })
+            .collect();
+        let header = ["#", "status", "exit", "time", "values", "run directory"];
+        let mut widths = header.map(str::len);
+        for row in &rows {
+            for (width, cell) in widths.iter_mut().zip(row) {
+                *width = (*width).max(cell.chars().count());
+            }
+        }
+        let line = |f: &mut fmt::Formatter<'_>, cells: &[String]| -> fmt::Result {
+            for (i, (cell, width)) in cells.iter().zip(widths).enumerate() {
+                if i + 1 == cells.len() {
+                    writeln!(f, "{cell}")?;
+                } else {
+                    write!(f, "{cell:<width$}  ")?;
+                }
+            }
+            Ok(())
+        };
+        line(f, &header.map(str::to_owned))?;
+        for row in &rows {
+            line(f, row)?;
+        }
+        write!(
+            f,
+            "{} of {} runs completed, {} failed; manifest: {}",
+            self.completed(),
+            self.runs.len(),
+            self.failed(),
+            self.dir.join(super::manifest::MANIFEST_FILE).display()
+        )
+    }
+}

@@ -1,0 +1,189 @@
+//! Child processes end to end: subprocesses, run_in_new_process, the child
+//! protocol, signals to a single run, stale runs.
+
+mod support;
+
+use std::process::Stdio;
+use std::time::{Duration, Instant};
+
+use rystematic::{RunInfo, RunStatus};
+use support::{Sandbox, read, run_json};
+
+const SUBPROCESSES: &str = env!("CARGO_BIN_EXE_subprocesses");
+const IN_NEW_PROCESS: &str = env!("CARGO_BIN_EXE_in_new_process");
+const SWEEP: &str = env!("CARGO_BIN_EXE_sweep");
+const HELLO: &str = env!("CARGO_BIN_EXE_hello_world");
+
+#[test]
+fn subprocesses_share_the_run_and_log_by_rank() {
+    let sb = Sandbox::new();
+    sb.run(SUBPROCESSES, &[]).ok();
+    let dir = sb.only_run_dir("subprocesses");
+    for rank in 0..=3 {
+        assert_eq!(
+            read(&dir.join(format!("rank-{rank}.txt"))),
+            format!("{rank}\n")
+        );
+    }
+    let main_log = read(&dir.join("log.txt"));
+    assert!(
+        main_log.contains("[INFO] [subprocesses] rank 0"),
+        "{main_log}"
+    );
+    assert!(!main_log.contains("[RANK"), "{main_log}");
+    for rank in 1..=3 {
+        let log = read(&dir.join(format!("log.rank-{rank}.txt")));
+        assert!(
+            log.contains(&format!("[INFO] [RANK {rank}] [subprocesses] rank {rank}")),
+            "{log}"
+        );
+        assert!(
+            log.lines()
+                .all(|l| l.contains(&format!("] [RANK {rank}] ["))),
+            "every line carries the rank: {log}"
+        );
+    }
+    // One run: one parameters.yaml and run.json, written by rank 0.
+    assert_eq!(run_json(&dir)["status"], "completed");
+    assert_eq!(sb.run_dirs("subprocesses").len(), 1);
+}
+
+#[test]
+fn subprocesses_still_running_at_the_end_are_stopped_and_logged() {
+    let sb = Sandbox::new();
+    let started = Instant::now();
+    let run = sb.run(SUBPROCESSES, &["--linger"]);
+    run.ok();
+    assert!(
+        started.elapsed() < Duration::from_secs(10),
+        "children were not left to sleep"
+    );
+    let log = read(&sb.only_run_dir("subprocesses").join("log.txt"));
+    assert!(
+        log.contains("stopped 3 child process(es) still running when the experiment ended"),
+        "{log}"
+    );
+    let dir = sb.only_run_dir("subprocesses");
+    for rank in 1..=3 {
+        let log = read(&dir.join(format!("log.rank-{rank}.txt")));
+        assert!(log.contains("Experiment interrupted by SIGTERM"), "{log}");
+    }
+}
+
+#[test]
+fn run_in_new_process_returns_a_handle_to_wait_on_or_kill() {
+    let sb = Sandbox::new();
+    let run = sb.run(IN_NEW_PROCESS, &["parent", "--n", "5"]);
+    assert_eq!(
+        run.ok().stdout,
+        "child got n=5\nchild exited: exit status: 0\n"
+    );
+    assert_eq!(run_json(&sb.only_run_dir("child"))["status"], "completed");
+
+    let sb = Sandbox::new();
+    let run = sb.run(IN_NEW_PROCESS, &["parent", "--kill"]);
+    assert_eq!(run.ok().stdout, "child exited: signal: 9 (SIGKILL)\n");
+    // The killed child could not record its end: its run.json says
+    // "running", and readers can tell it is stale.
+    let child = RunInfo::read(&sb.only_run_dir("child")).unwrap();
+    assert_eq!(child.status, RunStatus::Running);
+    assert!(child.is_stale());
+}
+
+#[test]
+fn a_child_that_cannot_find_its_experiment_says_so() {
+    let sb = Sandbox::new();
+    let spec = sb.write(
+        "spec.json",
+        &format!(r#"{{"exe": "{HELLO}", "experiment": ["no-such-experiment"]}}"#),
+    );
+    let out = sb
+        .cmd(HELLO)
+        .env("RYSTEMATIC_CHILD_SPEC", &spec)
+        .output()
+        .unwrap();
+    let run = support::Run::of(out);
+    run.expect_code(1);
+    assert!(
+        run.stderr
+            .contains("this program has no experiment `no-such-experiment`"),
+        "{}",
+        run.stderr
+    );
+    assert!(!sb.has_output());
+    // A spec meant for another program is ignored: this is a normal run.
+    let other = sb.write("other.json", r#"{"exe": "/bin/sh", "experiment": ["x"]}"#);
+    let out = sb
+        .cmd(HELLO)
+        .args(["--name", "me"])
+        .env("RYSTEMATIC_CHILD_SPEC", &other)
+        .output()
+        .unwrap();
+    assert_eq!(support::Run::of(out).ok().stdout, "Hello me!\n");
+}
+
+fn interrupt_a_single_run(signal: &str, code: i32) {
+    let sb = Sandbox::new();
+    let child = sb
+        .cmd(SWEEP)
+        .args([
+            "work",
+            "--int-param",
+            "1",
+            "--str-param",
+            "x",
+            "--sleep-s",
+            "30",
+        ])
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let dir = wait_for_run_dir(&sb, "work");
+    let started = Instant::now();
+    kill(signal, child.id());
+    let out = child.wait_with_output().unwrap();
+    assert!(started.elapsed() < Duration::from_secs(5));
+    assert_eq!(out.status.code(), Some(code));
+    let info = RunInfo::read(&dir).unwrap();
+    assert_eq!(info.status, RunStatus::Interrupted);
+    assert_eq!(
+        info.error.as_deref(),
+        Some(format!("interrupted by SIG{signal}").as_str())
+    );
+    let log = read(&dir.join("log.txt"));
+    assert!(
+        log.contains(&format!("Experiment interrupted by SIG{signal}")),
+        "{log}"
+    );
+}
+
+#[test]
+fn sigint_and_sigterm_interrupt_a_run_and_exit_130_or_143() {
+    interrupt_a_single_run("INT", 130);
+    interrupt_a_single_run("TERM", 143);
+}
+
+/// Waits until `experiment` has a run directory with a run.json.
+pub fn wait_for_run_dir(sb: &Sandbox, experiment: &str) -> std::path::PathBuf {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        if let Some(dir) = sb
+            .run_dirs(experiment)
+            .into_iter()
+            .find(|d| d.join("run.json").exists())
+        {
+            return dir;
+        }
+        assert!(Instant::now() < deadline, "no run of {experiment} started");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+fn kill(signal: &str, pid: u32) {
+    let status = std::process::Command::new("kill")
+        .args([&format!("-{signal}"), &pid.to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+}

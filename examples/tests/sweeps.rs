@@ -1,0 +1,487 @@
+//! Sweeps end to end: the `sweep` example and command-line sweeps of
+//! `work` — bounded concurrency, isolated failures, signals, kill -9,
+//! resume, GPU slots.
+
+mod support;
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+use support::{Sandbox, read, run_json};
+
+const SWEEP: &str = env!("CARGO_BIN_EXE_sweep");
+
+fn manifest(dir: &Path) -> Value {
+    serde_json::from_str(&read(&dir.join("sweep.json"))).unwrap()
+}
+
+/// The sweep directory of the `sweep` experiment's run.
+fn example_sweep_dir(sb: &Sandbox) -> PathBuf {
+    sb.only_run_dir("sweep").join("sweep")
+}
+
+/// The one command-line sweep directory of `work`.
+fn cli_sweep_dir(sb: &Sandbox) -> PathBuf {
+    let dirs = support::run_dirs(&sb.path().join("output/sweeps/work"));
+    assert_eq!(dirs.len(), 1, "{dirs:?}");
+    dirs.into_iter().next().unwrap()
+}
+
+fn statuses(manifest: &Value) -> Vec<String> {
+    manifest["runs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["status"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+fn results(sb: &Sandbox) -> Vec<String> {
+    let mut results: Vec<String> = sb
+        .run_dirs("work")
+        .iter()
+        .filter_map(|d| std::fs::read_to_string(d.join("result.txt")).ok())
+        .collect();
+    results.sort();
+    results
+}
+
+fn time(run: &Value, key: &str) -> jiff::Timestamp {
+    run[key].as_str().unwrap().parse().unwrap()
+}
+
+/// Most runs alive at once, from the runs' own start and end times.
+fn max_overlap(runs: &[Value]) -> usize {
+    let mut events: Vec<(jiff::Timestamp, i32)> = runs
+        .iter()
+        .flat_map(|r| [(time(r, "started"), 1), (time(r, "ended"), -1)])
+        .collect();
+    events.sort();
+    let (mut now, mut max) = (0, 0);
+    for (_, delta) in events {
+        now += delta;
+        max = max.max(now);
+    }
+    max as usize
+}
+
+fn work_runs(sb: &Sandbox) -> Vec<Value> {
+    sb.run_dirs("work").iter().map(|d| run_json(d)).collect()
+}
+
+#[test]
+fn the_example_sweeps_a_grid_on_two_processes() {
+    let sb = Sandbox::new();
+    let run = sb.run(SWEEP, &["sweep", "--sleep-s", "0.4"]);
+    run.ok();
+    assert_eq!(results(&sb), ["1-hello", "1-world", "2-hello", "2-world"]);
+    let m = manifest(&example_sweep_dir(&sb));
+    assert_eq!(statuses(&m), ["completed"; 4]);
+    assert_eq!(m["experiment"], serde_json::json!(["sweep", "work"]));
+    for (i, entry) in m["runs"].as_array().unwrap().iter().enumerate() {
+        assert_eq!(entry["index"], i);
+        assert_eq!(entry["exit_code"], 0);
+        let dir = PathBuf::from(entry["run_dir"].as_str().unwrap());
+        assert_eq!(run_json(&dir)["status"], "completed");
+        let expected = format!(
+            "{}-{}",
+            entry["values"]["int_param"],
+            entry["values"]["str_param"].as_str().unwrap()
+        );
+        assert_eq!(read(&dir.join("result.txt")), expected);
+    }
+    // The report is printed: one line per run, then a summary.
+    assert_eq!(
+        run.stdout
+            .lines()
+            .filter(|l| l.contains(" completed "))
+            .count(),
+        4,
+        "{}",
+        run.stdout
+    );
+    assert!(
+        run.stdout.contains("4 of 4 runs completed, 0 failed"),
+        "{}",
+        run.stdout
+    );
+    let runs = work_runs(&sb);
+    assert_eq!(max_overlap(&runs), 2, "two at a time, never more");
+}
+
+#[test]
+fn a_failing_run_does_not_stop_the_others() {
+    let sb = Sandbox::new();
+    let run = sb.run(SWEEP, &["sweep", "--fail-on", "1"]);
+    run.expect_code(1);
+    assert_eq!(results(&sb), ["2-hello", "2-world"]);
+    let m = manifest(&example_sweep_dir(&sb));
+    assert_eq!(statuses(&m), ["failed", "failed", "completed", "completed"]);
+    assert_eq!(m["runs"][0]["exit_code"], 1);
+    let failed = PathBuf::from(m["runs"][0]["run_dir"].as_str().unwrap());
+    assert_eq!(run_json(&failed)["status"], "failed");
+    let console = read(&example_sweep_dir(&sb).join("run-0.out"));
+    assert!(
+        console.contains("int_param is 1, the value to fail on"),
+        "{console}"
+    );
+    assert!(
+        run.stderr.contains("Experiment failed: 2 of 4 runs failed"),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(run_json(&sb.only_run_dir("sweep"))["status"], "failed");
+}
+
+fn spawn(sb: &Sandbox, args: &[&str]) -> Child {
+    sb.cmd(SWEEP)
+        .args(args)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap()
+}
+
+/// Waits until `n` work runs have written run.json (or result.txt).
+fn wait_for_work(sb: &Sandbox, n: usize, file: &str) -> Vec<PathBuf> {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let dirs: Vec<PathBuf> = sb
+            .run_dirs("work")
+            .into_iter()
+            .filter(|d| d.join(file).exists())
+            .collect();
+        if dirs.len() >= n {
+            return dirs;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "{n} work runs with {file} never appeared"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+fn signal(signal: &str, pid: u32) {
+    let ok = std::process::Command::new("kill")
+        .args([&format!("-{signal}"), &pid.to_string()])
+        .status()
+        .unwrap()
+        .success();
+    assert!(ok);
+}
+
+fn alive(pid: u64) -> bool {
+    Path::new(&format!("/proc/{pid}")).exists()
+        && !read(Path::new(&format!("/proc/{pid}/stat"))).contains(") Z ")
+}
+
+fn assert_nothing_left_running(sb: &Sandbox) {
+    for dir in sb.run_dirs("work").iter().chain(&sb.run_dirs("sweep")) {
+        let info = run_json(dir);
+        assert_ne!(info["status"], "running", "{}", dir.display());
+        assert!(
+            !alive(info["pid"].as_u64().unwrap()),
+            "pid {} left behind",
+            info["pid"]
+        );
+    }
+}
+
+#[test]
+fn sigint_mid_sweep_stops_every_run_and_leaves_none_running() {
+    let sb = Sandbox::new();
+    let child = spawn(&sb, &["sweep", "--sleep-s", "30"]);
+    wait_for_work(&sb, 2, "run.json");
+    let started = Instant::now();
+    signal("INT", child.id());
+    let out = child.wait_with_output().unwrap();
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "took {:?}",
+        started.elapsed()
+    );
+    assert_eq!(out.status.code(), Some(130));
+    assert_nothing_left_running(&sb);
+    let m = manifest(&example_sweep_dir(&sb));
+    assert_eq!(
+        statuses(&m),
+        ["interrupted", "interrupted", "pending", "pending"]
+    );
+    for dir in sb.run_dirs("work") {
+        assert_eq!(run_json(&dir)["status"], "interrupted");
+    }
+    assert_eq!(run_json(&sb.only_run_dir("sweep"))["status"], "interrupted");
+}
+
+#[test]
+fn sigterm_to_a_command_line_sweep_exits_143() {
+    let sb = Sandbox::new();
+    let child = spawn(
+        &sb,
+        &[
+            "work",
+            "--sweep",
+            "int_param=0..3",
+            "--str-param",
+            "x",
+            "--sleep-s",
+            "30",
+            "--jobs",
+            "3",
+        ],
+    );
+    wait_for_work(&sb, 3, "run.json");
+    signal("TERM", child.id());
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(143));
+    assert_nothing_left_running(&sb);
+    assert_eq!(statuses(&manifest(&cli_sweep_dir(&sb))), ["interrupted"; 3]);
+}
+
+#[test]
+fn a_child_killed_with_sigkill_is_failed_and_the_sweep_goes_on() {
+    let sb = Sandbox::new();
+    let child = spawn(&sb, &["sweep", "--sleep-s", "1.5"]);
+    let victim = wait_for_work(&sb, 1, "run.json").remove(0);
+    signal("KILL", run_json(&victim)["pid"].as_u64().unwrap() as u32);
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let m = manifest(&example_sweep_dir(&sb));
+    let runs = m["runs"].as_array().unwrap();
+    let killed: Vec<&Value> = runs.iter().filter(|r| r["status"] == "failed").collect();
+    assert_eq!(killed.len(), 1, "{m}");
+    assert_eq!(killed[0]["signal"], 9);
+    assert_eq!(
+        killed[0]["run_dir"].as_str().unwrap(),
+        victim.to_str().unwrap()
+    );
+    assert_eq!(
+        runs.iter().filter(|r| r["status"] == "completed").count(),
+        3
+    );
+    let info = run_json(&victim);
+    assert_eq!(info["status"], "failed");
+    assert!(
+        info["error"].as_str().unwrap().contains("SIGKILL"),
+        "{info}"
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).contains("signal 9"));
+}
+
+#[test]
+fn resume_after_an_interrupted_sweep_runs_each_set_exactly_once() {
+    let sb = Sandbox::new();
+    let args = [
+        "work",
+        "--sweep",
+        "int_param=0..4",
+        "--str-param",
+        "x",
+        "--sleep-s",
+        "1",
+        "--jobs",
+        "2",
+    ];
+    let child = spawn(&sb, &args);
+    wait_for_work(&sb, 2, "result.txt");
+    signal("INT", child.id());
+    assert_eq!(child.wait_with_output().unwrap().status.code(), Some(130));
+    let first = statuses(&manifest(&cli_sweep_dir(&sb)));
+    let done_first: Vec<usize> = (0..4).filter(|&i| first[i] == "completed").collect();
+    assert_eq!(done_first.len(), 2, "{first:?}");
+    assert!(first.iter().all(|s| s != "running"), "{first:?}");
+
+    let mut resumed = args.to_vec();
+    resumed.push("--resume-sweep");
+    let run = sb.run(SWEEP, &resumed);
+    run.ok();
+    let m = manifest(&cli_sweep_dir(&sb));
+    assert_eq!(statuses(&m), ["completed"; 4]);
+    // Every parameter set completed exactly once over both invocations,
+    // and what completed the first time did not run again.
+    assert_eq!(results(&sb), ["0-x", "1-x", "2-x", "3-x"]);
+    for i in done_first {
+        assert_eq!(m["runs"][i]["attempts"], 1, "{m}");
+    }
+    assert_nothing_left_running(&sb);
+}
+
+#[test]
+fn command_line_sweeps_use_the_same_options_for_every_run() {
+    let sb = Sandbox::new();
+    let run = sb.run(
+        SWEEP,
+        &[
+            "work",
+            "--str-param",
+            "s",
+            "--sweep",
+            "int_param=1,2,3",
+            "--jobs",
+            "3",
+        ],
+    );
+    run.ok();
+    assert_eq!(results(&sb), ["1-s", "2-s", "3-s"]);
+    assert!(
+        run.stdout.contains("3 of 3 runs completed"),
+        "{}",
+        run.stdout
+    );
+    let m = manifest(&cli_sweep_dir(&sb));
+    assert_eq!(m["args"], serde_json::json!(["--str-param", "s"]));
+}
+
+#[test]
+fn command_line_sweep_mistakes_are_usage_errors() {
+    let sb = Sandbox::new();
+    let cases: [(&[&str], &str); 5] = [
+        (&["work", "--sweep", "nope=1"], "no parameter named 'nope'"),
+        (
+            &["work", "--sweep", "int_param=1,x", "--str-param", "s"],
+            "invalid value 'x' for '--int-param'",
+        ),
+        (&["work", "--sweep", "int_param"], "expected NAME=V1,V2"),
+        (
+            &[
+                "work",
+                "--jobs",
+                "2",
+                "--int-param",
+                "1",
+                "--str-param",
+                "s",
+            ],
+            "need at least one --sweep",
+        ),
+        (
+            &["work", "--sweep", "int_param=1", "--sweep", "int_param=2"],
+            "gives 'int_param' twice",
+        ),
+    ];
+    for (args, expected) in cases {
+        let run = sb.run(SWEEP, args);
+        run.expect_code(2);
+        assert!(
+            run.error_line().contains(expected),
+            "{args:?}: {}",
+            run.stderr
+        );
+    }
+    assert!(!sb.has_output());
+}
+
+#[test]
+fn each_run_gets_its_own_gpus() {
+    let sb = Sandbox::new();
+    let out = sb
+        .cmd(SWEEP)
+        .args([
+            "work",
+            "--sweep",
+            "int_param=0..6",
+            "--str-param",
+            "x",
+            "--sleep-s",
+            "0.3",
+            "--jobs",
+            "4",
+            "--gpus-per-run",
+            "2",
+        ])
+        .env("CUDA_VISIBLE_DEVICES", "0,1,2,3")
+        .output()
+        .unwrap();
+    support::Run::of(out).ok();
+    let m = manifest(&cli_sweep_dir(&sb));
+    let runs = m["runs"].as_array().unwrap();
+    let mut devices_by_dir = BTreeMap::new();
+    for run in runs {
+        let devices: Vec<String> = run["devices"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|d| d.as_str().unwrap().to_owned())
+            .collect();
+        assert_eq!(devices.len(), 2, "{run}");
+        let dir = PathBuf::from(run["run_dir"].as_str().unwrap());
+        let log = read(&dir.join("log.txt"));
+        assert!(
+            log.contains(&format!("CUDA_VISIBLE_DEVICES={}", devices.join(","))),
+            "{log}"
+        );
+        devices_by_dir.insert(dir, devices);
+    }
+    // Runs that overlapped in time never shared a device id.
+    let infos: Vec<(Value, &Vec<String>)> = devices_by_dir
+        .iter()
+        .map(|(dir, devs)| (run_json(dir), devs))
+        .collect();
+    for (i, (a, da)) in infos.iter().enumerate() {
+        for (b, db) in &infos[i + 1..] {
+            let overlap =
+                time(a, "started") < time(b, "ended") && time(b, "started") < time(a, "ended");
+            if overlap {
+                assert!(
+                    da.iter().all(|d| !db.contains(d)),
+                    "{da:?} and {db:?} overlapped"
+                );
+            }
+        }
+    }
+    assert_eq!(
+        max_overlap(&work_runs(&sb)),
+        2,
+        "4 ids, 2 per run: two at a time"
+    );
+
+    let run = sb.run(
+        SWEEP,
+        &[
+            "work",
+            "--sweep",
+            "int_param=1",
+            "--str-param",
+            "x",
+            "--gpus-per-run",
+            "2",
+        ],
+    );
+    run.expect_code(1);
+    assert!(
+        run.stderr.contains("needs 2 device(s) but only"),
+        "{}",
+        run.stderr
+    );
+}
+
+#[test]
+fn progress_is_drawn_on_a_terminal() {
+    let sb = Sandbox::new();
+    let out = std::process::Command::new("script")
+        .args([
+            "-qec",
+            &format!("{SWEEP} work --sweep int_param=1,2 --str-param x --sleep-s 0.3"),
+            "/dev/null",
+        ])
+        .current_dir(sb.path())
+        .output()
+        .unwrap();
+    let console = String::from_utf8_lossy(&out.stdout);
+    assert!(console.contains("/2 runs"), "{console:?}");
+    // Without a terminal there is no bar.
+    let run = sb.run(
+        SWEEP,
+        &["work", "--sweep", "int_param=1,2", "--str-param", "x"],
+    );
+    assert!(!run.ok().stderr.contains("/2 runs"), "{}", run.stderr);
+}
