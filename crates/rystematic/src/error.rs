@@ -122,6 +122,17 @@ pub enum UsageError {
         /// What was expected.
         reason: String,
     },
+    /// A value the experiment's typed parameters cannot hold (e.g. `-1`
+    /// for a `u32` field).
+    #[error("invalid value '{value}' for '{param}': {reason}")]
+    Unconvertible {
+        /// The parameter.
+        param: String,
+        /// The resolved value.
+        value: String,
+        /// What was expected.
+        reason: String,
+    },
     /// A required parameter got no value from any source.
     #[error("missing required value for '{param}'")]
     MissingRequired {

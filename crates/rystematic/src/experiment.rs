@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use crate::cli::{self, CliError, CliOutcome};
-use crate::error::{DefinitionError, Error, Source, UsageError};
+use crate::error::{DefinitionError, Error, ParamAccessError, Source, UsageError};
 use crate::extension;
 use crate::param::{Param, ParamGroup};
 use crate::param_set::{self, Origin, ParamSet};
@@ -17,6 +17,7 @@ use crate::process::{self, ChildProcess, Console};
 use crate::resolve::{self, Given, Layer, Request};
 use crate::runtime::{self, MainFn, Run, RunSummary};
 use crate::standard::names;
+use crate::typed::{Declarations, TypedParams};
 use crate::value::{Params, Value};
 
 /// Anything that declares parameters: an [`Experiment`] or a
@@ -51,6 +52,9 @@ pub struct Experiment {
     name: String,
     about: Option<String>,
     main: Arc<MainFn>,
+    /// For typed experiments: checks that the resolved values convert into
+    /// the parameters struct, so a bad one is bad input, not a failed run.
+    convert_check: Option<Arc<ConvertCheck>>,
     params: ParamSet,
     /// Names of the enclosing groups, outermost first.
     path: Vec<String>,
@@ -72,6 +76,7 @@ impl Experiment {
             name: String::new(),
             about: None,
             main: Arc::new(move |params, run| main(params, run).map_err(Into::into)),
+            convert_check: None,
             params: ParamSet::default(),
             path: Vec::new(),
         }
@@ -86,6 +91,54 @@ impl Experiment {
             }
         }
         experiment
+    }
+
+    /// An experiment whose parameters are the fields of `P` (see
+    /// [`TypedParams`], usually derived with `#[derive(Params)]`): `main`
+    /// gets the struct, filled from the resolved values.
+    ///
+    /// ```no_run
+    /// use rystematic::{Experiment, Params, Run};
+    ///
+    /// #[derive(Params)]
+    /// struct Hello {
+    ///     /// The name to greet.
+    ///     name: String,
+    /// }
+    ///
+    /// fn main() {
+    ///     Experiment::typed("hello_world", |p: Hello, _run: &Run| {
+    ///         println!("Hello {}!", p.name);
+    ///         Ok::<_, anyhow::Error>(())
+    ///     })
+    ///     .cli();
+    /// }
+    /// ```
+    ///
+    /// # Panics
+    /// As [`Experiment::param`], if a declared parameter is malformed or
+    /// clashes (e.g. two flattened structs declaring the same name).
+    pub fn typed<P, F, E>(name: &str, main: F) -> Experiment
+    where
+        P: TypedParams + 'static,
+        F: Fn(P, &Run) -> Result<(), E> + Send + Sync + 'static,
+        E: Into<anyhow::Error>,
+    {
+        let mut declarations = Declarations::default();
+        P::declare(&mut declarations);
+        let mut experiment = Experiment::new(name, move |params: &Params, run: &Run| {
+            let typed = P::from_params(params)?;
+            main(typed, run).map_err(Into::into)
+        });
+        experiment.convert_check =
+            Some(Arc::new(|params: &Params| P::from_params(params).map(drop)));
+        declarations
+            .items
+            .into_iter()
+            .fold(experiment, |exp, (section, param)| match section {
+                Some(title) => exp.param_in(&title, param),
+                None => exp.param(param),
+            })
     }
 
     /// Sets the name exactly as given (no kebab-case conversion).
@@ -125,6 +178,20 @@ impl Experiment {
         let owner = self.owner();
         self.params
             .add_group(&owner, group, Origin::Declared)
+            .unwrap_or_else(|e| panic!("{e}"));
+        self
+    }
+
+    /// Adds a parameter to the help section `title` (created on first use;
+    /// the same as a [`ParamGroup`] of that title).
+    ///
+    /// # Panics
+    /// As [`Experiment::param`].
+    pub fn param_in(mut self, title: &str, param: Param) -> Experiment {
+        let owner = self.owner();
+        let section = self.params.section(title);
+        self.params
+            .add(&owner, param, Some(section), Origin::Declared)
             .unwrap_or_else(|e| panic!("{e}"));
         self
     }
@@ -332,9 +399,27 @@ impl Experiment {
     }
 
     pub(crate) fn resolve(&self, request: Request) -> Result<resolve::Resolved, UsageError> {
-        resolve::resolve(&self.name, &self.params, request, &|var| {
+        let resolved = resolve::resolve(&self.name, &self.params, request, &|var| {
             std::env::var(var).ok()
-        })
+        })?;
+        if let Some(check) = &self.convert_check {
+            check(&resolved.params).map_err(|e| match e {
+                ParamAccessError::WrongType { name, reason } => UsageError::Unconvertible {
+                    value: resolved
+                        .params
+                        .value(&name)
+                        .map_or_else(String::new, Value::to_string),
+                    param: name,
+                    reason,
+                },
+                other => UsageError::Unconvertible {
+                    param: String::new(),
+                    value: String::new(),
+                    reason: other.to_string(),
+                },
+            })?;
+        }
+        Ok(resolved)
     }
 
     pub(crate) fn about_text(&self) -> Option<&str> {
@@ -394,6 +479,9 @@ impl fmt::Debug for Experiment {
             .finish_non_exhaustive()
     }
 }
+
+/// Checks that resolved values convert into a typed parameters struct.
+type ConvertCheck = dyn Fn(&Params) -> Result<(), ParamAccessError> + Send + Sync;
 
 /// Values for parameters, by name, as code gives them.
 pub type Values = BTreeMap<String, Value>;

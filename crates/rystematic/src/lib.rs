@@ -43,10 +43,12 @@ mod group;
 mod param;
 mod param_set;
 mod process;
+mod registry;
 mod resolve;
 mod runtime;
 mod standard;
 mod sweep;
+mod typed;
 mod value;
 mod yaml;
 
@@ -57,9 +59,12 @@ pub use group::Group;
 pub use param::{Param, ParamGroup};
 pub use param_set::ParamSet;
 pub use process::{CHILD_SPEC_ENV, ChildProcess, Interrupt};
+pub use registry::registered;
 pub use runtime::{Run, RunSummary};
+pub use rystematic_derive::{ParamEnum, Params, experiment};
 pub use standard::run_info::{GitInfo, RunInfo, RunStatus};
 pub use sweep::{Sweep, SweepReport, SweepRun, SweepStatus, param_matrix};
+pub use typed::{Declarations, ParamEnum, ParamType, TypedParams};
 pub use value::{FromValue, Params, Value};
 
 /// File names inside a run directory.
@@ -67,6 +72,13 @@ pub mod files {
     pub use crate::standard::PARAMETERS_FILE;
     pub use crate::standard::run_info::RUN_INFO_FILE;
     pub use crate::sweep::MANIFEST_FILE;
+}
+
+/// What the macros expand to. Not a public API.
+#[doc(hidden)]
+pub mod __private {
+    pub use crate::registry::{Registration, main};
+    pub use inventory;
 }
 
 /// The README's Rust examples are compiled as doc tests, so the tutorial

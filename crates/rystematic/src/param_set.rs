@@ -73,6 +73,20 @@ impl ParamSet {
         )
     }
 
+    /// The help section called `title`: the existing one, or a new one.
+    pub(crate) fn section(&self, title: &str) -> Arc<Section> {
+        self.entries
+            .iter()
+            .filter_map(|e| e.section.as_ref())
+            .find(|s| s.title == title)
+            .cloned()
+            .unwrap_or_else(|| {
+                Arc::new(Section {
+                    title: title.to_owned(),
+                })
+            })
+    }
+
     /// Adds every parameter of a [`ParamGroup`] under its section.
     pub(crate) fn add_group(
         &mut self,
@@ -80,7 +94,7 @@ impl ParamSet {
         group: ParamGroup,
         origin: Origin,
     ) -> Result<(), DefinitionError> {
-        let section = Arc::new(Section { title: group.title });
+        let section = self.section(&group.title);
         group
             .params
             .into_iter()

@@ -246,6 +246,11 @@ impl<'de> Visitor<'de> for ValueVisitor {
 }
 
 /// Conversion from a [`Value`] into a Rust type, used by [`Params::get`].
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` cannot be read from a parameter value",
+    note = "readable types: String, bool, integers, f32/f64, PathBuf, Value, enums deriving \
+            rystematic::ParamEnum, and Option/Vec of these"
+)]
 ///
 /// Implemented for the scalar types a parameter can hold, `Option<T>` (null
 /// is `None`), `Vec<T>` and [`Value`] itself. The error is a short description

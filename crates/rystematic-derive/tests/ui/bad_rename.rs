@@ -1,0 +1,7 @@
+#[derive(rystematic::Params)]
+struct P {
+    #[param(rename = "Learning-Rate")]
+    lr: f64,
+}
+
+fn main() {}

@@ -1,0 +1,7 @@
+#[derive(rystematic::Params)]
+struct P {
+    #[param(default = true)]
+    augment: bool,
+}
+
+fn main() {}

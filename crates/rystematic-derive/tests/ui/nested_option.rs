@@ -1,0 +1,6 @@
+#[derive(rystematic::Params)]
+struct P {
+    xs: Option<Vec<i64>>,
+}
+
+fn main() {}
