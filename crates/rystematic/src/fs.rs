@@ -6,12 +6,17 @@ use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 /// Writes `contents` to `path` through a temporary file in the same
-/// directory and a rename, which replaces the file in one step.
+/// directory and a rename, which replaces the file in one step: a crash
+/// leaves the old content or the new, never half. What rystematic writes
+/// goes through here; extensions writing into a run directory should too.
 ///
 /// The data is not fsync'ed: the guarantee is against the process dying
 /// (crash, kill, panic), which is what leaves half-written files in practice;
 /// syncing every metadata file would cost each run milliseconds.
-pub(crate) fn write_atomic(path: &Path, contents: &[u8]) -> io::Result<()> {
+///
+/// # Errors
+/// Any I/O error; the temporary file is removed and `path` is untouched.
+pub fn write_atomic(path: &Path, contents: &[u8]) -> io::Result<()> {
     static COUNTER: AtomicU64 = AtomicU64::new(0);
     let dir = path.parent().unwrap_or(Path::new("."));
     let name = path

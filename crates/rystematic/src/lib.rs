@@ -55,6 +55,8 @@ mod yaml;
 pub use cli::{CliError, CliOutcome};
 pub use error::*;
 pub use experiment::{Experiment, HasParams, Values};
+pub use extension::{Extension, Outcome, register_extension};
+pub use fs::write_atomic;
 pub use group::Group;
 pub use param::{Param, ParamGroup};
 pub use param_set::ParamSet;
@@ -77,6 +79,7 @@ pub mod files {
 /// What the macros expand to. Not a public API.
 #[doc(hidden)]
 pub mod __private {
+    pub use crate::extension::ExtensionRegistration;
     pub use crate::registry::{Registration, main};
     pub use inventory;
 }

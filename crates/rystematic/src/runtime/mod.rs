@@ -96,6 +96,7 @@ pub(crate) fn execute(launch: Launch<'_>) -> Result<RunSummary, Error> {
     }
     let started = &extensions[..set_up];
     let run = ending.set_up(run, set_up);
+    tracing::debug!(target: "rystematic", "extensions: {}", extension::describe(extensions));
 
     if result.is_ok() {
         for warning in &launch.warnings {
@@ -125,7 +126,7 @@ pub(crate) fn execute(launch: Launch<'_>) -> Result<RunSummary, Error> {
     finish(run, started, &outcome);
 
     let output_dir = run
-        .state::<crate::standard::State>()
+        .ext::<crate::standard::State>()
         .map(|s| s.output_dir.clone());
     match (result, output_dir) {
         (Ok(()), Some(output_dir)) => Ok(RunSummary {

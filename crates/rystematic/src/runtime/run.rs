@@ -174,16 +174,20 @@ impl Run {
         self.argv.as_deref()
     }
 
-    pub(crate) fn insert_state<T: Any + Send + Sync>(&mut self, value: T) {
+    /// Stores an extension's state for this run (one value per type),
+    /// for the experiment to reach with [`Run::ext`]. Call it from
+    /// [`Extension::before`](crate::Extension::before).
+    pub fn insert_ext<T: Any + Send + Sync>(&mut self, value: T) {
         self.state.insert(TypeId::of::<T>(), Box::new(value));
     }
 
-    pub(crate) fn state<T: Any + Send + Sync>(&self) -> Option<&T> {
+    /// An extension's state, by type (see [`Run::insert_ext`]).
+    pub fn ext<T: Any + Send + Sync>(&self) -> Option<&T> {
         self.state.get(&TypeId::of::<T>())?.downcast_ref()
     }
 
     fn standard(&self) -> &standard::State {
-        self.state()
+        self.ext()
             .expect("the standard extension sets up every run before its main function")
     }
 }

@@ -61,7 +61,7 @@ pub(crate) struct State {
 }
 
 impl Extension for Standard {
-    fn name(&self) -> &'static str {
+    fn name(&self) -> &str {
         "standard"
     }
 
@@ -150,7 +150,7 @@ impl Extension for Standard {
             run.experiment(),
             output_dir.display()
         );
-        run.insert_state(State {
+        run.insert_ext(State {
             output_dir,
             seeds: SeedStream::new(seed),
             local_rank,
@@ -162,7 +162,7 @@ impl Extension for Standard {
     }
 
     fn after(&self, run: &Run, outcome: &Outcome<'_>) -> anyhow::Result<()> {
-        let Some(state) = run.state::<State>() else {
+        let Some(state) = run.ext::<State>() else {
             return Ok(());
         };
         let ended = clock::now();

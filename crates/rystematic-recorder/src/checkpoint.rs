@@ -1,0 +1,107 @@
+//! Checkpoints: any serde type, saved in the run directory as CBOR (a
+//! self-describing binary format: readable without this program's types,
+//! exact for floats, NaN and infinities included).
+
+use std::fmt::Display;
+use std::path::{Path, PathBuf};
+
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+use crate::error::CheckpointError;
+
+/// The file a checkpoint called `id` is saved to.
+pub fn checkpoint_file_name(id: impl Display) -> String {
+    format!("checkpoint-{id}.cbor")
+}
+
+/// Saves `state` as `checkpoint-{id}.cbor` in `dir`, atomically.
+pub(crate) fn save<T: Serialize>(
+    dir: &Path,
+    state: &T,
+    id: impl Display,
+) -> Result<PathBuf, CheckpointError> {
+    let mut bytes = Vec::new();
+    ciborium::into_writer(state, &mut bytes).map_err(|e| CheckpointError::Encode(e.to_string()))?;
+    let path = dir.join(checkpoint_file_name(id));
+    rystematic::write_atomic(&path, &bytes).map_err(|source| CheckpointError::Write {
+        path: path.clone(),
+        source,
+    })?;
+    Ok(path)
+}
+
+/// Loads a checkpoint saved by
+/// [`RunRecorder::save_checkpoint`](crate::RunRecorder::save_checkpoint).
+///
+/// ```
+/// # let dir = tempfile::tempdir().unwrap();
+/// # let path = dir.path().join("checkpoint-1.cbor");
+/// # std::fs::write(&path, [0x82, 0x01, 0x02]).unwrap();
+/// let (epoch, step): (u32, u64) = rystematic_recorder::load_checkpoint(&path)?;
+/// # assert_eq!((epoch, step), (1, 2));
+/// # Ok::<_, rystematic_recorder::CheckpointError>(())
+/// ```
+///
+/// # Errors
+/// If the file cannot be read or does not hold a `T`.
+pub fn load_checkpoint<T: DeserializeOwned>(path: &Path) -> Result<T, CheckpointError> {
+    let read = |reason: String| CheckpointError::Read {
+        path: path.to_owned(),
+        reason,
+    };
+    let bytes = std::fs::read(path).map_err(|e| read(e.to_string()))?;
+    ciborium::from_reader(bytes.as_slice()).map_err(|e| read(e.to_string()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    #[derive(Serialize, serde::Deserialize, PartialEq, Debug)]
+    struct State {
+        weights: Vec<f32>,
+        step: u64,
+        best: f64,
+        by_id: HashMap<u32, String>,
+    }
+
+    #[test]
+    fn saves_and_loads_any_serde_type_exactly() {
+        let dir = tempfile::tempdir().unwrap();
+        let state = State {
+            weights: vec![0.1, f32::NAN, f32::INFINITY, -0.0],
+            step: 7,
+            best: f64::MIN_POSITIVE,
+            by_id: HashMap::from([(3, "x".into())]),
+        };
+        let path = save(dir.path(), &state, 7).unwrap();
+        assert_eq!(path.file_name().unwrap(), "checkpoint-7.cbor");
+        let back: State = load_checkpoint(&path).unwrap();
+        assert!(back.weights[1].is_nan());
+        assert_eq!(back.weights[2], f32::INFINITY);
+        assert_eq!(
+            (back.step, back.best, &back.by_id),
+            (7, f64::MIN_POSITIVE, &state.by_id)
+        );
+        assert_eq!(
+            std::fs::read_dir(dir.path()).unwrap().count(),
+            1,
+            "no temp files"
+        );
+    }
+
+    #[test]
+    fn loading_the_wrong_type_names_the_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = save(dir.path(), &"text", "a").unwrap();
+        let err = load_checkpoint::<State>(&path).unwrap_err().to_string();
+        assert!(
+            err.starts_with(&format!("cannot load checkpoint '{}'", path.display())),
+            "{err}"
+        );
+        let missing = load_checkpoint::<State>(&dir.path().join("nope")).unwrap_err();
+        assert!(missing.to_string().contains("No such file"), "{missing}");
+    }
+}

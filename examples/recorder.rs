@@ -1,0 +1,77 @@
+//! Recording metrics: scalars every step, an image, a figure, text and
+//! hyperparameters, as TensorBoard event files and plain files, then a
+//! checkpoint.
+//!
+//! ```text
+//! cargo run --bin recorder -- --steps 1000
+//! tensorboard --logdir output/recorder
+//! ```
+
+use rystematic::{Params, Run};
+use rystematic_recorder::{Image, LineChart, RecorderState, RunRecorder};
+use serde::Serialize;
+
+#[derive(Params)]
+struct Training {
+    /// How many steps to record.
+    #[param(default = 1000)]
+    steps: u64,
+}
+
+/// What the checkpoint holds.
+#[derive(Serialize)]
+struct Checkpoint {
+    step: u64,
+    loss: f64,
+    recorder: RecorderState,
+}
+
+/// A 64×64 RGB gradient that changes with the step.
+fn sample_image(step: u64) -> Vec<u8> {
+    (0..64u32 * 64)
+        .flat_map(|i| {
+            let (x, y) = (i % 64, i / 64);
+            [(x * 4) as u8, (y * 4) as u8, (step % 256) as u8]
+        })
+        .collect()
+}
+
+#[rystematic::experiment]
+fn recorder(params: Training, run: &Run) -> anyhow::Result<()> {
+    let recorder = run.recorder();
+    let steps = params.steps;
+    recorder.text("notes", &format!("Training for {steps} steps."))?;
+    let mut curve = Vec::with_capacity(steps as usize);
+    let mut loss = f64::NAN;
+    for step in 0..steps {
+        loss = 1.0 / (1.0 + step as f64);
+        let acc = step as f64 / steps as f64;
+        recorder.scalars([("train/loss", loss), ("train/acc", acc)]);
+        curve.push((step as f64, loss));
+        if step + 1 == steps {
+            recorder.image("samples/last", &Image::rgb(64, 64, &sample_image(step))?)?;
+        }
+        recorder.step()?;
+    }
+    let chart = LineChart::new("Training loss")
+        .x_label("step")
+        .y_label("loss")
+        .series("train/loss", curve);
+    recorder.figure("curves/loss", &chart)?;
+    let hparams = run
+        .params()
+        .iter()
+        .filter(|(name, _)| ["steps", "random_seed"].contains(name));
+    recorder.hparams(hparams, &[("final/loss", loss), ("final/acc", 1.0)])?;
+    let state = Checkpoint {
+        step: steps,
+        loss,
+        recorder: recorder.state(),
+    };
+    if let Some(path) = run.save_checkpoint(&state, steps)? {
+        tracing::info!("saved {}", path.display());
+    }
+    Ok(())
+}
+
+rystematic::main!();
