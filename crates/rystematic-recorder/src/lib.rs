@@ -70,3 +70,10 @@ pub use extension::{BACKENDS_PARAM, RecorderExtension, RunRecorder};
 pub use figure::LineChart;
 pub use image::Image;
 pub use recorder::{Backend, Recorder, RecorderState};
+
+/// The README's Rust examples are compiled as doc tests here, at the top of
+/// the crate graph where every crate they use is available, so the tutorial
+/// cannot drift from the API.
+#[cfg(doctest)]
+#[doc = include_str!("../../../README.md")]
+struct ReadmeDoctests;

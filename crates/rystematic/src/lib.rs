@@ -83,9 +83,3 @@ pub mod __private {
     pub use crate::registry::{Registration, main};
     pub use inventory;
 }
-
-/// The README's Rust examples are compiled as doc tests, so the tutorial
-/// cannot drift from the API.
-#[cfg(doctest)]
-#[doc = include_str!("../../../README.md")]
-struct ReadmeDoctests;
