@@ -6,10 +6,7 @@ use crate::cli::{self, CliError, CliOutcome};
 use crate::experiment::{Experiment, HasParams, check_name, kebab_case};
 use crate::param::{Param, ParamGroup};
 use crate::param_set::{self, Origin, ParamSet};
-use crate::process::{
-    self,
-    entry::{self, Entry},
-};
+use crate::process::entry::Entry;
 
 /// A named set of experiments and sub-groups, run from one command line:
 /// `prog <experiment> [params]`, `prog <sub-group> <experiment> [params]`.
@@ -174,11 +171,7 @@ impl Group {
     /// Runs the experiment the command line names, then exits the process
     /// (see [`Experiment::cli`]).
     pub fn cli(&self) -> ! {
-        entry::register(Entry::Group(self.clone()));
-        if let Some(spec) = process::spec::take() {
-            cli::exit(cli::serve_child(spec));
-        }
-        cli::exit(self.try_cli_from(std::env::args_os()))
+        cli::main(Entry::Group(self.clone()))
     }
 
     /// Like [`Group::cli`] with an explicit argv (program name first),
@@ -188,9 +181,7 @@ impl Group {
         I: IntoIterator<Item = T>,
         T: Into<OsString>,
     {
-        entry::register(Entry::Group(self.clone()));
-        let argv: Vec<OsString> = argv.into_iter().map(Into::into).collect();
-        cli::run_group(self, &argv)
+        cli::run_entry(Entry::Group(self.clone()), argv)
     }
 
     pub(crate) fn about_text(&self) -> Option<&str> {

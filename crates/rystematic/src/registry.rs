@@ -112,10 +112,7 @@ pub fn registered(path: &str) -> Option<Experiment> {
 /// `rystematic::main!()`.
 #[doc(hidden)]
 pub fn main(program_name: &str) -> ! {
-    match program(program_name) {
-        Entry::Experiment(experiment) => experiment.cli(),
-        Entry::Group(group) => group.cli(),
-    }
+    crate::cli::main(program(program_name))
 }
 
 /// Builds `fn main()` from every experiment marked `#[rystematic::experiment]`

@@ -15,7 +15,7 @@ use clap::error::ErrorKind;
 use crate::error::{Error, UsageError};
 use crate::experiment::{Experiment, HasParams, Values};
 use crate::group::{Child, Group};
-use crate::process::entry;
+use crate::process::entry::{self, Entry};
 use crate::process::spec::ChildSpec;
 use crate::runtime::RunSummary;
 use crate::sweep::SweepReport;
@@ -111,6 +111,33 @@ impl std::error::Error for CliError {
             CliError::Output(_) => None,
             CliError::Run(e) => Some(e),
         }
+    }
+}
+
+/// The program's entry point (`cli()`): run what this process was started
+/// for if it is a child, else what its command line says; then exit.
+pub(crate) fn main(entry: Entry) -> ! {
+    entry::register(entry.clone());
+    if let Some(spec) = crate::process::spec::take() {
+        exit(serve_child(spec));
+    }
+    exit(run_entry(entry, std::env::args_os()))
+}
+
+/// Parses `argv` (program name first) against `entry` and runs it.
+pub(crate) fn run_entry<I, T>(entry: Entry, argv: I) -> Result<CliOutcome, CliError>
+where
+    I: IntoIterator<Item = T>,
+    T: Into<OsString>,
+{
+    entry::register(entry.clone());
+    let argv: Vec<OsString> = argv.into_iter().map(Into::into).collect();
+    match &entry {
+        Entry::Experiment(exp) => {
+            let bin = program_name(&argv);
+            run_experiment(exp, vec![bin], &argv[1.min(argv.len())..], &argv, None)
+        }
+        Entry::Group(group) => run_group(group, &argv),
     }
 }
 

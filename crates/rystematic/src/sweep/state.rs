@@ -1,0 +1,197 @@
+//! The state a running sweep shares between its loop and the signal
+//! thread: the manifest, device slots and progress, and how runs start,
+//! end and get interrupted.
+
+use std::path::{Path, PathBuf};
+use std::sync::{Mutex, MutexGuard};
+
+use super::devices::DeviceSlots;
+use super::launcher::{Job, JobExit};
+use super::manifest::{Manifest, SweepStatus};
+use super::progress::Progress;
+use crate::process::child::{GRACE, describe, stop_all};
+use crate::process::spec::{self, ChildSpec};
+use crate::standard::clock;
+use crate::standard::run_info::{RunInfo, RunStatus, timestamp};
+
+/// The sweep's shared state: the loop and the signal thread both touch it.
+pub(super) struct State {
+    pub(super) manifest: Manifest,
+    pub(super) dir: PathBuf,
+    pub(super) slots: Option<DeviceSlots>,
+    pub(super) progress: Progress,
+    pub(super) interrupted: bool,
+}
+
+pub(super) fn state_lock(state: &Mutex<State>) -> MutexGuard<'_, State> {
+    state.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+impl State {
+    pub(super) fn acquire_devices(&mut self) -> Option<Vec<String>> {
+        match &mut self.slots {
+            Some(slots) => slots.acquire(),
+            None => Some(Vec::new()),
+        }
+    }
+
+    fn report_path(&self, index: usize) -> PathBuf {
+        self.dir.join(format!(".run-{index}.report.json"))
+    }
+
+    pub(super) fn job(
+        &self,
+        index: usize,
+        exe: &Path,
+        path: &[String],
+        args: &[String],
+        devices: &[String],
+    ) -> Job {
+        let report = self.report_path(index);
+        let _ = std::fs::remove_file(&report);
+        let mut env = Vec::new();
+        if self.slots.is_some() {
+            env.push(("CUDA_VISIBLE_DEVICES".to_owned(), devices.join(",")));
+        }
+        Job {
+            index,
+            spec: ChildSpec {
+                exe: exe.to_owned(),
+                experiment: path.to_vec(),
+                args: args.to_vec(),
+                values: self.manifest.runs[index].values.clone(),
+                report: Some(report),
+            },
+            env,
+            console: self.dir.join(format!("run-{index}.out")),
+            spec_dir: self.dir.clone(),
+        }
+    }
+
+    pub(super) fn start(&mut self, index: usize, devices: Vec<String>) {
+        let run = &mut self.manifest.runs[index];
+        run.status = SweepStatus::Running;
+        run.run_dir = None;
+        run.exit_code = None;
+        run.signal = None;
+        run.started = Some(timestamp(&clock::now()));
+        run.ended = None;
+        run.duration_s = None;
+        run.devices = devices;
+        run.attempts += 1;
+    }
+
+    /// A job that could not even start.
+    pub(super) fn finish_unstarted(&mut self, index: usize, error: &str) {
+        tracing::error!(target: "rystematic", "sweep run {index} could not start: {error}");
+        let devices = std::mem::take(&mut self.manifest.runs[index].devices);
+        if let Some(slots) = &mut self.slots {
+            slots.release(&devices);
+        }
+        self.end(index, SweepStatus::Failed);
+    }
+
+    pub(super) fn finish(&mut self, exit: JobExit) {
+        let run = &mut self.manifest.runs[exit.index];
+        run.exit_code = exit.code;
+        run.signal = exit.signal;
+        let devices = run.devices.clone();
+        if let Some(slots) = &mut self.slots {
+            slots.release(&devices);
+        }
+        let status = if exit.code == Some(0) {
+            SweepStatus::Completed
+        } else {
+            SweepStatus::Failed
+        };
+        let how = match (exit.code, exit.signal) {
+            (Some(code), _) => format!("exit code {code}"),
+            (None, Some(signal)) => {
+                describe(std::os::unix::process::ExitStatusExt::from_raw(signal))
+            }
+            (None, None) => "ended".to_owned(),
+        };
+        self.collect_run_dir(exit.index, RunStatus::Failed, &how);
+        if status == SweepStatus::Failed {
+            tracing::warn!(target: "rystematic", "sweep run {} failed ({how})", exit.index);
+        }
+        self.end(exit.index, status);
+    }
+
+    fn end(&mut self, index: usize, status: SweepStatus) {
+        let now = clock::now();
+        let run = &mut self.manifest.runs[index];
+        run.status = status;
+        run.duration_s = run
+            .started
+            .as_deref()
+            .and_then(|s| s.parse::<jiff::Timestamp>().ok())
+            .map(|started| now.timestamp().duration_since(started).as_secs_f64());
+        run.ended = Some(timestamp(&now));
+    }
+
+    /// Records where the run lived. A process that died without ending its
+    /// run (SIGKILL, a crash) left `run.json` saying "running": record
+    /// `status` there instead, with `why`.
+    fn collect_run_dir(&mut self, index: usize, status: RunStatus, why: &str) {
+        let Some(report) = spec::read_report(&self.report_path(index)) else {
+            return;
+        };
+        if let Ok(mut info) = RunInfo::read(&report.run_dir)
+            && info.status == RunStatus::Running
+        {
+            info.status = status;
+            info.error = Some(format!(
+                "the run's process ended without finishing it ({why})"
+            ));
+            info.ended = Some(timestamp(&clock::now()));
+            let _ = info.write();
+        }
+        self.manifest.runs[index].run_dir = Some(report.run_dir);
+    }
+
+    pub(super) fn save(&mut self) {
+        self.manifest.updated = timestamp(&clock::now());
+        if let Err(e) = self.manifest.write(&self.dir) {
+            tracing::error!(target: "rystematic", "cannot write the sweep manifest: {e}");
+        }
+        let running = self.count(SweepStatus::Running);
+        let failed = self.count(SweepStatus::Failed);
+        let done = self.count(SweepStatus::Completed) + failed;
+        self.progress.update(done, running, failed);
+    }
+
+    fn count(&self, status: SweepStatus) -> usize {
+        self.manifest
+            .runs
+            .iter()
+            .filter(|r| r.status == status)
+            .count()
+    }
+}
+
+/// Ctrl-C / SIGTERM: stop every run's process tree, mark what was running
+/// as interrupted (manifest and `run.json`), keep the manifest consistent.
+pub(super) fn interrupt(state: &Mutex<State>) {
+    let mut guard = state_lock(state);
+    guard.interrupted = true;
+    stop_all(GRACE);
+    let running: Vec<usize> = guard
+        .manifest
+        .runs
+        .iter()
+        .filter(|r| r.status == SweepStatus::Running)
+        .map(|r| r.index)
+        .collect();
+    for index in running {
+        guard.collect_run_dir(index, RunStatus::Interrupted, "interrupted");
+        guard.end(index, SweepStatus::Interrupted);
+    }
+    guard.save();
+    guard.progress.abandon();
+    tracing::warn!(
+        target: "rystematic",
+        "sweep interrupted; resume it from {}",
+        guard.dir.display()
+    );
+}
