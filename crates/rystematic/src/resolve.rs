@@ -174,22 +174,13 @@ fn from_env(
     let Some(text) = env(var) else {
         return Ok(None);
     };
+    // A flag's variable holds a boolean (`1`, `true`, `yes`), which the
+    // flag's bool type parses like any other text.
     let tokens = if param.multiple {
         text.split([':', ','])
             .filter(|t| !t.is_empty())
             .map(str::to_owned)
             .collect()
-    } else if param.flag {
-        // A flag's variable holds a boolean, not a flag.
-        return param
-            .parse_text(&text)
-            .map(Some)
-            .map_err(|reason| UsageError::InvalidValue {
-                param: display_name(param, &Source::Env(var.clone())),
-                value: text.clone(),
-                origin: Source::Env(var.clone()),
-                reason,
-            });
     } else {
         vec![text]
     };
@@ -238,7 +229,7 @@ mod tests {
             Param::path(names::PARAMS_FILE).allow_from_file(false),
             Param::int("n").default(1).env("N"),
             Param::string("s"),
-            Param::flag("f"),
+            Param::flag("f").env("F"),
             Param::int("xs").multiple().env("XS"),
             Param::string("req").required(),
             Param::int("rank").default(0).allow_from_file(false),
@@ -349,7 +340,7 @@ mod tests {
 
     #[test]
     fn env_is_below_the_command_line_and_splits_lists() {
-        let env: HashMap<&str, &str> = [("N", "7"), ("XS", "1:2,3")].into();
+        let env: HashMap<&str, &str> = [("N", "7"), ("XS", "1:2,3"), ("F", "yes")].into();
         let lookup = |k: &str| env.get(k).map(|v| (*v).to_owned());
         let r = resolve(
             "e",
@@ -360,6 +351,7 @@ mod tests {
         .unwrap();
         assert_eq!(r.params.value("n"), Some(&Value::Int(7)));
         assert_eq!(r.params.value("xs"), Some(&Value::from(vec![1, 2, 3])));
+        assert_eq!(r.params.value("f"), Some(&Value::Bool(true)));
         let r = resolve(
             "e",
             &set(),
