@@ -185,9 +185,10 @@ pub(crate) fn stop_all(grace: Duration) -> usize {
     children.len()
 }
 
-/// `exit 3`, `signal 9 (SIGKILL)`.
-pub(crate) fn describe(status: ExitStatus) -> String {
-    match (status.code(), status.signal()) {
+/// `exit code 3`, `killed by signal 9 (SIGKILL)`: how a process ended, from
+/// its exit code or signal number as a launcher reports them.
+pub(crate) fn describe_exit(code: Option<i32>, signal: Option<i32>) -> String {
+    match (code, signal) {
         (Some(code), _) => format!("exit code {code}"),
         (None, Some(signal)) => match Signal::try_from(signal) {
             Ok(name) => format!("killed by signal {signal} ({name})"),
@@ -212,7 +213,7 @@ mod tests {
         let child = sh("exit 3");
         assert_eq!(child.wait().code(), Some(3));
         assert_eq!(child.try_wait().unwrap().code(), Some(3));
-        assert_eq!(describe(child.wait()), "exit code 3");
+        assert_eq!(describe_exit(Some(3), None), "exit code 3");
     }
 
     #[test]
@@ -224,7 +225,10 @@ mod tests {
         let status = child.stop(Duration::from_millis(300));
         assert!(started.elapsed() < Duration::from_secs(5));
         assert_eq!(status.signal(), Some(9));
-        assert_eq!(describe(status), "killed by signal 9 (SIGKILL)");
+        assert_eq!(
+            describe_exit(status.code(), status.signal()),
+            "killed by signal 9 (SIGKILL)"
+        );
     }
 
     #[test]

@@ -9,7 +9,7 @@ use super::devices::DeviceSlots;
 use super::launcher::{Job, JobExit};
 use super::manifest::{Manifest, SweepStatus};
 use super::progress::Progress;
-use crate::process::child::{GRACE, describe, stop_all};
+use crate::process::child::{GRACE, describe_exit, stop_all};
 use crate::process::spec::{self, ChildSpec};
 use crate::standard::clock;
 use crate::standard::run_info::{RunInfo, RunStatus, timestamp};
@@ -104,13 +104,7 @@ impl State {
         } else {
             SweepStatus::Failed
         };
-        let how = match (exit.code, exit.signal) {
-            (Some(code), _) => format!("exit code {code}"),
-            (None, Some(signal)) => {
-                describe(std::os::unix::process::ExitStatusExt::from_raw(signal))
-            }
-            (None, None) => "ended".to_owned(),
-        };
+        let how = describe_exit(exit.code, exit.signal);
         self.collect_run_dir(exit.index, RunStatus::Failed, &how);
         if status == SweepStatus::Failed {
             tracing::warn!(target: "rystematic", "sweep run {} failed ({how})", exit.index);
