@@ -129,13 +129,12 @@ pub(crate) fn run(
 
     let base_args = without_sweep_options(args);
     let resume = matches.get_flag(RESUME);
-    let parent = std::path::absolute(output_dir.join("sweeps").join(exp.name()))
-        .unwrap_or_else(|_| output_dir.join("sweeps").join(exp.name()));
+    let sweeps = output_dir.join("sweeps");
     let path = exp.process_path();
-    let dir = match resume
-        .then(|| find_resumable(&parent, &path, &base_args, &points))
-        .flatten()
-    {
+    let resumable = resume
+        .then(|| find_resumable(&sweeps.join(exp.name()), &path, &base_args, &points))
+        .flatten();
+    let dir = match resumable {
         Some(dir) => {
             tracing::info!(target: "rystematic", "resuming the sweep in {}", dir.display());
             dir
@@ -144,7 +143,7 @@ pub(crate) fn run(
             if resume {
                 tracing::info!(target: "rystematic", "no identical sweep to resume; starting a new one");
             }
-            run_dir::create(&output_dir.join("sweeps"), exp.name(), &clock::now()).map_err(|e| {
+            run_dir::create(&sweeps, exp.name(), &clock::now()).map_err(|e| {
                 CliError::Run(crate::error::Error::Process {
                     experiment: exp.name().to_owned(),
                     reason: format!("cannot create a sweep directory: {e}"),
