@@ -139,9 +139,9 @@ fn interrupt_a_single_run(signal: &str, code: i32) {
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    let dir = wait_for_run_dir(&sb, "work");
+    let dir = support::wait_for_runs(&sb, "work", 1, "run.json").remove(0);
     let started = Instant::now();
-    kill(signal, child.id());
+    support::signal(signal, child.id());
     let out = child.wait_with_output().unwrap();
     assert!(started.elapsed() < Duration::from_secs(5));
     assert_eq!(out.status.code(), Some(code));
@@ -162,28 +162,4 @@ fn interrupt_a_single_run(signal: &str, code: i32) {
 fn sigint_and_sigterm_interrupt_a_run_and_exit_130_or_143() {
     interrupt_a_single_run("INT", 130);
     interrupt_a_single_run("TERM", 143);
-}
-
-/// Waits until `experiment` has a run directory with a run.json.
-pub fn wait_for_run_dir(sb: &Sandbox, experiment: &str) -> std::path::PathBuf {
-    let deadline = Instant::now() + Duration::from_secs(10);
-    loop {
-        if let Some(dir) = sb
-            .run_dirs(experiment)
-            .into_iter()
-            .find(|d| d.join("run.json").exists())
-        {
-            return dir;
-        }
-        assert!(Instant::now() < deadline, "no run of {experiment} started");
-        std::thread::sleep(Duration::from_millis(20));
-    }
-}
-
-fn kill(signal: &str, pid: u32) {
-    let status = std::process::Command::new("kill")
-        .args([&format!("-{signal}"), &pid.to_string()])
-        .status()
-        .unwrap();
-    assert!(status.success());
 }

@@ -94,7 +94,8 @@ fn tensorboard_reads_back_every_scalar_exactly() {
     let csv = read(&dir.join("scalars.csv"));
     let mut lines = csv.lines();
     assert_eq!(lines.next(), Some("step,tag,value"));
-    let rows: Vec<&str> = lines.collect();
+    // Blank lines may fill the end of a page (no row straddles one).
+    let rows: Vec<&str> = lines.filter(|l| !l.is_empty()).collect();
     assert_eq!(rows.len(), 2 * steps as usize + 2);
     assert_eq!(rows[0], "0,train/loss,1.0");
     assert_eq!(rows[2], "1,train/loss,0.5");
@@ -246,10 +247,7 @@ fn an_interrupted_run_flushes_everything_it_recorded() {
     let sb = Sandbox::new();
     let mut child = start_long_recording(&sb);
     let dir = wait_for_rows(&sb, &mut child);
-    Command::new("kill")
-        .args(["-INT", &child.id().to_string()])
-        .status()
-        .unwrap();
+    support::signal("INT", child.id());
     let out = child.wait_with_output().unwrap();
     assert_eq!(out.status.code(), Some(130));
     assert_eq!(run_json(&dir)["status"], "interrupted");

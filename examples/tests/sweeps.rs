@@ -145,35 +145,6 @@ fn spawn(sb: &Sandbox, args: &[&str]) -> Child {
         .unwrap()
 }
 
-/// Waits until `n` work runs have written run.json (or result.txt).
-fn wait_for_work(sb: &Sandbox, n: usize, file: &str) -> Vec<PathBuf> {
-    let deadline = Instant::now() + Duration::from_secs(20);
-    loop {
-        let dirs: Vec<PathBuf> = sb
-            .run_dirs("work")
-            .into_iter()
-            .filter(|d| d.join(file).exists())
-            .collect();
-        if dirs.len() >= n {
-            return dirs;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "{n} work runs with {file} never appeared"
-        );
-        std::thread::sleep(Duration::from_millis(20));
-    }
-}
-
-fn signal(signal: &str, pid: u32) {
-    let ok = std::process::Command::new("kill")
-        .args([&format!("-{signal}"), &pid.to_string()])
-        .status()
-        .unwrap()
-        .success();
-    assert!(ok);
-}
-
 fn alive(pid: u64) -> bool {
     Path::new(&format!("/proc/{pid}")).exists()
         && !read(Path::new(&format!("/proc/{pid}/stat"))).contains(") Z ")
@@ -195,9 +166,9 @@ fn assert_nothing_left_running(sb: &Sandbox) {
 fn sigint_mid_sweep_stops_every_run_and_leaves_none_running() {
     let sb = Sandbox::new();
     let child = spawn(&sb, &["sweep", "--sleep-s", "30"]);
-    wait_for_work(&sb, 2, "run.json");
+    support::wait_for_runs(&sb, "work", 2, "run.json");
     let started = Instant::now();
-    signal("INT", child.id());
+    support::signal("INT", child.id());
     let out = child.wait_with_output().unwrap();
     assert!(
         started.elapsed() < Duration::from_secs(5),
@@ -234,8 +205,8 @@ fn sigterm_to_a_command_line_sweep_exits_143() {
             "3",
         ],
     );
-    wait_for_work(&sb, 3, "run.json");
-    signal("TERM", child.id());
+    support::wait_for_runs(&sb, "work", 3, "run.json");
+    support::signal("TERM", child.id());
     let out = child.wait_with_output().unwrap();
     assert_eq!(out.status.code(), Some(143));
     assert_nothing_left_running(&sb);
@@ -246,8 +217,8 @@ fn sigterm_to_a_command_line_sweep_exits_143() {
 fn a_child_killed_with_sigkill_is_failed_and_the_sweep_goes_on() {
     let sb = Sandbox::new();
     let child = spawn(&sb, &["sweep", "--sleep-s", "1.5"]);
-    let victim = wait_for_work(&sb, 1, "run.json").remove(0);
-    signal("KILL", run_json(&victim)["pid"].as_u64().unwrap() as u32);
+    let victim = support::wait_for_runs(&sb, "work", 1, "run.json").remove(0);
+    support::signal("KILL", run_json(&victim)["pid"].as_u64().unwrap() as u32);
     let out = child.wait_with_output().unwrap();
     assert_eq!(
         out.status.code(),
@@ -292,8 +263,8 @@ fn resume_after_an_interrupted_sweep_runs_each_set_exactly_once() {
         "2",
     ];
     let child = spawn(&sb, &args);
-    wait_for_work(&sb, 2, "result.txt");
-    signal("INT", child.id());
+    support::wait_for_runs(&sb, "work", 2, "result.txt");
+    support::signal("INT", child.id());
     assert_eq!(child.wait_with_output().unwrap().status.code(), Some(130));
     let first = statuses(&manifest(&cli_sweep_dir(&sb)));
     let done_first: Vec<usize> = (0..4).filter(|&i| first[i] == "completed").collect();

@@ -2,21 +2,24 @@
 //! `images/` and `figures/` named `{tag with / → .}-{step}.png`, text under
 //! `text/`, and `hparams.json`.
 
-use std::fs::{self, File, OpenOptions};
-use std::io::{self, BufWriter, Write};
+use std::fs;
 use std::path::{Path, PathBuf};
 
+use crate::append::Appender;
 use crate::error::RecorderError;
 use crate::image::Png;
 use crate::recorder::HParam;
 
 pub(crate) const SCALARS_FILE: &str = "scalars.csv";
 
+/// Filler for the rest of a page.
+const BLANK_LINES: [u8; crate::append::PAGE] = [b'\n'; crate::append::PAGE];
+
 pub(crate) struct FilesWriter {
     dir: PathBuf,
-    /// Rows are far shorter than the buffer, so a row is never split
-    /// between two writes.
-    csv: BufWriter<File>,
+    csv: Appender,
+    /// Scratch space for one row.
+    row: Vec<u8>,
 }
 
 impl FilesWriter {
@@ -26,35 +29,43 @@ impl FilesWriter {
             path: path.clone(),
             source,
         };
-        let file = OpenOptions::new()
-            .create_new(true)
-            .append(true)
-            .open(&path)
-            .map_err(io)?;
-        let mut csv = BufWriter::with_capacity(64 * 1024, file);
-        csv.write_all(b"step,tag,value\n").map_err(io)?;
+        let mut csv = Appender::create_new(&path).map_err(io)?;
+        csv.push(b"step,tag,value\n");
         csv.flush().map_err(io)?;
         Ok(FilesWriter {
             dir: dir.to_owned(),
             csv,
+            row: Vec::with_capacity(128),
         })
     }
 
     /// One `step,tag,value` row; the value in its shortest exact form.
     /// (The hot path of a busy recorder: itoa and zmij instead of
     /// `format!`, which spent a third of the time formatting floats.)
-    pub(crate) fn scalar(&mut self, step: u64, tag: &str, value: f64) -> io::Result<()> {
-        let csv = &mut self.csv;
-        csv.write_all(itoa::Buffer::new().format(step).as_bytes())?;
+    ///
+    /// A row that would straddle a page boundary goes to the next page and
+    /// the rest of this one is blank lines, which CSV readers skip, so a
+    /// killed write never leaves half a row (see [`crate::append`]).
+    pub(crate) fn scalar(&mut self, step: u64, tag: &str, value: f64) {
+        let row = &mut self.row;
+        row.clear();
+        row.extend_from_slice(itoa::Buffer::new().format(step).as_bytes());
+        row.push(b',');
         if tag.contains([',', '"', '\n', '\r']) {
-            write!(csv, ",\"{}\",", tag.replace('"', "\"\""))?;
+            row.push(b'"');
+            row.extend_from_slice(tag.replace('"', "\"\"").as_bytes());
+            row.push(b'"');
         } else {
-            csv.write_all(b",")?;
-            csv.write_all(tag.as_bytes())?;
-            csv.write_all(b",")?;
+            row.extend_from_slice(tag.as_bytes());
         }
-        csv.write_all(zmij::Buffer::new().format(value).as_bytes())?;
-        csv.write_all(b"\n")
+        row.push(b',');
+        row.extend_from_slice(zmij::Buffer::new().format(value).as_bytes());
+        row.push(b'\n');
+        let left = self.csv.remaining_in_page();
+        if row.len() > left && left > 0 {
+            self.csv.push(&BLANK_LINES[..left]);
+        }
+        self.csv.push(&self.row);
     }
 
     /// Writes `png` to `{kind}/{tag}-{step}.png` (`kind`: images, figures).
@@ -97,7 +108,7 @@ impl FilesWriter {
 
     pub(crate) fn flush(&mut self) -> Result<(), RecorderError> {
         self.csv.flush().map_err(|source| RecorderError::Io {
-            path: self.dir.join(SCALARS_FILE),
+            path: self.csv.path().to_owned(),
             source,
         })
     }
@@ -143,6 +154,31 @@ fn hparams_json(hparams: &[(String, HParam)], metrics: &[(&str, f64)]) -> String
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::append::PAGE;
+
+    #[test]
+    fn rows_never_straddle_a_page_and_blank_lines_fill_the_gap() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut files = FilesWriter::create(dir.path()).unwrap();
+        for step in 0..5000 {
+            files.scalar(
+                step,
+                &"t".repeat((step % 41) as usize + 1),
+                1.0 / (1.0 + step as f64),
+            );
+        }
+        files.flush().unwrap();
+        let text = fs::read_to_string(dir.path().join(SCALARS_FILE)).unwrap();
+        let mut offset = 0;
+        for line in text.split_inclusive('\n') {
+            let end = offset + line.len();
+            assert_eq!(offset / PAGE, (end - 1) / PAGE, "{line:?} straddles");
+            offset = end;
+        }
+        let rows: Vec<&str> = text.lines().filter(|l| !l.is_empty()).collect();
+        assert_eq!(rows.len(), 5001);
+        assert!(text.lines().any(str::is_empty), "some page needed filling");
+    }
 
     #[test]
     fn tags_become_file_names() {
@@ -154,8 +190,8 @@ mod tests {
     fn csv_rows_quote_awkward_tags() {
         let dir = tempfile::tempdir().unwrap();
         let mut files = FilesWriter::create(dir.path()).unwrap();
-        files.scalar(0, "plain", 0.5).unwrap();
-        files.scalar(1, "a,\"b\"", -2.0).unwrap();
+        files.scalar(0, "plain", 0.5);
+        files.scalar(1, "a,\"b\"", -2.0);
         files.flush().unwrap();
         let text = fs::read_to_string(dir.path().join(SCALARS_FILE)).unwrap();
         assert_eq!(

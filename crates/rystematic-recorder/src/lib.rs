@@ -50,11 +50,16 @@
 //! **Linking.** The extension registers itself at link time. Using anything
 //! from this crate (as `run.recorder()` does) links it.
 //!
-//! **Crash safety.** Records are buffered whole and written with one call
-//! per flush (at each `step()`, when the buffer reaches 256 KiB, and when
-//! the run ends, fails or is interrupted), so a reader sees every record up
-//! to the last flush and never half a record.
+//! **Crash safety.** Records are buffered and written at each `step()`,
+//! when 256 KiB are pending, and when the run ends, fails or is
+//! interrupted. No record smaller than a page straddles a page boundary
+//! (the rest of a page is filled with an empty event, or blank lines in
+//! `scalars.csv`), and the kernel only ever cuts a killed write at a page
+//! boundary: a reader sees every record up to the last flush and never half
+//! a record, even after SIGKILL. Only a record larger than a page (an image
+//! or figure) being written at that very moment can be cut.
 
+mod append;
 mod checkpoint;
 mod error;
 mod extension;

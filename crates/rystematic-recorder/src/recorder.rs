@@ -323,8 +323,7 @@ impl Inner {
             tb.scalar(step, tag, value);
         }
         if let Some(files) = &mut self.files {
-            // Write errors surface at the next flush, from the same buffer.
-            let _ = files.scalar(step, tag, value);
+            files.scalar(step, tag, value);
         }
         if let Some(console) = &mut self.console {
             console.push((tag.to_owned(), value));

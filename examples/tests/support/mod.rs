@@ -7,6 +7,7 @@ pub mod python;
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
+use std::time::{Duration, Instant};
 
 /// A scratch working directory; runs write to `./output` inside it.
 pub struct Sandbox {
@@ -144,4 +145,35 @@ pub fn read(path: &Path) -> String {
 /// `run.json` of a run directory.
 pub fn run_json(dir: &Path) -> serde_json::Value {
     serde_json::from_str(&read(&dir.join("run.json"))).expect("run.json is JSON")
+}
+
+/// Sends `signal` (`INT`, `TERM`, `KILL`, ...) to `pid` with kill(1).
+pub fn signal(signal: &str, pid: u32) {
+    let sent = Command::new("kill")
+        .args([&format!("-{signal}"), &pid.to_string()])
+        .status()
+        .expect("run kill")
+        .success();
+    assert!(sent, "kill -{signal} {pid}");
+}
+
+/// Waits (up to 20 s) until `n` runs of `experiment` have `file`, and
+/// returns their directories.
+pub fn wait_for_runs(sb: &Sandbox, experiment: &str, n: usize, file: &str) -> Vec<PathBuf> {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let dirs: Vec<PathBuf> = sb
+            .run_dirs(experiment)
+            .into_iter()
+            .filter(|d| d.join(file).exists())
+            .collect();
+        if dirs.len() >= n {
+            return dirs;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "{n} runs of {experiment} with {file} never appeared"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
 }

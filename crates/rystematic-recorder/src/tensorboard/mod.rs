@@ -1,12 +1,11 @@
 //! TensorBoard event files: `events.out.tfevents.*`, a stream of framed
-//! `Event` records, written through a buffer of whole records.
+//! `Event` records, laid out so that none is ever cut (see [`crate::append`]).
 
 pub(crate) mod proto;
 pub(crate) mod record;
 
-use std::fs::{File, OpenOptions};
-use std::io::{self, Write};
-use std::path::{Path, PathBuf};
+use std::io;
+use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -20,23 +19,17 @@ use proto::{
 };
 use record::append_record;
 
+use crate::append::{Appender, PAGE};
 use crate::image::Png;
 use crate::recorder::HParam;
 
-/// Buffered bytes that trigger a write even between steps, so memory stays
-/// bounded however many values a step records.
-const FLUSH_AT: usize = 256 * 1024;
-
 /// Appends events to one event file.
 pub(crate) struct EventWriter {
-    file: File,
-    path: PathBuf,
-    /// Whole records not yet written.
-    buffer: Vec<u8>,
+    out: Appender,
     /// Scratch space for encoding one event.
     scratch: Vec<u8>,
-    /// An error from a write between flushes, reported by the next flush.
-    deferred: Option<io::Error>,
+    /// Scratch space for framing one record.
+    framed: Vec<u8>,
 }
 
 impl EventWriter {
@@ -49,16 +42,10 @@ impl EventWriter {
             std::process::id(),
             COUNTER.fetch_add(1, Ordering::Relaxed)
         ));
-        let file = OpenOptions::new()
-            .create_new(true)
-            .append(true)
-            .open(&path)?;
         let mut writer = EventWriter {
-            file,
-            path,
-            buffer: Vec::with_capacity(FLUSH_AT + 4096),
+            out: Appender::create_new(&path)?,
             scratch: Vec::with_capacity(256),
-            deferred: None,
+            framed: Vec::with_capacity(256),
         };
         writer.push(&Event {
             wall_time: wall_time(),
@@ -70,7 +57,7 @@ impl EventWriter {
     }
 
     pub(crate) fn path(&self) -> &Path {
-        &self.path
+        self.out.path()
     }
 
     /// A scalar, as `simple_value` (float32, like every TensorBoard writer).
@@ -98,8 +85,7 @@ impl EventWriter {
         scratch.extend_from_slice(tag.as_bytes());
         encode_key(2, WireType::ThirtyTwoBit, scratch);
         scratch.extend_from_slice(&(value as f32).to_le_bytes());
-        append_record(&mut self.buffer, scratch);
-        self.flush_if_full();
+        self.append_scratch();
     }
 
     /// An image summary (PNG).
@@ -223,37 +209,93 @@ impl EventWriter {
         event
             .encode(&mut self.scratch)
             .expect("a Vec grows as needed");
-        append_record(&mut self.buffer, &self.scratch);
-        self.flush_if_full();
+        self.append_scratch();
     }
 
-    fn flush_if_full(&mut self) {
-        if self.buffer.len() >= FLUSH_AT
-            && let Err(e) = self.write_buffer()
-        {
-            self.deferred.get_or_insert(e);
+    /// Frames the encoded event in `scratch` and places it so that it does
+    /// not straddle a page boundary: when it would, an empty event fills
+    /// the rest of the page first. An event larger than a page starts on a
+    /// boundary and is padded so that what follows can be placed again.
+    ///
+    /// Invariant: the space left in the current page can always be filled
+    /// ([`fillable`]).
+    fn append_scratch(&mut self) {
+        let record = RECORD_OVERHEAD + self.scratch.len();
+        let left = self.out.remaining_in_page();
+        if record <= left && fillable(left - record) {
+            return self.append_framed();
         }
+        if left > 0 {
+            self.framed.clear();
+            append_record(&mut self.framed, &padding(left - RECORD_OVERHEAD));
+            self.out.push(&self.framed);
+        }
+        if record <= PAGE && fillable(PAGE - record) {
+            return self.append_framed();
+        }
+        let pad = (0..)
+            .find(|&d| encodable(d) && fillable((PAGE - (record + d) % PAGE) % PAGE))
+            .expect("some padding always fits");
+        let padding = padding(pad);
+        self.scratch.extend_from_slice(&padding);
+        self.append_framed();
     }
 
-    /// Writes every buffered record. The buffer holds whole records only,
-    /// written with one call, so a reader never sees half a record from a
-    /// flush that completed.
+    fn append_framed(&mut self) {
+        self.framed.clear();
+        append_record(&mut self.framed, &self.scratch);
+        self.out.push(&self.framed);
+    }
+
+    /// Writes every buffered record.
     pub(crate) fn flush(&mut self) -> io::Result<()> {
-        let written = self.write_buffer();
-        match self.deferred.take() {
-            Some(e) => Err(e),
-            None => written,
-        }
+        self.out.flush()
     }
+}
 
-    fn write_buffer(&mut self) -> io::Result<()> {
-        if self.buffer.is_empty() {
-            return Ok(());
+/// Length, its checksum and the data's checksum around a record's data.
+const RECORD_OVERHEAD: usize = 16;
+
+/// Whether `n` bytes can be filled with one filler record: an event whose
+/// payload is nothing but [`padding`].
+fn fillable(n: usize) -> bool {
+    n == 0 || (n >= RECORD_OVERHEAD && encodable(n - RECORD_OVERHEAD))
+}
+
+/// Whether [`padding`] can make exactly `n` bytes.
+fn encodable(n: usize) -> bool {
+    n == 0 || n >= 3
+}
+
+/// Exactly `n` bytes of Event fields no reader uses: unknown field 1000,
+/// which protobuf parsers skip. `n` must be [`encodable`].
+fn padding(n: usize) -> Vec<u8> {
+    const BYTES_KEY: [u8; 2] = [0xC2, 0x3E]; // field 1000, length-delimited
+    const VARINT_FIELD: [u8; 3] = [0xC0, 0x3E, 0x00]; // field 1000, varint 0
+    assert!(encodable(n), "{n} bytes of padding cannot be encoded");
+    let mut out = Vec::with_capacity(n);
+    let mut left = n;
+    while left > 0 {
+        // key + length + that many zeros, if some length width fits exactly
+        let fits = (1..=3).find_map(|width| {
+            let len = left.checked_sub(BYTES_KEY.len() + width)?;
+            (encoded_len_varint(len as u64) == width).then_some(len)
+        });
+        match fits {
+            Some(len) => {
+                out.extend_from_slice(&BYTES_KEY);
+                encode_varint(len as u64, &mut out);
+                out.resize(out.len() + len, 0);
+                left = 0;
+            }
+            // Between two length widths (e.g. 131 bytes): a 3-byte field first.
+            None => {
+                out.extend_from_slice(&VARINT_FIELD);
+                left -= VARINT_FIELD.len();
+            }
         }
-        let result = self.file.write_all(&self.buffer);
-        self.buffer.clear();
-        result
     }
+    out
 }
 
 fn plugin(name: &str, content: Vec<u8>) -> SummaryMetadata {
@@ -291,7 +333,7 @@ mod tests {
         writer.scalar(0, "loss", 0.25);
         writer.scalar(300, "a/much/longer/tag/name", -1e10);
         writer.flush().unwrap();
-        let read = events(writer.path());
+        let read = summaries(writer.path());
         assert_eq!(
             read[0].what,
             Some(EventWhat::FileVersion("brain.Event:2".into()))
@@ -314,22 +356,80 @@ mod tests {
         expect(&read[2], 300, "a/much/longer/tag/name", -1e10);
     }
 
+    /// Summary events only (fillers are empty events).
+    fn summaries(path: &Path) -> Vec<Event> {
+        events(path)
+            .into_iter()
+            .filter(|e| e != &Event::default())
+            .collect()
+    }
+
     #[test]
-    fn buffers_until_flushed_and_bounds_the_buffer() {
+    fn padding_has_the_exact_size_and_decodes_as_nothing() {
+        for n in (0..=PAGE).filter(|&n| encodable(n)) {
+            let pad = padding(n);
+            assert_eq!(pad.len(), n);
+            assert_eq!(Event::decode(pad.as_slice()).unwrap(), Event::default());
+        }
+        assert!(!encodable(1) && !encodable(2));
+    }
+
+    #[test]
+    fn no_record_below_a_page_straddles_a_page_boundary() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut writer = EventWriter::create(dir.path()).unwrap();
+        let png = Png {
+            width: 1,
+            height: 1,
+            channels: 1,
+            bytes: vec![7; 3 * PAGE + 5],
+        };
+        for step in 0..3000u64 {
+            let tag = "t".repeat((step % 97) as usize + 1);
+            writer.scalar(step, &tag, step as f64);
+            if step % 500 == 0 {
+                writer.image(step, "img", &png);
+            }
+            if step % 300 == 0 {
+                let text = "x".repeat(PAGE - 40 - (step as usize % 30));
+                writer.text(step, "notes", &text);
+            }
+        }
+        writer.flush().unwrap();
+        let bytes = std::fs::read(writer.path()).unwrap();
+        let mut offset = 0;
+        for record in record::read_records(&bytes).unwrap() {
+            let (start, end) = (offset, offset + record.len() + RECORD_OVERHEAD);
+            if end - start <= PAGE {
+                assert_eq!(
+                    start / PAGE,
+                    (end - 1) / PAGE,
+                    "record at {start}..{end} straddles"
+                );
+            } else {
+                assert_eq!(start % PAGE, 0, "a large record starts on a page");
+            }
+            offset = end;
+        }
+        assert_eq!(
+            summaries(writer.path()).len(),
+            1 + 3000 + 6 + 10,
+            "every event"
+        );
+    }
+
+    #[test]
+    fn buffers_until_flushed() {
         let dir = tempfile::tempdir().unwrap();
         let mut writer = EventWriter::create(dir.path()).unwrap();
         let header = std::fs::metadata(writer.path()).unwrap().len();
         writer.scalar(1, "x", 1.0);
-        assert_eq!(
-            std::fs::metadata(writer.path()).unwrap().len(),
-            header,
-            "buffered"
-        );
+        let len = std::fs::metadata(writer.path()).unwrap().len();
+        assert_eq!(len, header, "buffered");
         for step in 0..20_000 {
             writer.scalar(step, "x", 1.0);
         }
-        assert!(writer.buffer.len() < FLUSH_AT, "flushed on the way");
         writer.flush().unwrap();
-        assert_eq!(events(writer.path()).len(), 1 + 1 + 20_000);
+        assert_eq!(summaries(writer.path()).len(), 1 + 1 + 20_000);
     }
 }
