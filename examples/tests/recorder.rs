@@ -8,31 +8,20 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
-use support::python::{python, scripts, workspace};
+use support::python::{python, scripts};
 use support::{Sandbox, read, run_json};
 
 const RECORDER: &str = env!("CARGO_BIN_EXE_recorder");
 
-/// The shared reader of TensorBoard event files: `../shared/tools` beside
-/// the project (as on every developer machine and CI run), or
-/// `$RYSTEMATIC_SHARED_DIR/tools`.
-fn read_tb_events_tool() -> PathBuf {
-    let shared = std::env::var_os("RYSTEMATIC_SHARED_DIR")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| workspace().join("../shared"));
-    let tool = shared.join("tools/read_tb_events.py");
-    assert!(
-        tool.is_file(),
-        "{} not found: set RYSTEMATIC_SHARED_DIR to the shared directory",
-        tool.display()
-    );
-    tool
-}
-
-/// The shared reader on a run directory: exit code and parsed scalars.
+/// TensorBoard's own loader on a run directory (`tests/py/tb_scalars.py`,
+/// which also checks every record's checksums first): exit code and the
+/// parsed scalars, or stderr when it failed.
 fn read_tb_events(dir: &Path) -> (Option<i32>, Value) {
-    let tool = read_tb_events_tool();
-    let out = Command::new(python()).arg(tool).arg(dir).output().unwrap();
+    let out = Command::new(python())
+        .arg(scripts().join("tb_scalars.py"))
+        .arg(dir)
+        .output()
+        .unwrap();
     let code = out.status.code();
     let json = if code == Some(0) {
         serde_json::from_slice(&out.stdout).unwrap()
