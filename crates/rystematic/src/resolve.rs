@@ -4,6 +4,10 @@
 //! the params file, command-line options before it, environment variables,
 //! the experiment's default override, the declared default. Values given
 //! programmatically (`run`, a child's spec) sit above all of these.
+//!
+//! With several `--params-file` options the command line is read left to
+//! right and a later source wins per key: options before the first file,
+//! the first file, options between the files, the second file, and so on.
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -42,14 +46,22 @@ impl Layer {
     }
 }
 
-/// What a caller asks for: the two command-line layers around the params
-/// file (`--a 1 --params-file f --b 2`: `a` is before, `b` after), and
-/// programmatic values above everything.
+/// One step of the command line, in the order given.
+#[derive(Debug, Clone)]
+pub(crate) enum Stage {
+    /// Options given between two params files (or before the first, or
+    /// after the last).
+    Options(Layer),
+    /// A params file.
+    File(PathBuf),
+}
+
+/// What a caller asks for: the command line as a sequence of stages, later
+/// ones winning (`--a 1 --params-file f --b 2`: options `a`, file `f`,
+/// options `b`), and programmatic values above everything.
 #[derive(Debug, Clone)]
 pub(crate) struct Request {
-    pub(crate) before_file: Layer,
-    pub(crate) params_file: Option<PathBuf>,
-    pub(crate) after_file: Layer,
+    pub(crate) command_line: Vec<Stage>,
     pub(crate) overrides: Layer,
 }
 
@@ -57,12 +69,24 @@ impl Request {
     /// Values only, as `run` gives them (`params_file` among them is the file).
     pub(crate) fn programmatic(params_file: Option<PathBuf>, overrides: Layer) -> Request {
         Request {
-            before_file: Layer::new(Source::Programmatic),
-            params_file,
-            after_file: Layer::new(Source::Programmatic),
+            command_line: params_file.into_iter().map(Stage::File).collect(),
             overrides,
         }
     }
+
+    /// The params files named, in order.
+    pub(crate) fn params_files(&self) -> impl DoubleEndedIterator<Item = &PathBuf> {
+        self.command_line.iter().filter_map(|stage| match stage {
+            Stage::File(path) => Some(path),
+            Stage::Options(_) => None,
+        })
+    }
+}
+
+/// A [`Stage`] ready for look-ups: a params file already read.
+enum Ready {
+    Options(Layer),
+    File(BTreeMap<String, Value>),
 }
 
 /// The resolved parameters, and anything worth telling the user once the
@@ -82,25 +106,27 @@ pub(crate) fn resolve(
     env: &dyn Fn(&str) -> Option<String>,
 ) -> Result<Resolved, UsageError> {
     let mut warnings = Vec::new();
-    let file = match &request.params_file {
-        Some(path) => read_file(experiment, set, path, &mut warnings)?,
-        None => BTreeMap::new(),
-    };
+    // Highest precedence first, so the first stage that has a key wins.
+    let mut stages = Vec::with_capacity(request.command_line.len());
+    for stage in request.command_line.iter().rev() {
+        stages.push(match stage {
+            Stage::Options(layer) => Ready::Options(layer.clone()),
+            Stage::File(path) => Ready::File(read_file(experiment, set, path, &mut warnings)?),
+        });
+    }
+    let last_file = request.params_files().next_back().cloned();
     let mut params = Params::default();
     for entry in set.entries() {
         let param = &entry.param;
         let value = if param.name == names::PARAMS_FILE {
-            request.params_file.clone().map(Value::Path)
+            last_file.clone().map(Value::Path)
         } else if let Some(given) = request.overrides.values.get(&param.name) {
             Some(convert(param, given, &request.overrides.origin)?)
-        } else if let Some(given) = request.after_file.values.get(&param.name) {
-            Some(convert(param, given, &request.after_file.origin)?)
-        } else if let Some(value) = file.get(&param.name) {
-            Some(value.clone())
-        } else if let Some(given) = request.before_file.values.get(&param.name) {
-            Some(convert(param, given, &request.before_file.origin)?)
         } else {
-            from_env(param, env)?
+            match from_command_line(param, &stages)? {
+                Some(value) => Some(value),
+                None => from_env(param, env)?,
+            }
         };
         let value = match value {
             Some(value) => value,
@@ -111,6 +137,25 @@ pub(crate) fn resolve(
         params.insert(&param.name, finish(param, value)?);
     }
     Ok(Resolved { params, warnings })
+}
+
+/// The value of the highest-precedence stage that gives `param` one.
+fn from_command_line(param: &Param, stages: &[Ready]) -> Result<Option<Value>, UsageError> {
+    for stage in stages {
+        match stage {
+            Ready::Options(layer) => {
+                if let Some(given) = layer.values.get(&param.name) {
+                    return convert(param, given, &layer.origin).map(Some);
+                }
+            }
+            Ready::File(values) => {
+                if let Some(value) = values.get(&param.name) {
+                    return Ok(Some(value.clone()));
+                }
+            }
+        }
+    }
+    Ok(None)
 }
 
 /// Fills in what "unset" means for each kind of parameter, and enforces
@@ -258,10 +303,11 @@ mod tests {
         file: Option<PathBuf>,
         after: &[(&str, Given)],
     ) -> Request {
+        let mut command_line = vec![Stage::Options(layer(Source::CommandLine, before))];
+        command_line.extend(file.map(Stage::File));
+        command_line.push(Stage::Options(layer(Source::CommandLine, after)));
         Request {
-            before_file: layer(Source::CommandLine, before),
-            params_file: file,
-            after_file: layer(Source::CommandLine, after),
+            command_line,
             overrides: Layer::new(Source::Programmatic),
         }
     }
@@ -319,6 +365,30 @@ mod tests {
         assert_eq!(r.params.value("params_file"), Some(&Value::Path(file)));
         assert_eq!(r.warnings.len(), 1);
         assert!(r.warnings[0].contains("`bogus`, which is not a parameter of experiment `e`"));
+    }
+
+    #[test]
+    fn several_files_layer_in_order_and_later_wins_per_key() {
+        let dir = tempfile::tempdir().unwrap();
+        let first = dir.path().join("first.yaml");
+        let second = dir.path().join("second.yaml");
+        std::fs::write(&first, "n: 5\ns: first\nreq: r\n").unwrap();
+        std::fs::write(&second, "s: second\n").unwrap();
+        let stages = vec![
+            Stage::Options(layer(Source::CommandLine, &[("n", text("1"))])),
+            Stage::File(first),
+            Stage::Options(layer(Source::CommandLine, &[("s", text("between"))])),
+            Stage::File(second.clone()),
+        ];
+        let request = Request {
+            command_line: stages,
+            overrides: Layer::new(Source::Programmatic),
+        };
+        let r = resolve("e", &set(), request, &no_env).unwrap();
+        assert_eq!(r.params.value("n"), Some(&Value::Int(5)), "first file over options before it");
+        assert_eq!(r.params.value("s"), Some(&Value::from("second")), "second file over options before it");
+        assert_eq!(r.params.value("req"), Some(&Value::from("r")), "kept from the first file");
+        assert_eq!(r.params.value("params_file"), Some(&Value::Path(second)));
     }
 
     #[test]

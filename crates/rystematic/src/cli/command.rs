@@ -18,7 +18,7 @@ use crate::error::Source;
 use crate::experiment::{Experiment, HasParams};
 use crate::param::Param;
 use crate::param_set::{Entry, Origin, ParamSet};
-use crate::resolve::{Given, Layer, Request};
+use crate::resolve::{Given, Layer, Request, Stage};
 use crate::standard::names;
 
 const COMPLETIONS: &str = "completions";
@@ -70,10 +70,17 @@ fn add_param(cmd: Command, set: &ParamSet, entry: &Entry) -> Command {
             .hide(true);
         return cmd.arg(on).arg(off);
     }
+    // Every `--params-file` counts (they layer in order); any other option
+    // given twice means the last one.
+    let action = if param.name == names::PARAMS_FILE {
+        ArgAction::Append
+    } else {
+        ArgAction::Set
+    };
     let mut arg = Arg::new(param.name.clone())
         .long(param.flag_name())
         .value_name(placeholder(param))
-        .action(ArgAction::Set)
+        .action(action)
         .help(help)
         .hide(param.hidden);
     arg = match (param.multiple, param.kind.is_numeric()) {
@@ -138,17 +145,26 @@ pub(crate) fn completion_script(shell: Shell, mut cmd: Command, bin: &str) -> St
     String::from_utf8_lossy(&out).into_owned()
 }
 
-/// Splits the command-line values around `--params-file` into the two
-/// layers of a [`Request`]. `args` are the tokens `matches` came from.
+/// Splits the command-line values around each `--params-file` into the
+/// stages of a [`Request`], in the order given. `args` are the tokens
+/// `matches` came from.
 pub(crate) fn request(set: &ParamSet, matches: &ArgMatches, args: &[OsString]) -> Request {
     let positions = OptionPositions::scan(args);
-    let mut before = Layer::new(Source::CommandLine);
-    let mut after = Layer::new(Source::CommandLine);
-    let params_file_at = positions.last(names::PARAMS_FILE.replace('_', "-").as_str());
-    let params_file = matches
-        .get_one::<String>(names::PARAMS_FILE)
-        .filter(|_| given_on_command_line(matches, names::PARAMS_FILE))
-        .map(PathBuf::from);
+    let file_option = names::PARAMS_FILE.replace('_', "-");
+    let files: Vec<PathBuf> = if given_on_command_line(matches, names::PARAMS_FILE) {
+        matches
+            .get_many::<String>(names::PARAMS_FILE)
+            .map(|files| files.map(PathBuf::from).collect())
+            .unwrap_or_default()
+    } else {
+        Vec::new()
+    };
+    // clap keeps every `--params-file` value in order; the scan finds
+    // where each one was given.
+    let file_positions = positions.all(&file_option);
+    let mut options: Vec<Layer> = (0..=files.len())
+        .map(|_| Layer::new(Source::CommandLine))
+        .collect();
     for entry in set.entries() {
         let param = &entry.param;
         if param.name == names::PARAMS_FILE {
@@ -163,16 +179,22 @@ pub(crate) fn request(set: &ParamSet, matches: &ArgMatches, args: &[OsString]) -
         } else {
             at
         };
-        let layer = match (params_file_at, at) {
-            (Some(file_at), Some(at)) if at > file_at => &mut after,
-            _ => &mut before,
-        };
-        layer.values.insert(param.name.clone(), given);
+        // The options after the n-th file form stage n.
+        let stage = at.map_or(0, |at| file_positions.iter().filter(|&&f| f < at).count());
+        options[stage.min(files.len())]
+            .values
+            .insert(param.name.clone(), given);
+    }
+    let mut options = options.into_iter();
+    let mut command_line = vec![Stage::Options(options.next().unwrap_or_else(|| {
+        Layer::new(Source::CommandLine)
+    }))];
+    for (file, after) in files.into_iter().zip(options) {
+        command_line.push(Stage::File(file));
+        command_line.push(Stage::Options(after));
     }
     Request {
-        before_file: before,
-        params_file,
-        after_file: after,
+        command_line,
         overrides: Layer::new(Source::Programmatic),
     }
 }
@@ -200,15 +222,15 @@ fn given_on_command_line(matches: &ArgMatches, id: &str) -> bool {
     matches.value_source(id) == Some(ValueSource::CommandLine)
 }
 
-/// Where each long option last appears among the tokens. clap has
-/// `index_of`, but not for an option given with zero values (`--tags`), so
-/// the order of options relative to `--params-file` is read off the tokens
-/// clap has already validated.
-struct OptionPositions(HashMap<String, usize>);
+/// Where each long option appears among the tokens. clap has `index_of`,
+/// but not for an option given with zero values (`--tags`), so the order of
+/// options relative to `--params-file` is read off the tokens clap has
+/// already validated.
+struct OptionPositions(HashMap<String, Vec<usize>>);
 
 impl OptionPositions {
     fn scan(args: &[OsString]) -> OptionPositions {
-        let mut last = HashMap::new();
+        let mut at: HashMap<String, Vec<usize>> = HashMap::new();
         for (i, arg) in args.iter().enumerate() {
             let Some(arg) = arg.to_str() else { continue };
             if arg == "--" {
@@ -216,14 +238,20 @@ impl OptionPositions {
             }
             if let Some(option) = arg.strip_prefix("--") {
                 let name = option.split_once('=').map_or(option, |(name, _)| name);
-                last.insert(name.to_owned(), i);
+                at.entry(name.to_owned()).or_default().push(i);
             }
         }
-        OptionPositions(last)
+        OptionPositions(at)
     }
 
+    /// Where `long` was last given.
     fn last(&self, long: &str) -> Option<usize> {
-        self.0.get(long).copied()
+        self.0.get(long).and_then(|at| at.last().copied())
+    }
+
+    /// Everywhere `long` was given, in order.
+    fn all(&self, long: &str) -> &[usize] {
+        self.0.get(long).map_or(&[], Vec::as_slice)
     }
 }
 
@@ -254,6 +282,22 @@ mod tests {
         request(e.param_set(), &m, &args)
     }
 
+    /// The n-th run of options: before the first file, after it, ...
+    fn options(r: &Request, n: usize) -> &Layer {
+        r.command_line
+            .iter()
+            .filter_map(|stage| match stage {
+                Stage::Options(layer) => Some(layer),
+                Stage::File(_) => None,
+            })
+            .nth(n)
+            .unwrap_or_else(|| panic!("no options stage {n} in {r:?}"))
+    }
+
+    fn files(r: &Request) -> Vec<PathBuf> {
+        r.params_files().cloned().collect()
+    }
+
     fn text(layer: &Layer, name: &str) -> Option<Vec<String>> {
         match layer.values.get(name)? {
             Given::Text(t) => Some(t.clone()),
@@ -272,35 +316,48 @@ mod tests {
             "-5e-1",
             "--f",
         ]);
-        assert_eq!(r.params_file, Some(PathBuf::from("p.yaml")));
-        assert_eq!(text(&r.before_file, "n").unwrap(), ["1"]);
-        assert_eq!(text(&r.after_file, "lr").unwrap(), ["-5e-1"]);
-        assert!(matches!(r.after_file.values["f"], Given::Flag(true)));
+        assert_eq!(files(&r), [PathBuf::from("p.yaml")]);
+        assert_eq!(text(options(&r, 0), "n").unwrap(), ["1"]);
+        assert_eq!(text(options(&r, 1), "lr").unwrap(), ["-5e-1"]);
+        assert!(matches!(options(&r, 1).values["f"], Given::Flag(true)));
         let r = parse(&["--n", "2"]);
-        assert_eq!(r.params_file, None);
-        assert_eq!(text(&r.before_file, "n").unwrap(), ["2"]);
-        assert!(r.after_file.values.is_empty());
+        assert!(files(&r).is_empty());
+        assert_eq!(text(options(&r, 0), "n").unwrap(), ["2"]);
+        assert_eq!(r.command_line.len(), 1);
+    }
+
+    #[test]
+    fn every_params_file_is_a_stage_in_order() {
+        let r = parse(&[
+            "--n", "1", "--params-file", "a.yaml", "--lr", "2", "--params-file=b.yaml", "--f",
+        ]);
+        assert_eq!(files(&r), [PathBuf::from("a.yaml"), PathBuf::from("b.yaml")]);
+        assert_eq!(text(options(&r, 0), "n").unwrap(), ["1"]);
+        assert_eq!(text(options(&r, 1), "lr").unwrap(), ["2"]);
+        assert!(matches!(options(&r, 2).values["f"], Given::Flag(true)));
+        let kinds: Vec<bool> = r.command_line.iter().map(|s| matches!(s, Stage::File(_))).collect();
+        assert_eq!(kinds, [false, true, false, true, false]);
     }
 
     #[test]
     fn last_flag_and_last_option_win() {
         let r = parse(&["--f", "--no-f", "--n", "1", "--n", "-3"]);
-        assert!(matches!(r.before_file.values["f"], Given::Flag(false)));
-        assert_eq!(text(&r.before_file, "n").unwrap(), ["-3"]);
+        assert!(matches!(options(&r, 0).values["f"], Given::Flag(false)));
+        assert_eq!(text(options(&r, 0), "n").unwrap(), ["-3"]);
         let r = parse(&["--no-f", "--f"]);
-        assert!(matches!(r.before_file.values["f"], Given::Flag(true)));
+        assert!(matches!(options(&r, 0).values["f"], Given::Flag(true)));
     }
 
     #[test]
     fn multiple_takes_many_or_none() {
         let r = parse(&["--xs", "a", "b", "c", "--n", "1"]);
-        assert_eq!(text(&r.before_file, "xs").unwrap(), ["a", "b", "c"]);
+        assert_eq!(text(options(&r, 0), "xs").unwrap(), ["a", "b", "c"]);
         let r = parse(&["--xs"]);
-        assert_eq!(text(&r.before_file, "xs").unwrap(), Vec::<String>::new());
+        assert_eq!(text(options(&r, 0), "xs").unwrap(), Vec::<String>::new());
         let r = parse(&["--params-file", "p", "--xs"]);
-        assert_eq!(text(&r.after_file, "xs").unwrap(), Vec::<String>::new());
+        assert_eq!(text(options(&r, 1), "xs").unwrap(), Vec::<String>::new());
         let r = parse(&["--xs", "a", "--xs", "b"]);
-        assert_eq!(text(&r.before_file, "xs").unwrap(), ["b"]);
+        assert_eq!(text(options(&r, 0), "xs").unwrap(), ["b"]);
     }
 
     #[test]

@@ -192,7 +192,8 @@ pub(crate) fn run_experiment(
             .programmatic_request(values.clone())
             .map_err(|usage| CliError::Clap(cmd.error(error_kind(&usage), usage)))?;
         request.overrides = programmatic.overrides;
-        request.params_file = programmatic.params_file.or(request.params_file);
+        // A file named by the spec comes after those on its command line.
+        request.command_line.extend(programmatic.command_line);
     }
     let argv = argv
         .iter()
