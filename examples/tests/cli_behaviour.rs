@@ -28,7 +28,16 @@ fn params_files_layer_in_order_and_the_later_wins_per_key() {
     let values = sb
         .run(
             ALL_PARAMS,
-            &["--params-file", base, "--str-param", "between", "--int-param", "9", "--params-file", tuned],
+            &[
+                "--params-file",
+                base,
+                "--str-param",
+                "between",
+                "--int-param",
+                "9",
+                "--params-file",
+                tuned,
+            ],
         )
         .ok()
         .json();

@@ -219,7 +219,7 @@ fn tutorial_prints_its_string_or_the_default() {
     let help = sb.run(TUTORIAL, &["--help"]).ok().stdout.clone();
     assert!(
         help.contains(
-            "This string will be printed when the experiment is run Default: No string was given"
+            "This string will be printed when the experiment is run. Default: No string was given"
         ),
         "{help}"
     );

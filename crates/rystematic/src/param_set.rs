@@ -193,6 +193,11 @@ impl ParamSet {
 
     /// The default in effect: the experiment's override (normalised to the
     /// parameter's type), else the declared one.
+    /// Whether the experiment overrides the default of `name`.
+    pub(crate) fn overrides_default(&self, name: &str) -> bool {
+        self.overrides.contains_key(name)
+    }
+
     pub(crate) fn default_of(&self, param: &Param) -> Option<DefaultValue> {
         match self.overrides.get(&param.name) {
             Some(v) => Some(DefaultValue::Fixed(

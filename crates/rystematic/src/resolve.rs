@@ -385,9 +385,21 @@ mod tests {
             overrides: Layer::new(Source::Programmatic),
         };
         let r = resolve("e", &set(), request, &no_env).unwrap();
-        assert_eq!(r.params.value("n"), Some(&Value::Int(5)), "first file over options before it");
-        assert_eq!(r.params.value("s"), Some(&Value::from("second")), "second file over options before it");
-        assert_eq!(r.params.value("req"), Some(&Value::from("r")), "kept from the first file");
+        assert_eq!(
+            r.params.value("n"),
+            Some(&Value::Int(5)),
+            "first file over options before it"
+        );
+        assert_eq!(
+            r.params.value("s"),
+            Some(&Value::from("second")),
+            "second file over options before it"
+        );
+        assert_eq!(
+            r.params.value("req"),
+            Some(&Value::from("r")),
+            "kept from the first file"
+        );
         assert_eq!(r.params.value("params_file"), Some(&Value::Path(second)));
     }
 

@@ -110,19 +110,38 @@ fn placeholder(param: &Param) -> String {
 
 /// `help [env: VAR] Allowed: a, b. Default: x` or `... Required.`
 fn help_text(param: &Param, set: &ParamSet) -> String {
-    let mut parts: Vec<String> = param.help.iter().cloned().collect();
+    // Help is a sentence or more; what follows it starts a new one.
+    let mut parts: Vec<String> = param.help.iter().map(|h| as_sentence(h)).collect();
     if param.allowed.is_some() && placeholder(param) == param.kind.placeholder() {
         parts.push(format!("Allowed: {}.", param.allowed_list()));
     }
     if let Some(var) = &param.env {
         parts.push(format!("[env: {var}]"));
     }
-    match param.default_text(set.default_of(param).as_ref()) {
+    let default = set.default_of(param);
+    // An experiment's fixed override replaces what `default_help` described
+    // (`defaults(random_seed = 7)` is 7, not "<randomly generated>").
+    let default_text = if set.overrides_default(&param.name) {
+        param.default_value_text(default.as_ref())
+    } else {
+        param.default_text(default.as_ref())
+    };
+    match default_text {
         Some(default) => parts.push(format!("Default: {default}")),
         None if param.required => parts.push("Required.".to_owned()),
         None => {}
     }
     parts.join(" ")
+}
+
+/// `text`, ending with a full stop unless it already ends a sentence.
+fn as_sentence(text: &str) -> String {
+    let text = text.trim_end();
+    match text.chars().last() {
+        None => String::new(),
+        Some('.' | '!' | '?' | ':' | ')') => text.to_owned(),
+        Some(_) => format!("{text}."),
+    }
 }
 
 pub(crate) fn experiment_completions_arg() -> Arg {
@@ -186,9 +205,11 @@ pub(crate) fn request(set: &ParamSet, matches: &ArgMatches, args: &[OsString]) -
             .insert(param.name.clone(), given);
     }
     let mut options = options.into_iter();
-    let mut command_line = vec![Stage::Options(options.next().unwrap_or_else(|| {
-        Layer::new(Source::CommandLine)
-    }))];
+    let mut command_line = vec![Stage::Options(
+        options
+            .next()
+            .unwrap_or_else(|| Layer::new(Source::CommandLine)),
+    )];
     for (file, after) in files.into_iter().zip(options) {
         command_line.push(Stage::File(file));
         command_line.push(Stage::Options(after));
@@ -329,13 +350,27 @@ mod tests {
     #[test]
     fn every_params_file_is_a_stage_in_order() {
         let r = parse(&[
-            "--n", "1", "--params-file", "a.yaml", "--lr", "2", "--params-file=b.yaml", "--f",
+            "--n",
+            "1",
+            "--params-file",
+            "a.yaml",
+            "--lr",
+            "2",
+            "--params-file=b.yaml",
+            "--f",
         ]);
-        assert_eq!(files(&r), [PathBuf::from("a.yaml"), PathBuf::from("b.yaml")]);
+        assert_eq!(
+            files(&r),
+            [PathBuf::from("a.yaml"), PathBuf::from("b.yaml")]
+        );
         assert_eq!(text(options(&r, 0), "n").unwrap(), ["1"]);
         assert_eq!(text(options(&r, 1), "lr").unwrap(), ["2"]);
         assert!(matches!(options(&r, 2).values["f"], Given::Flag(true)));
-        let kinds: Vec<bool> = r.command_line.iter().map(|s| matches!(s, Stage::File(_))).collect();
+        let kinds: Vec<bool> = r
+            .command_line
+            .iter()
+            .map(|s| matches!(s, Stage::File(_)))
+            .collect();
         assert_eq!(kinds, [false, true, false, true, false]);
     }
 
@@ -382,6 +417,15 @@ mod tests {
         assert!(help.contains("[env: REQ] Required."), "{help}");
         assert!(help.contains("--random-seed <INT>"), "{help}");
         assert!(help.contains("Default: <randomly generated>"), "{help}");
+        // Help without a final full stop gets one before what follows.
+        let e = exp().param(Param::float("wd").default(0.5).help("Weight decay"));
+        let help = experiment(&e).render_help().to_string();
+        assert!(help.contains("Weight decay. Default: 0.5"), "{help}");
+        // A fixed override replaces `default_help`.
+        let e = exp().default("random_seed", 7);
+        let help = experiment(&e).render_help().to_string();
+        assert!(help.contains("Default: 7"), "{help}");
+        assert!(!help.contains("<randomly generated>"), "{help}");
         assert!(!help.contains("local-rank"), "{help}");
         assert!(!help.contains("--subprocess"), "{help}");
         // The experiment's own parameters come before the built-ins.

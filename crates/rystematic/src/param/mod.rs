@@ -367,6 +367,12 @@ impl Param {
         if let Some(text) = &self.default_help {
             return Some(text.clone());
         }
+        self.default_value_text(default)
+    }
+
+    /// The default as help shows it, ignoring `default_help` (e.g. for a
+    /// default an experiment overrides with a fixed value).
+    pub(crate) fn default_value_text(&self, default: Option<&DefaultValue>) -> Option<String> {
         match default? {
             DefaultValue::Fixed(Value::Null) => None,
             DefaultValue::Fixed(Value::List(items)) if items.is_empty() => None,
