@@ -16,6 +16,7 @@ fn hello_world(params: &Params, run: &Run) -> anyhow::Result<()> {
 
 fn main() {
     Experiment::new("hello_world", hello_world)
+        .version(env!("CARGO_PKG_VERSION"))
         .param(Param::string("name").required().help("The name to greet."))
         .cli();
 }

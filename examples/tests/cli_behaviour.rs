@@ -1,11 +1,48 @@
-//! What a newcomer meets first on the command line: versions, help text,
-//! several params files, how a failure is reported.
+//! What a newcomer meets first on the command line: versions, several
+//! params files, how a failure is reported.
 
 mod support;
 
 use support::{Sandbox, read};
 
 const ALL_PARAMS: &str = env!("CARGO_BIN_EXE_all_params");
+const HELLO_WORLD: &str = env!("CARGO_BIN_EXE_hello_world");
+const TUTORIAL: &str = env!("CARGO_BIN_EXE_tutorial");
+const TYPED_HELLO: &str = env!("CARGO_BIN_EXE_typed_hello");
+const TYPED_GROUPS: &str = env!("CARGO_BIN_EXE_typed_groups");
+const VERSION: &str = env!("CARGO_PKG_VERSION");
+
+#[test]
+fn every_program_prints_its_own_version() {
+    let sb = Sandbox::new();
+    let expect = |bin: &str, name: &str, args: &[&str]| {
+        let run = sb.run(bin, args);
+        assert_eq!(run.ok().stdout, format!("{name} {VERSION}\n"), "{args:?}");
+    };
+    // main!() picks the crate's version up by itself.
+    expect(TYPED_HELLO, "typed_hello", &["--version"]);
+    expect(TYPED_HELLO, "typed_hello", &["-V"]);
+    // A group's program: on the group, a sub-group and an experiment.
+    expect(TYPED_GROUPS, "typed_groups", &["--version"]);
+    expect(TYPED_GROUPS, "typed_groups", &["my-group2", "-V"]);
+    expect(
+        TYPED_GROUPS,
+        "typed_groups",
+        &["my-group2", "my-experiment2", "--version"],
+    );
+    // The builder style says it with `.version(env!("CARGO_PKG_VERSION"))`...
+    expect(HELLO_WORLD, "hello_world", &["--version"]);
+    // ...and without it still answers, saying what it knows.
+    let run = sb.run(TUTORIAL, &["--version"]);
+    assert!(
+        run.ok()
+            .stdout
+            .starts_with("tutorial (no version set; built with rystematic "),
+        "{}",
+        run.stdout
+    );
+    assert!(!sb.has_output(), "--version starts no run");
+}
 
 #[test]
 fn params_files_layer_in_order_and_the_later_wins_per_key() {

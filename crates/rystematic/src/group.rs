@@ -35,6 +35,8 @@ use crate::process::entry::Entry;
 pub struct Group {
     name: String,
     about: Option<String>,
+    /// The program's version, for `--version` when this group is the program.
+    version: Option<String>,
     /// The group's own parameters plus those inherited from enclosing groups.
     params: ParamSet,
     children: Vec<Child>,
@@ -68,6 +70,7 @@ impl Group {
         Group {
             name,
             about: None,
+            version: None,
             params: ParamSet::default(),
             children: Vec::new(),
         }
@@ -76,6 +79,15 @@ impl Group {
     /// A description shown at the top of the group's `--help`.
     pub fn about(mut self, text: &str) -> Group {
         self.about = Some(text.to_owned());
+        self
+    }
+
+    /// The program's version, printed by `--version`/`-V` when this group
+    /// is the program (on the group and on every experiment below it).
+    /// `rystematic::main!()` sets it to the crate's version; otherwise pass
+    /// `env!("CARGO_PKG_VERSION")`.
+    pub fn version(mut self, version: &str) -> Group {
+        self.version = Some(version.to_owned());
         self
     }
 
@@ -182,6 +194,10 @@ impl Group {
         T: Into<OsString>,
     {
         cli::run_entry(Entry::Group(self.clone()), argv)
+    }
+
+    pub(crate) fn version_text(&self) -> Option<&str> {
+        self.version.as_deref()
     }
 
     pub(crate) fn about_text(&self) -> Option<&str> {

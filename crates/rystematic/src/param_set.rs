@@ -9,8 +9,9 @@ use crate::param::{DefaultValue, Param, ParamGroup};
 use crate::value::Value;
 
 /// Flags the command line itself owns.
-const RESERVED_FLAGS: [&str; 6] = [
+const RESERVED_FLAGS: [&str; 7] = [
     "help",
+    "version",
     "completions",
     "sweep",
     "jobs",

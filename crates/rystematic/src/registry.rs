@@ -32,7 +32,7 @@ inventory::collect!(Registration);
 ///
 /// # Panics
 /// If nothing is registered.
-pub(crate) fn program(program: &str) -> Entry {
+pub(crate) fn program(program: &str, version: &str) -> Entry {
     let registrations: Vec<&Registration> = inventory::iter::<Registration>().collect();
     assert!(
         !registrations.is_empty(),
@@ -42,7 +42,7 @@ pub(crate) fn program(program: &str) -> Entry {
     if let [only] = registrations.as_slice()
         && only.group.is_empty()
     {
-        return Entry::Experiment((only.build)());
+        return Entry::Experiment((only.build)().version(version));
     }
     let mut root = Tree::default();
     for registration in registrations {
@@ -57,7 +57,7 @@ pub(crate) fn program(program: &str) -> Entry {
         node.experiments
             .insert(experiment.name().to_owned(), experiment);
     }
-    Entry::Group(root.into_group(program))
+    Entry::Group(root.into_group(program).version(version))
 }
 
 /// Groups and experiments by name, before they become a [`Group`].
@@ -98,7 +98,7 @@ impl Tree {
 /// name if that is unique), as the program runs it — e.g. to sweep it.
 pub fn registered(path: &str) -> Option<Experiment> {
     let words: Vec<String> = path.split('/').map(kebab_case).collect();
-    let program = program("program");
+    let program = program("program", "");
     let mut with_root = vec!["program".to_owned()];
     with_root.extend(words.iter().cloned());
     let found = program
@@ -111,8 +111,8 @@ pub fn registered(path: &str) -> Option<Experiment> {
 /// Runs the program made of every registered experiment. Used by
 /// `rystematic::main!()`.
 #[doc(hidden)]
-pub fn main(program_name: &str) -> ! {
-    crate::cli::main(program(program_name))
+pub fn main(program_name: &str, version: &str) -> ! {
+    crate::cli::main(program(program_name, version))
 }
 
 /// Builds `fn main()` from every experiment marked `#[rystematic::experiment]`
@@ -142,6 +142,7 @@ macro_rules! main {
         fn main() {
             $crate::__private::main(
                 ::core::option_env!("CARGO_BIN_NAME").unwrap_or(::core::env!("CARGO_PKG_NAME")),
+                ::core::env!("CARGO_PKG_VERSION"),
             )
         }
     };

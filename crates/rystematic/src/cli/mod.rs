@@ -135,7 +135,9 @@ where
     match &entry {
         Entry::Experiment(exp) => {
             let bin = program_name(&argv);
-            run_experiment(exp, vec![bin], &argv[1.min(argv.len())..], &argv, None)
+            let version = program_version(exp.version_text());
+            let args = &argv[1.min(argv.len())..];
+            run_experiment(exp, vec![bin], args, &argv, None, Some(&version))
         }
         Entry::Group(group) => run_group(group, &argv),
     }
@@ -154,6 +156,19 @@ pub(crate) fn exit(result: Result<CliOutcome, CliError>) -> ! {
     std::process::exit(code)
 }
 
+/// What `--version` prints after the program's name.
+fn program_version(declared: Option<&str>) -> String {
+    declared.map_or_else(
+        || {
+            format!(
+                "(no version set; built with rystematic {})",
+                env!("CARGO_PKG_VERSION")
+            )
+        },
+        str::to_owned,
+    )
+}
+
 /// The program's file name, for usage lines and completion scripts.
 pub(crate) fn program_name(argv: &[OsString]) -> String {
     argv.first()
@@ -167,16 +182,24 @@ pub(crate) fn program_name(argv: &[OsString]) -> String {
 /// Parses `args` (the options after the experiment's path) and runs `exp`.
 /// `path` is the program name followed by the group/experiment words that
 /// led here; `argv` is the whole command line, recorded in `run.json`.
-/// `overrides` (from a child's spec) win over the options.
+/// `overrides` (from a child's spec) win over the options. `version` is the
+/// program's, for `--version` (none in a child process).
 pub(crate) fn run_experiment(
     exp: &Experiment,
     path: Vec<String>,
     args: &[OsString],
     argv: &[OsString],
     overrides: Option<&Values>,
+    version: Option<&str>,
 ) -> Result<CliOutcome, CliError> {
     exp.check_definition();
     let mut cmd = command::experiment(exp).bin_name(path.join(" "));
+    if let Some(version) = version {
+        cmd = cmd
+            .version(version.to_owned())
+            .disable_version_flag(false)
+            .display_name(path[0].clone());
+    }
     let matches = cmd.try_get_matches_from_mut(args).map_err(CliError::Clap)?;
     if let Some(shell) = command::completions_requested(&matches) {
         return Err(CliError::Output(command::completion_script(
@@ -209,6 +232,7 @@ pub(crate) fn run_experiment(
 
 /// Walks the group tree along the leading words of argv to an experiment.
 pub(crate) fn run_group(root: &Group, argv: &[OsString]) -> Result<CliOutcome, CliError> {
+    let version = program_version(root.version_text());
     let mut path = vec![program_name(argv)];
     let mut group = root;
     let mut rest = &argv[1.min(argv.len())..];
@@ -218,16 +242,16 @@ pub(crate) fn run_group(root: &Group, argv: &[OsString]) -> Result<CliOutcome, C
             .and_then(|w| w.to_str())
             .filter(|w| !w.starts_with('-'));
         let Some(word) = word else {
-            return Err(group_options(root, group, &path, rest));
+            return Err(group_options(root, group, &path, rest, &version));
         };
         match group.child(word) {
             Some(Child::Group(sub)) => group = sub,
             Some(Child::Experiment(exp)) => {
                 path.push(exp.name().to_owned());
-                return run_experiment(exp, path, &rest[1..], argv, None);
+                return run_experiment(exp, path, &rest[1..], argv, None, Some(&version));
             }
             None => {
-                let mut cmd = tree::group_command(group, &path.join(" "));
+                let mut cmd = tree::group_command(group, &path.join(" "), &version);
                 let known: Vec<_> = group.children().iter().map(Child::name).collect();
                 return Err(CliError::Clap(cmd.error(
                     ErrorKind::InvalidSubcommand,
@@ -245,8 +269,14 @@ pub(crate) fn run_group(root: &Group, argv: &[OsString]) -> Result<CliOutcome, C
 
 /// Options given to a group rather than an experiment: `--help`,
 /// `--completions`, or a mistake.
-fn group_options(root: &Group, group: &Group, path: &[String], args: &[OsString]) -> CliError {
-    let mut cmd = tree::group_command(group, &path.join(" "));
+fn group_options(
+    root: &Group,
+    group: &Group,
+    path: &[String],
+    args: &[OsString],
+    version: &str,
+) -> CliError {
+    let mut cmd = tree::group_command(group, &path.join(" "), version);
     match cmd.try_get_matches_from_mut(args) {
         Err(e) => CliError::Clap(e),
         Ok(matches) => match command::completions_requested(&matches) {
@@ -285,7 +315,7 @@ pub(crate) fn serve_child(spec: Result<ChildSpec, String>) -> Result<CliOutcome,
         .collect();
     let mut path = vec![program_name(&argv)];
     path.extend(spec.experiment.iter().skip(1).cloned());
-    run_experiment(exp, path, &args, &argv, Some(&spec.values))
+    run_experiment(exp, path, &args, &argv, Some(&spec.values), None)
 }
 
 fn error_kind(error: &UsageError) -> ErrorKind {

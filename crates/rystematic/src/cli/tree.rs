@@ -10,7 +10,7 @@ use crate::group::{Child, Group};
 
 /// The command a group parses its own options with (`--help`,
 /// `--completions`); its help lists every experiment below it as a tree.
-pub(crate) fn group_command(group: &Group, bin_name: &str) -> Command {
+pub(crate) fn group_command(group: &Group, bin_name: &str, version: &str) -> Command {
     let template = format!(
         "{{before-help}}{{about-with-newline}}\n{{usage-heading}} {{usage}}\n\n\
          Experiments:\n{}\n{{all-args}}{{after-help}}",
@@ -19,7 +19,9 @@ pub(crate) fn group_command(group: &Group, bin_name: &str) -> Command {
     let mut cmd = Command::new(group.name().to_owned())
         .bin_name(bin_name.to_owned())
         .no_binary_name(true)
-        .disable_version_flag(true)
+        .version(version.to_owned())
+        // `--version` names the program, not the group.
+        .display_name(bin_name.split(' ').next().unwrap_or(bin_name).to_owned())
         .arg_required_else_help(true)
         .override_usage(format!("{bin_name} <EXPERIMENT> [OPTIONS]"))
         .after_help(format!(
@@ -90,7 +92,7 @@ mod tests {
             experiment_tree(&g),
             format!("  {:<24} Does A.\n  sub\n    b\n", "a")
         );
-        let help = group_command(&g, "prog").render_help().to_string();
+        let help = group_command(&g, "prog", "1.0").render_help().to_string();
         assert!(
             help.contains("Usage: prog <EXPERIMENT> [OPTIONS]"),
             "{help}"

@@ -45,6 +45,9 @@ pub trait HasParams {
 pub struct Experiment {
     name: String,
     about: Option<String>,
+    /// The program's version, for `--version` when this experiment is the
+    /// whole program.
+    version: Option<String>,
     main: Arc<MainFn>,
     /// For typed experiments: checks that the resolved values convert into
     /// the parameters struct, so a bad one is bad input, not a failed run.
@@ -69,6 +72,7 @@ impl Experiment {
         let mut experiment = Experiment {
             name: String::new(),
             about: None,
+            version: None,
             main: Arc::new(move |params, run| main(params, run).map_err(Into::into)),
             convert_check: None,
             params: ParamSet::default(),
@@ -149,6 +153,22 @@ impl Experiment {
     /// A description shown at the top of `--help`.
     pub fn about(mut self, text: &str) -> Experiment {
         self.about = Some(text.to_owned());
+        self
+    }
+
+    /// The program's version, printed by `--version`/`-V` when this
+    /// experiment is the whole program (`rystematic::main!()` sets it to
+    /// the crate's version):
+    ///
+    /// ```no_run
+    /// # use rystematic::{Experiment, Params, Run};
+    /// # fn train(_: &Params, _: &Run) -> anyhow::Result<()> { Ok(()) }
+    /// Experiment::new("train", train)
+    ///     .version(env!("CARGO_PKG_VERSION"))
+    ///     .cli();
+    /// ```
+    pub fn version(mut self, version: &str) -> Experiment {
+        self.version = Some(version.to_owned());
         self
     }
 
@@ -233,6 +253,10 @@ impl Experiment {
 
     pub(crate) fn about_text(&self) -> Option<&str> {
         self.about.as_deref()
+    }
+
+    pub(crate) fn version_text(&self) -> Option<&str> {
+        self.version.as_deref()
     }
 
     /// Definition checks that can only run once the experiment is complete
