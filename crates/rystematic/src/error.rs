@@ -229,7 +229,11 @@ pub enum Error {
         active: String,
     },
     /// The run could not be set up (run directory, log file, ...).
-    #[error("experiment `{experiment}` could not start: {source:#}")]
+    ///
+    /// The message names the experiment only; the cause is the
+    /// [`source`](std::error::Error::source), so a reporter that walks the
+    /// chain (`anyhow`'s `{:#}`, [`Error::report`]) prints it once.
+    #[error("experiment `{experiment}` could not start")]
     Setup {
         /// The experiment.
         experiment: String,
@@ -246,8 +250,9 @@ pub enum Error {
         /// What went wrong.
         reason: String,
     },
-    /// The main function returned an error or panicked.
-    #[error("experiment `{experiment}` failed: {source:#}")]
+    /// The main function returned an error or panicked. As for `Setup`, the
+    /// cause is the source, not part of the message.
+    #[error("experiment `{experiment}` failed")]
     Failed {
         /// The experiment.
         experiment: String,
@@ -260,6 +265,19 @@ pub enum Error {
 }
 
 impl Error {
+    /// The message followed by every cause, joined by `": "`, each printed
+    /// once: `experiment `train` failed: diverged: loss is NaN`.
+    pub fn report(&self) -> String {
+        let mut text = self.to_string();
+        let mut cause = std::error::Error::source(self);
+        while let Some(error) = cause {
+            text.push_str(": ");
+            text.push_str(&error.to_string());
+            cause = error.source();
+        }
+        text
+    }
+
     /// The process exit code a command line should end with for this error:
     /// 2 for bad input (like any CLI), 1 otherwise.
     pub fn exit_code(&self) -> i32 {

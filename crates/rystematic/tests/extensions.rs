@@ -173,7 +173,7 @@ fn a_failing_before_hook_fails_the_run_cleanly() {
     let err = result.unwrap_err();
     assert!(matches!(err, Error::Failed { .. }), "{err}");
     assert_eq!(
-        err.to_string(),
+        err.report(),
         "experiment `ext` failed: extension `probe` failed: probe refused"
     );
     assert_eq!(
@@ -192,7 +192,7 @@ fn a_failing_before_hook_fails_the_run_cleanly() {
     assert!(
         result
             .unwrap_err()
-            .to_string()
+            .report()
             .contains("extension `probe` panicked")
     );
     assert_eq!(
@@ -219,7 +219,7 @@ fn a_failing_after_hook_is_logged_and_hides_nothing() {
     let (_tmp, result) = run(&experiment(true), &[("probe_fail_after", true)]);
     let err = result.unwrap_err();
     assert_eq!(
-        err.to_string(),
+        err.report(),
         "experiment `ext` failed: main failed",
         "the experiment's own error"
     );

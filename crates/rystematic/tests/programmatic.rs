@@ -124,13 +124,21 @@ fn a_failing_main_is_an_error_with_its_run_directory() {
     let Error::Failed { output_dir, .. } = &err else {
         panic!("{err}");
     };
-    assert_eq!(err.to_string(), "experiment `broken` failed: disk on fire");
+    // The cause is the error's source, printed once by whoever walks the chain.
+    assert_eq!(err.to_string(), "experiment `broken` failed");
+    assert_eq!(err.report(), "experiment `broken` failed: disk on fire");
+
     assert_eq!(err.exit_code(), 1);
     let info = RunInfo::read(output_dir).unwrap();
     assert_eq!(info.status, RunStatus::Failed);
     assert_eq!(info.error.as_deref(), Some("disk on fire"));
     let log = std::fs::read_to_string(output_dir.join("log.txt")).unwrap();
     assert!(log.contains("Experiment failed: disk on fire"), "{log}");
+    assert_eq!(
+        format!("{:#}", anyhow::Error::new(err)),
+        "experiment `broken` failed: disk on fire",
+        "anyhow's chain prints the cause once"
+    );
 }
 
 #[test]
@@ -144,7 +152,7 @@ fn a_run_directory_that_cannot_be_created_is_a_setup_error() {
         .unwrap_err();
     assert!(matches!(err, Error::Setup { .. }), "{err}");
     assert!(
-        err.to_string().contains("cannot create a run directory"),
+        err.report().contains("cannot create a run directory"),
         "{err}"
     );
 }

@@ -89,7 +89,7 @@ impl CliError {
                 "error: the experiment failed; see {}",
                 output_dir.join("log.txt").display()
             ),
-            CliError::Run(e) => writeln!(io::stderr().lock(), "error: {e}"),
+            CliError::Run(e) => writeln!(io::stderr().lock(), "error: {}", e.report()),
         }
     }
 }
@@ -104,12 +104,14 @@ impl fmt::Display for CliError {
     }
 }
 
+// Transparent: the message is the wrapped error's, so its source is the
+// wrapped error's source (returning the error itself would print it twice).
 impl std::error::Error for CliError {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         match self {
-            CliError::Clap(e) => Some(e),
+            CliError::Clap(e) => e.source(),
             CliError::Output(_) => None,
-            CliError::Run(e) => Some(e),
+            CliError::Run(e) => e.source(),
         }
     }
 }
