@@ -5,7 +5,7 @@ use std::collections::HashMap;
 use proc_macro2::TokenStream;
 use quote::{quote, quote_spanned};
 use syn::spanned::Spanned;
-use syn::{Data, DeriveInput, Expr, Fields, GenericArgument, Lit, PathArguments, Type};
+use syn::{Data, DeriveInput, Fields, GenericArgument, PathArguments, Type};
 
 use crate::attrs::{FieldAttrs, doc_comment, is_snake_case};
 
@@ -95,20 +95,6 @@ pub(crate) fn expand(input: &DeriveInput) -> syn::Result<TokenStream> {
             Shape::Plain(t) | Shape::Optional(t) | Shape::List(t) => t,
         };
         let is_flag = matches!(shape, Shape::Plain(_)) && is_bool(inner);
-        if is_flag
-            && let Some(default) = &attrs.default
-            && is_true(default)
-        {
-            return Err(syn::Error::new(
-                default.span(),
-                format!(
-                    "a flag defaults to false: `--{flag}` sets it and `--no-{flag}` clears it; \
-                     to default to on, invert its meaning (e.g. `no_{param_name}`)",
-                    flag = param_name.replace('_', "-")
-                ),
-            ));
-        }
-
         let mut builder = quote_spanned! {inner.span()=>
             <#inner as ::rystematic::ParamType>::param(#param_name)
         };
@@ -202,8 +188,4 @@ fn single_generic(ty: &Type) -> Option<(String, &Type)> {
 
 fn is_bool(ty: &Type) -> bool {
     matches!(ty, Type::Path(p) if p.qself.is_none() && p.path.is_ident("bool"))
-}
-
-fn is_true(expr: &Expr) -> bool {
-    matches!(expr, Expr::Lit(lit) if matches!(&lit.lit, Lit::Bool(b) if b.value))
 }

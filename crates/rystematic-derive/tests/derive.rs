@@ -200,3 +200,27 @@ fn the_attribute_registers_experiments_with_their_options() {
     assert_eq!(plain.group_path(), ["program"]);
     assert!(rystematic::registered("nope").is_none());
 }
+
+#[derive(Params, Debug, PartialEq)]
+struct Device {
+    /// Use CUDA (pystematic-torch's flag, on unless `--no-cuda`).
+    #[param(default = true)]
+    cuda: bool,
+}
+
+#[test]
+fn a_bool_field_may_default_to_true_and_no_flag_clears_it() {
+    let _turn = TURN.lock().unwrap_or_else(|e| e.into_inner());
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let record = seen.clone();
+    let exp = Experiment::typed("device", move |p: Device, _run: &Run| {
+        record.lock().unwrap().push(p.cuda);
+        Ok::<_, anyhow::Error>(())
+    });
+    let tmp = tempfile::tempdir().unwrap();
+    let output = tmp.path().to_str().unwrap();
+    exp.try_cli_from(["prog", "--output-dir", output]).unwrap();
+    exp.try_cli_from(["prog", "--output-dir", output, "--no-cuda"])
+        .unwrap();
+    assert_eq!(*seen.lock().unwrap(), [true, false]);
+}

@@ -43,6 +43,17 @@ pub enum DefinitionError {
         /// What it clashes with.
         other: String,
     },
+    /// A second parameter group with a title already in use.
+    #[error(
+        "{owner}: a parameter group titled \"{title}\" already exists; add to it with \
+         `param_in(\"{title}\", ..)` or choose another title"
+    )]
+    DuplicateParamGroup {
+        /// The experiment or group being defined.
+        owner: String,
+        /// The repeated title.
+        title: String,
+    },
     /// `defaults` names a parameter the experiment does not have.
     #[error("{owner}: cannot override the default of `{name}`: no such parameter")]
     UnknownDefault {

@@ -74,6 +74,12 @@ impl ParamSet {
         )
     }
 
+    fn has_section(&self, title: &str) -> bool {
+        self.entries
+            .iter()
+            .any(|e| e.section.as_ref().is_some_and(|s| s.title == title))
+    }
+
     /// The help section called `title`: the existing one, or a new one.
     pub(crate) fn section(&self, title: &str) -> Arc<Section> {
         self.entries
@@ -95,6 +101,14 @@ impl ParamSet {
         group: ParamGroup,
         origin: Origin,
     ) -> Result<(), DefinitionError> {
+        // Two groups with one title are a mistake (pystematic refuses them
+        // too); `param_in` is the way to add to an existing section.
+        if self.has_section(&group.title) {
+            return Err(DefinitionError::DuplicateParamGroup {
+                owner: owner.to_owned(),
+                title: group.title,
+            });
+        }
         let section = self.section(&group.title);
         group
             .params
@@ -119,7 +133,11 @@ impl ParamSet {
         }
         for existing in &self.entries {
             if existing.param.name == entry.param.name {
-                if Arc::ptr_eq(&existing.param, &entry.param) {
+                // The same definition reached twice (a diamond of
+                // `inherit_params`) is kept once.
+                if Arc::ptr_eq(&existing.param, &entry.param)
+                    || existing.param.same_definition(&entry.param)
+                {
                     return Ok(());
                 }
                 return Err(clash("another parameter of the same name".to_owned()));

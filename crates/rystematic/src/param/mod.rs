@@ -126,7 +126,8 @@ impl Param {
     }
 
     /// A boolean flag: `--x` sets it, `--no-x` clears it, the last one given
-    /// wins, and it is `false` unless set.
+    /// wins, and it is `false` unless set — or `true` with `.default(true)`,
+    /// for a switch that is on until `--no-x` (pystematic-torch's `cuda`).
     pub fn flag(name: &str) -> Param {
         Param {
             flag: true,
@@ -295,13 +296,6 @@ impl Param {
             let value = self
                 .normalise(value.clone())
                 .map_err(|reason| err(format!("default `{value}` is invalid: {reason}")))?;
-            if self.flag && value == Value::Bool(true) {
-                return Err(err(
-                    "a flag cannot default to true (it could never be set by `--flag`); \
-                     invert its meaning, or override the default per experiment"
-                        .into(),
-                ));
-            }
             self.default = Some(DefaultValue::Fixed(value));
         }
         Ok(self)
@@ -370,6 +364,35 @@ impl Param {
         self.default_value_text(default)
     }
 
+    /// Whether `other` declares the same parameter: every attribute equal,
+    /// and the very same function where one is involved (a computed default,
+    /// a custom conversion). Inheriting such a twin through a second path
+    /// (a diamond) keeps one copy instead of clashing.
+    pub(crate) fn same_definition(&self, other: &Param) -> bool {
+        let same_default = match (&self.default, &other.default) {
+            (None, None) => true,
+            (Some(DefaultValue::Fixed(a)), Some(DefaultValue::Fixed(b))) => a == b,
+            (Some(DefaultValue::Computed(a)), Some(DefaultValue::Computed(b))) => Arc::ptr_eq(a, b),
+            _ => false,
+        };
+        let same_kind = match (&self.kind, &other.kind) {
+            (Kind::Custom(a), Kind::Custom(b)) => Arc::ptr_eq(a, b),
+            (a, b) => std::mem::discriminant(a) == std::mem::discriminant(b),
+        };
+        same_default
+            && same_kind
+            && self.name == other.name
+            && self.required == other.required
+            && self.allowed == other.allowed
+            && self.flag == other.flag
+            && self.multiple == other.multiple
+            && self.allow_from_file == other.allow_from_file
+            && self.env == other.env
+            && self.help == other.help
+            && self.default_help == other.default_help
+            && self.hidden == other.hidden
+    }
+
     /// The default as help shows it, ignoring `default_help` (e.g. for a
     /// default an experiment overrides with a fixed value).
     pub(crate) fn default_value_text(&self, default: Option<&DefaultValue>) -> Option<String> {
@@ -422,7 +445,21 @@ impl ParamGroup {
     }
 
     /// Adds a parameter to the group.
+    ///
+    /// # Panics
+    /// If the group already holds a parameter of that name (a definition
+    /// mistake, reported where it is made).
     pub fn param(mut self, param: Param) -> ParamGroup {
+        if self.params.iter().any(|p| p.name == param.name) {
+            panic!(
+                "{}",
+                DefinitionError::Clash {
+                    owner: format!("parameter group \"{}\"", self.title),
+                    name: param.name,
+                    other: "another parameter of the same name in the group".to_owned(),
+                }
+            );
+        }
         self.params.push(param);
         self
     }
@@ -458,7 +495,6 @@ mod tests {
         assert!(msg(Param::int("Bad-Name")).contains("`Bad-Name`"));
         assert!(msg(Param::flag("f").multiple()).contains("`f`: a flag cannot take multiple"));
         assert!(msg(Param::flag("f").allowed_values(["a"])).contains("allowed values"));
-        assert!(msg(Param::flag("f").default(true)).contains("cannot default to true"));
         assert!(msg(Param::int("n").default("abc")).contains("default `abc` is invalid"));
         assert!(msg(Param::int("n").allowed_values(["x"])).contains("allowed value `x`"));
         assert!(

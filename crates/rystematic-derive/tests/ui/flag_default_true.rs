@@ -1,7 +1,0 @@
-#[derive(rystematic::Params)]
-struct P {
-    #[param(default = true)]
-    augment: bool,
-}
-
-fn main() {}
