@@ -64,6 +64,7 @@ pub use process::{CHILD_SPEC_ENV, ChildProcess, Interrupt};
 pub use registry::registered;
 pub use runtime::{Run, RunSummary};
 pub use rystematic_derive::{ParamEnum, Params, experiment};
+pub use standard::logging::{LogLayer, log_layer};
 pub use standard::run_info::{GitInfo, RunInfo, RunStatus};
 pub use sweep::{Sweep, SweepReport, SweepRun, SweepStatus, param_matrix};
 pub use typed::{Declarations, ParamEnum, ParamType, TypedParams};

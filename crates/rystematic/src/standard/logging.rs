@@ -10,6 +10,11 @@
 //! once and the run swaps its file and level in and out. Lines are written
 //! with one `write` each and no buffering: a crash loses nothing that was
 //! logged, and concurrent writers never interleave within a line.
+//!
+//! A program (or a framework such as Burn) that installs its own subscriber
+//! adds [`log_layer`] to it, and the run's log fills as before. Records of
+//! the `log` crate are bridged into `tracing`, so libraries that use `log`
+//! reach `log.txt` too.
 
 use std::fmt::{self, Write as _};
 use std::fs::{File, OpenOptions};
@@ -23,6 +28,7 @@ use indicatif::ProgressBar;
 use tracing::field::{Field, Visit};
 use tracing::subscriber::Interest;
 use tracing::{Event, Level, Metadata, Subscriber};
+use tracing_log::NormalizeEvent;
 use tracing_subscriber::layer::{Context, Layer, SubscriberExt};
 
 static FILE: Mutex<Option<File>> = Mutex::new(None);
@@ -31,6 +37,8 @@ static VERBOSITY: AtomicU8 = AtomicU8::new(0);
 static RANK: AtomicU32 = AtomicU32::new(0);
 static INSTALLED: OnceLock<bool> = OnceLock::new();
 static WARNED_FOREIGN: AtomicBool = AtomicBool::new(false);
+/// Whether a [`LogLayer`] is part of some subscriber (ours or the program's).
+static LAYER_IN_USE: AtomicBool = AtomicBool::new(false);
 /// A progress bar on the console (a sweep's), suspended while a line is written.
 static PROGRESS: Mutex<Option<ProgressBar>> = Mutex::new(None);
 
@@ -55,9 +63,10 @@ fn write_console(line: &str) {
 /// events go there and the run's log file stays empty.
 pub(crate) fn install() -> bool {
     *INSTALLED.get_or_init(|| {
-        let subscriber = tracing_subscriber::registry().with(RunLogLayer {
-            color: stderr_supports_color(),
-        });
+        // `log` records become `tracing` events, whoever's subscriber it is.
+        // Fails only if a `log` logger exists already; that one keeps them.
+        let _ = tracing_log::LogTracer::init();
+        let subscriber = tracing_subscriber::registry().with(log_layer());
         tracing::subscriber::set_global_default(subscriber).is_ok()
     })
 }
@@ -70,10 +79,13 @@ pub(crate) fn begin_run(path: &Path, debug: bool, rank: u32) -> io::Result<()> {
     // Interest in callsites was cached for the previous verbosity.
     tracing::callsite::rebuild_interest_cache();
     *FILE.lock().unwrap_or_else(|e| e.into_inner()) = Some(file);
-    if !install() && !WARNED_FOREIGN.swap(true, Ordering::Relaxed) {
+    if !install()
+        && !LAYER_IN_USE.load(Ordering::Relaxed)
+        && !WARNED_FOREIGN.swap(true, Ordering::Relaxed)
+    {
         tracing::warn!(
-            "a global tracing subscriber was installed before rystematic's; \
-             run logs go to it, not to {}",
+            "a global tracing subscriber was installed before rystematic's, without \
+             rystematic::log_layer(); run logs go to it, not to {}",
             path.display()
         );
     }
@@ -100,11 +112,54 @@ fn max_level() -> Level {
     }
 }
 
-struct RunLogLayer {
+/// rystematic's run log as a [`tracing_subscriber::Layer`], for programs and
+/// frameworks that install their own subscriber.
+///
+/// rystematic installs a subscriber with this layer when a run starts, unless
+/// the program installed one first. Then add the layer to yours, and every
+/// event reaches the run's `log.txt` (and, unless turned off, the console)
+/// in rystematic's format, beside whatever your other layers do:
+///
+/// ```no_run
+/// use tracing_subscriber::layer::SubscriberExt;
+///
+/// let subscriber = tracing_subscriber::registry()
+///     // The run's log.txt; the console is left to the program's own layer.
+///     .with(rystematic::log_layer().console(false));
+///     // .with(your_layer)
+/// tracing::subscriber::set_global_default(subscriber).expect("the first subscriber");
+/// ```
+///
+/// Outside a run the layer writes to the console only. Its level follows
+/// the run's `--debug`.
+pub fn log_layer() -> LogLayer {
+    LogLayer {
+        console: true,
+        color: stderr_supports_color(),
+    }
+}
+
+/// The layer [`log_layer`] returns.
+#[derive(Debug, Clone)]
+pub struct LogLayer {
+    console: bool,
     color: bool,
 }
 
-impl<S: Subscriber> Layer<S> for RunLogLayer {
+impl LogLayer {
+    /// Whether lines also go to the console (stderr); on by default. Turn
+    /// it off when another layer of the program prints to the console.
+    pub fn console(mut self, on: bool) -> LogLayer {
+        self.console = on;
+        self
+    }
+}
+
+impl<S: Subscriber> Layer<S> for LogLayer {
+    fn on_layer(&mut self, _: &mut S) {
+        LAYER_IN_USE.store(true, Ordering::Relaxed);
+    }
+
     fn register_callsite(&self, metadata: &'static Metadata<'static>) -> Interest {
         if self.enabled_for(metadata) {
             Interest::always()
@@ -126,6 +181,9 @@ impl<S: Subscriber> Layer<S> for RunLogLayer {
             // A failing log write must not fail the experiment.
             let _ = file.write_all(plain.as_bytes());
         }
+        if !self.console {
+            return;
+        }
         let console = if self.color {
             record.line(&time, rank, Style::Ansi)
         } else {
@@ -135,7 +193,7 @@ impl<S: Subscriber> Layer<S> for RunLogLayer {
     }
 }
 
-impl RunLogLayer {
+impl LogLayer {
     fn enabled_for(&self, metadata: &Metadata<'_>) -> bool {
         metadata.is_event() && *metadata.level() <= max_level()
     }
@@ -160,9 +218,13 @@ impl Record {
         event.record(&mut visitor);
         let mut message = visitor.message;
         message.push_str(&visitor.fields);
+        // A `log` record arrives as an event of target "log"; its own level
+        // and target are in the normalised metadata.
+        let normalized = event.normalized_metadata();
+        let metadata = normalized.as_ref().unwrap_or_else(|| event.metadata());
         Record {
-            level: *event.metadata().level(),
-            target: event.metadata().target().to_owned(),
+            level: *metadata.level(),
+            target: metadata.target().to_owned(),
             message,
         }
     }
@@ -204,6 +266,9 @@ struct MessageVisitor {
 
 impl Visit for MessageVisitor {
     fn record_str(&mut self, field: &Field, value: &str) {
+        if is_log_metadata(field) {
+            return;
+        }
         if field.name() == "message" {
             self.message.push_str(value);
         } else {
@@ -212,12 +277,21 @@ impl Visit for MessageVisitor {
     }
 
     fn record_debug(&mut self, field: &Field, value: &dyn fmt::Debug) {
+        if is_log_metadata(field) {
+            return;
+        }
         if field.name() == "message" {
             let _ = write!(self.message, "{value:?}");
         } else {
             let _ = write!(self.fields, " {}={value:?}", field.name());
         }
     }
+}
+
+/// The fields `tracing-log` adds to a bridged `log` record (target, module,
+/// file, line), which are metadata, not part of the message.
+fn is_log_metadata(field: &Field) -> bool {
+    field.name().starts_with("log.")
 }
 
 #[cfg(test)]
