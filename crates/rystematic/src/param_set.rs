@@ -313,7 +313,15 @@ mod tests {
         other
             .add("o", Param::int("a"), None, Origin::Declared)
             .unwrap();
-        let err = child.inherit("c", &other).unwrap_err().to_string();
+        // An identical definition declared elsewhere is the same parameter.
+        child.inherit("c", &other).unwrap();
+        assert_eq!(child.iter().count(), 3);
+
+        let mut different = ParamSet::default();
+        different
+            .add("d", Param::int("a").default(1), None, Origin::Declared)
+            .unwrap();
+        let err = child.inherit("c", &different).unwrap_err().to_string();
         assert!(err.contains("parameter `a` clashes"), "{err}");
     }
 
