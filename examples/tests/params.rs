@@ -26,7 +26,9 @@ fn defaults_and_built_ins() {
             "choice": "sgd", "debug": false, "env_param": null, "flag": false,
             "float_param": 0.5, "hidden_param": "secret", "int_param": 0,
             "local_rank": 0, "output_dir": "./output", "params_file": null,
-            "path_param": null, "str_param": "hello", "subprocess": null, "tags": []
+            "path_param": null, "str_param": "hello", "subprocess": null, "tags": [],
+            "distributed": false, "nproc_per_node": 1, "nnodes": 1, "node_rank": 0,
+            "master_addr": "127.0.0.1", "master_port": 29500
         })
     );
 }

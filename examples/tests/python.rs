@@ -49,8 +49,22 @@ fn py(sb: &Sandbox, script: &str, args: &[&str]) -> Run {
     Run::of(out)
 }
 
+/// `v` without `key`, and without the distributed parameters, which every
+/// rystematic experiment has and a plain pystematic one does not (they are
+/// pystematic-torch's).
 fn without(mut v: Value, key: &str) -> Value {
-    v.as_object_mut().unwrap().remove(key);
+    let map = v.as_object_mut().unwrap();
+    map.remove(key);
+    for torch in [
+        "distributed",
+        "nproc_per_node",
+        "nnodes",
+        "node_rank",
+        "master_addr",
+        "master_port",
+    ] {
+        map.remove(torch);
+    }
     v
 }
 

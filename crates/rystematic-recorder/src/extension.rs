@@ -42,7 +42,9 @@ impl Extension for RecorderExtension {
     }
 
     fn before(&self, run: &mut Run) -> anyhow::Result<()> {
-        let recorder = if run.local_rank() > 0 {
+        // One writer per run: rank 0 (a distributed run's agent records
+        // nothing; its master worker does).
+        let recorder = if !run.is_master() || run.is_agent() {
             Recorder::silent()
         } else {
             let names: Vec<String> = run.params().get(BACKENDS_PARAM)?;
@@ -97,7 +99,7 @@ impl RunRecorder for Run {
         state: &T,
         id: impl Display,
     ) -> Result<Option<PathBuf>, CheckpointError> {
-        if self.is_subprocess() {
+        if !self.is_master() || self.is_agent() {
             return Ok(None);
         }
         checkpoint::save(self.output_dir(), state, id).map(Some)

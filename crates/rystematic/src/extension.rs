@@ -71,6 +71,12 @@ pub trait Extension: Send + Sync + 'static {
         100
     }
 
+    /// The help section the extension's parameters are listed under
+    /// (`None`: among the built-in options).
+    fn help_section(&self) -> Option<&str> {
+        None
+    }
+
     /// Parameters added to every experiment when it is created. Prefix
     /// their names with the extension's to avoid clashes.
     fn params(&self) -> Vec<Param> {
@@ -158,7 +164,10 @@ pub fn register_extension(extension: Arc<dyn Extension>) {
 /// keep registration order).
 pub(crate) fn loaded() -> &'static [Arc<dyn Extension>] {
     LOADED.get_or_init(|| {
-        let mut extensions: Vec<Arc<dyn Extension>> = vec![Arc::new(crate::standard::Standard)];
+        let mut extensions: Vec<Arc<dyn Extension>> = vec![
+            Arc::new(crate::standard::Standard),
+            Arc::new(crate::distributed::DistributedParams),
+        ];
         extensions.extend(inventory::iter::<ExtensionRegistration>().map(|r| (r.create)()));
         extensions.extend(EXPLICIT.lock().unwrap_or_else(|e| e.into_inner()).drain(..));
         extensions.sort_by_key(|e| e.priority());

@@ -35,6 +35,7 @@
 //! The README has the full tutorial, the precedence rules and how this
 //! differs from pystematic.
 mod cli;
+mod distributed;
 mod error;
 mod experiment;
 mod extension;
@@ -53,6 +54,7 @@ mod value;
 mod yaml;
 
 pub use cli::{CliError, CliOutcome};
+pub use distributed::DistributedError;
 pub use error::*;
 pub use experiment::{Experiment, HasParams, Values};
 pub use extension::{Extension, Outcome, register_extension};
@@ -65,7 +67,7 @@ pub use registry::registered;
 pub use runtime::{Run, RunSummary};
 pub use rystematic_derive::{ParamEnum, Params, experiment};
 pub use standard::logging::{LogLayer, log_layer};
-pub use standard::run_info::{GitInfo, RunInfo, RunStatus};
+pub use standard::run_info::{GitInfo, RunInfo, RunStatus, WorldInfo};
 pub use sweep::{Sweep, SweepReport, SweepRun, SweepStatus, param_matrix};
 pub use typed::{Declarations, ParamEnum, ParamType, TypedParams};
 pub use value::{FromValue, Params, Value};

@@ -161,7 +161,7 @@ fn hooks_run_by_priority_and_tear_down_in_reverse() {
     assert_eq!(RunInfo::read(&dir).unwrap().status, RunStatus::Completed);
     let log = std::fs::read_to_string(dir.join("log.txt")).unwrap();
     assert!(
-        log.contains("extensions: standard (0), probe (10), late (200)"),
+        log.contains("extensions: standard (0), distributed (1), probe (10), late (200)"),
         "{log}"
     );
 }

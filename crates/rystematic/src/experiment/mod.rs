@@ -80,11 +80,14 @@ impl Experiment {
         }
         .with_name(&kebab_case(name));
         for ext in extension::loaded() {
+            let section = ext
+                .help_section()
+                .map(|title| experiment.params.section(title));
             for param in ext.params() {
                 let owner = experiment.owner();
                 experiment
                     .params
-                    .add(&owner, param, None, Origin::Extension)
+                    .add(&owner, param, section.clone(), Origin::Extension)
                     .unwrap_or_else(|e| panic!("{e} (added by extension `{}`)", ext.name()));
             }
         }
@@ -398,7 +401,13 @@ mod tests {
                 "params_file",
                 "random_seed",
                 "subprocess",
-                "local_rank"
+                "local_rank",
+                "distributed",
+                "nproc_per_node",
+                "nnodes",
+                "node_rank",
+                "master_addr",
+                "master_port"
             ]
         );
     }

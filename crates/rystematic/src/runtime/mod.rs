@@ -11,6 +11,7 @@ use std::time::Duration;
 
 pub use run::Run;
 
+use crate::distributed::Role;
 use crate::error::Error;
 use crate::extension::{self, Extension, Outcome};
 use crate::process::child::{GRACE, stop_all};
@@ -47,9 +48,21 @@ pub(crate) struct Launch<'a> {
 const FINISHING_WAIT: Duration = Duration::from_secs(5);
 
 /// Runs an experiment in this process: hooks, main function, hooks.
-pub(crate) fn execute(launch: Launch<'_>) -> Result<RunSummary, Error> {
+pub(crate) fn execute(mut launch: Launch<'_>) -> Result<RunSummary, Error> {
     let _active = ActiveExperiment::enter(launch.experiment)?;
     let extensions = extension::loaded();
+    // Before any hook: whether this process is an agent or a worker decides
+    // where the run's directory and log are.
+    let role = Role::prepare(launch.experiment, &mut launch.params)?;
+    let agent_main;
+    let main: &MainFn = match &role {
+        Role::Agent(agent) => {
+            let agent = agent.clone();
+            agent_main = move |params: &Params, run: &Run| agent.run(params, run);
+            &agent_main
+        }
+        Role::Single | Role::Worker(_) => launch.main,
+    };
 
     // On Ctrl-C / SIGTERM the signal thread ends the run: children first,
     // then the `after` hooks (which record "interrupted"), then it exits.
@@ -78,6 +91,7 @@ pub(crate) fn execute(launch: Launch<'_>) -> Result<RunSummary, Error> {
         launch.path,
         launch.params,
         launch.argv,
+        role,
     );
     let mut set_up = 0;
     let mut result = Ok(());
@@ -102,8 +116,12 @@ pub(crate) fn execute(launch: Launch<'_>) -> Result<RunSummary, Error> {
         for warning in &launch.warnings {
             tracing::warn!(target: "rystematic", "{warning}");
         }
-        result = panic::catch(|| (launch.main)(run.params(), run))
+        result = panic::catch(|| main(run.params(), run))
             .unwrap_or_else(|report| Err(anyhow::anyhow!(report)));
+    }
+    if let (Err(error), Some(world)) = (&result, run.role().world()) {
+        // Before the process ends, so the log names this, not the exit code.
+        world.report_failure(format!("{error:#}"));
     }
 
     if !run.end.claim() {

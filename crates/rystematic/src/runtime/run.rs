@@ -8,6 +8,10 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Condvar, Mutex};
 use std::time::Duration;
 
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+use crate::distributed::{DistributedError, Role};
 use crate::error::Error;
 use crate::experiment::{Experiment, Values, collect_values};
 use crate::process::ChildProcess;
@@ -36,6 +40,8 @@ pub struct Run {
     path: Vec<String>,
     params: Params,
     argv: Option<Vec<String>>,
+    /// What this process is in a distributed run (or not).
+    role: Role,
     /// Per-extension state, keyed by type.
     state: HashMap<TypeId, Box<dyn Any + Send + Sync>>,
     /// Who ends the run: the main thread when `main` returns, or the
@@ -49,12 +55,14 @@ impl Run {
         path: Vec<String>,
         params: Params,
         argv: Option<Vec<String>>,
+        role: Role,
     ) -> Run {
         Run {
             experiment,
             path,
             params,
             argv,
+            role,
             state: HashMap::new(),
             end: EndOnce::default(),
         }
@@ -91,9 +99,87 @@ impl Run {
         self.standard().seeds.next_bits(nbits)
     }
 
-    /// 0 in the main process; 1, 2, ... in subprocesses it launched.
+    /// 0 in the main process; 1, 2, ... in subprocesses it launched. In a
+    /// distributed run, the worker's rank on its node (`LOCAL_RANK`).
     pub fn local_rank(&self) -> u32 {
-        self.standard().local_rank
+        match self.role.world() {
+            Some(world) => world.info.local_rank,
+            None => self.standard().local_rank,
+        }
+    }
+
+    /// This process's rank: in a distributed run the worker's global rank
+    /// (`RANK`, 0 to `world_size() - 1`); otherwise 0, or the local rank of
+    /// a subprocess launched with [`Run::launch_subprocess`].
+    pub fn rank(&self) -> u32 {
+        match self.role.world() {
+            Some(world) => world.info.rank,
+            None => self.local_rank(),
+        }
+    }
+
+    /// How many workers the distributed run has in all (`WORLD_SIZE`); 1
+    /// when not distributed.
+    pub fn world_size(&self) -> u32 {
+        self.role.world().map_or(1, |world| world.info.world_size)
+    }
+
+    /// Whether this is rank 0, the process that writes what the run writes
+    /// once (metrics, checkpoints). True when not distributed, except in a
+    /// subprocess.
+    pub fn is_master(&self) -> bool {
+        self.rank() == 0
+    }
+
+    /// Waits until every worker of a distributed run has called `barrier`
+    /// as many times as this one; returns at once when not distributed.
+    /// Call it (and [`Run::broadcast_from_master`]) from one thread.
+    ///
+    /// # Errors
+    /// When the run is stopped meanwhile (another rank failed) or the master
+    /// agent is gone.
+    pub fn barrier(&self) -> Result<(), DistributedError> {
+        match self.role.world() {
+            Some(world) => world.barrier(),
+            None => Ok(()),
+        }
+    }
+
+    /// Rank 0's `value` on every rank (each rank passes one; only rank 0's
+    /// is used). Any serde value; when not distributed, `value` itself.
+    ///
+    /// ```no_run
+    /// # fn f(run: &rystematic::Run) -> Result<(), rystematic::DistributedError> {
+    /// // One random token for the whole world.
+    /// let token: u64 = run.broadcast_from_master(run.new_seed_bits(64))?;
+    /// # Ok(()) }
+    /// ```
+    ///
+    /// # Errors
+    /// As [`Run::barrier`], and when the value does not (de)serialise.
+    pub fn broadcast_from_master<T: Serialize + DeserializeOwned>(
+        &self,
+        value: T,
+    ) -> Result<T, DistributedError> {
+        let Some(world) = self.role.world() else {
+            return Ok(value);
+        };
+        let json = serde_json::to_value(&value).map_err(DistributedError::Value)?;
+        let json = world.broadcast(json)?;
+        serde_json::from_value(json).map_err(DistributedError::Value)
+    }
+
+    /// Whether this process is the agent of a distributed run: it owns the
+    /// run directory but runs no experiment code (its workers do), so an
+    /// extension that records what the experiment does leaves that to the
+    /// master worker ([`Run::is_master`] there).
+    pub fn is_agent(&self) -> bool {
+        matches!(self.role, Role::Agent(_))
+    }
+
+    /// What this process is in a distributed run.
+    pub(crate) fn role(&self) -> &Role {
+        &self.role
     }
 
     /// Whether this process was launched by `launch_subprocess`.

@@ -128,8 +128,15 @@ impl Extension for Standard {
                 dir
             }
         };
-        let log_path = output_dir.join(log_file_name(local_rank));
-        logging::begin_run(&log_path, debug, local_rank)
+        // Workers of a distributed run log by global rank; agents of nodes
+        // other than 0 beside the master's `log.txt`.
+        let (log_name, log_rank) = match (run.role().world(), run.role().agent_node()) {
+            (Some(world), _) => (format!("log.rank-{}.txt", world.info.rank), world.info.rank),
+            (None, Some(node)) if node > 0 => (format!("log.node-{node}.txt"), 0),
+            _ => (log_file_name(local_rank), local_rank),
+        };
+        let log_path = output_dir.join(log_name);
+        logging::begin_run(&log_path, debug, log_rank)
             .with_context(|| format!("cannot open '{}'", log_path.display()))?;
 
         let record = match subprocess {
@@ -237,6 +244,7 @@ impl Record {
             }),
             rystematic_version: env!("CARGO_PKG_VERSION").to_owned(),
             random_seed: seed,
+            world: None,
         };
         // Report first: once run.json exists, a parent can always find it
         // (and fix it, should this process die before ending the run).
@@ -273,6 +281,18 @@ impl Record {
         info.write()
             .with_context(|| format!("cannot write run.json in '{}'", info.output_dir.display()))
     }
+}
+
+/// Records the world of a distributed run in `run.json` (the master
+/// agent's run only; elsewhere a no-op).
+pub(crate) fn record_world(run: &Run, world: run_info::WorldInfo) -> anyhow::Result<()> {
+    let Some(record) = run.ext::<State>().and_then(|state| state.record.as_ref()) else {
+        return Ok(());
+    };
+    let mut info = record.info.lock().unwrap_or_else(|e| e.into_inner());
+    info.world = Some(world);
+    info.write()
+        .with_context(|| format!("cannot write run.json in '{}'", info.output_dir.display()))
 }
 
 /// Logs an error and each of its causes on its own line.

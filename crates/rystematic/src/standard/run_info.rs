@@ -62,6 +62,27 @@ pub struct RunInfo {
     pub rystematic_version: String,
     /// The `random_seed` the run used.
     pub random_seed: i64,
+    /// The world of a distributed run (absent otherwise).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub world: Option<WorldInfo>,
+}
+
+/// The shape of a distributed run, as its master agent saw it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
+pub struct WorldInfo {
+    /// Nodes (agents).
+    pub nnodes: u32,
+    /// Worker processes of each node, by node rank.
+    pub nproc_per_node: Vec<u32>,
+    /// Workers in all.
+    pub world_size: u32,
+    /// Each node's host, by node rank.
+    pub hosts: Vec<String>,
+    /// Where the agents met.
+    pub master_addr: String,
+    /// The rendezvous port.
+    pub master_port: u16,
 }
 
 /// The repository state a run started from.
@@ -139,6 +160,7 @@ mod tests {
             }),
             rystematic_version: "0.1.0".into(),
             random_seed: 42,
+            world: None,
         };
         assert_eq!(info.started, "2026-11-28T05:15:13.500000+01:00");
         info.write().unwrap();
