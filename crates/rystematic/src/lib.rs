@@ -69,6 +69,16 @@ pub use sweep::{Sweep, SweepReport, SweepRun, SweepStatus, param_matrix};
 pub use typed::{Declarations, ParamEnum, ParamType, TypedParams};
 pub use value::{FromValue, Params, Value};
 
+/// The error type of experiments and extension hooks, re-exported so a
+/// program needs no `anyhow` dependency of its own:
+/// `fn main_fn(..) -> rystematic::anyhow::Result<()>`. The version is the
+/// one rystematic's API uses, so errors convert without surprises.
+pub use anyhow;
+/// The logging macros whose events go to each run's `log.txt`, re-exported
+/// so a program needs no `tracing` dependency of its own:
+/// `rystematic::tracing::info!(..)`.
+pub use tracing;
+
 /// File names inside a run directory.
 pub mod files {
     pub use crate::standard::PARAMETERS_FILE;
