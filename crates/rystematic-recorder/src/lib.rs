@@ -59,19 +59,32 @@
 //! a record, even after SIGKILL. Only a record larger than a page (an image
 //! or figure) being written at that very moment can be cut.
 
+// It builds on rystematic, and its never-torn records rely on how Unix
+// cuts a killed write: one clear message rather than rystematic's.
+#[cfg(not(unix))]
+compile_error!("rystematic-recorder supports Unix only (Linux, macOS), like rystematic");
+
 mod append;
 mod checkpoint;
 mod error;
 mod extension;
+#[cfg(feature = "figures")]
 mod figure;
 mod files;
 mod image;
 mod recorder;
+#[cfg(feature = "tensorboard")]
+mod tensorboard;
+// Without the feature, an uninhabited stand-in: the recorder keeps one
+// code path, and the compiler knows no event writer ever exists.
+#[cfg(not(feature = "tensorboard"))]
+#[path = "tensorboard_disabled.rs"]
 mod tensorboard;
 
 pub use checkpoint::{checkpoint_file_name, load_checkpoint};
 pub use error::{CheckpointError, RecorderError};
 pub use extension::{BACKENDS_PARAM, RecorderExtension, RunRecorder};
+#[cfg(feature = "figures")]
 pub use figure::LineChart;
 pub use image::Image;
 pub use recorder::{Backend, Recorder, RecorderState};

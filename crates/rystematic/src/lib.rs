@@ -34,6 +34,14 @@
 //!
 //! The README has the full tutorial, the precedence rules and how this
 //! differs from pystematic.
+// Processes, signals, file locks and the crash-safety guarantees are
+// Unix's; fail with one clear message rather than a page of missing APIs.
+#[cfg(not(unix))]
+compile_error!(
+    "rystematic supports Unix only (Linux, macOS): it relies on Unix processes, \
+     signals and file semantics"
+);
+
 mod cli;
 mod error;
 mod experiment;
