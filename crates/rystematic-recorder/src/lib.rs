@@ -1,6 +1,8 @@
 // The crate README is the crate docs (and its example a doc test), so
 // crates.io and docs.rs show the same text.
 #![doc = include_str!("../README.md")]
+// docs.rs (nightly) marks the items each feature adds.
+#![cfg_attr(docsrs, feature(doc_cfg))]
 
 // It builds on rystematic, and its never-torn records rely on how Unix
 // cuts a killed write: one clear message rather than rystematic's.
