@@ -1,13 +1,4 @@
-//! Procedural macros for [rystematic](https://docs.rs/rystematic). Use them
-//! through the `rystematic` crate, which re-exports them:
-//!
-//! * `#[derive(Params)]` — a struct whose fields are parameters;
-//! * `#[derive(ParamEnum)]` — an enum whose variants are allowed values;
-//! * `#[experiment]` — a function that is an experiment, registered at
-//!   link time for `rystematic::main!()`.
-//!
-//! The derives only generate calls to rystematic's `Param` builder, the
-//! same a user can write by hand.
+#![doc = include_str!("../README.md")]
 
 mod attrs;
 mod experiment;

@@ -25,6 +25,16 @@ pub enum RecorderError {
     /// An image or figure could not be encoded.
     #[error("{0}")]
     Encode(String),
+    /// A backend this build of the crate leaves out (its cargo feature is
+    /// off).
+    #[error(
+        "the `{backend}` recorder backend is not built in: enable the `{backend}` feature \
+         of rystematic-recorder"
+    )]
+    BackendUnavailable {
+        /// The backend's name (also its feature's name).
+        backend: &'static str,
+    },
     /// A file could not be written.
     #[error("cannot write '{}': {source}", path.display())]
     Io {

@@ -32,13 +32,7 @@ impl Extension for RecorderExtension {
     }
 
     fn params(&self) -> Vec<Param> {
-        vec![
-            Param::string(BACKENDS_PARAM)
-                .multiple()
-                .allowed_values(["tensorboard", "files", "console"])
-                .default(vec!["tensorboard", "files"])
-                .help("Where the recorder writes: tensorboard (event files), files (scalars.csv, images/, figures/), console."),
-        ]
+        vec![backends_param()]
     }
 
     fn before(&self, run: &mut Run) -> anyhow::Result<()> {
@@ -62,6 +56,35 @@ impl Extension for RecorderExtension {
         }
         Ok(())
     }
+}
+
+/// The `recorder_backends` parameter: the backends this build has.
+#[cfg(feature = "tensorboard")]
+fn backends_param() -> Param {
+    Param::string(BACKENDS_PARAM)
+        .multiple()
+        .allowed_values(["tensorboard", "files", "console"])
+        .default(vec!["tensorboard", "files"])
+        .help("Where the recorder writes: tensorboard (event files), files (scalars.csv, images/, figures/), console.")
+}
+
+/// The `recorder_backends` parameter without TensorBoard. Asking for it
+/// anyway (a habit, a shared params file) is bad input with a message
+/// saying why, rather than clap's bare "not one of files, console".
+#[cfg(not(feature = "tensorboard"))]
+fn backends_param() -> Param {
+    Param::custom(BACKENDS_PARAM, |name: &str| {
+        match Backend::from_name(name).filter(|b| !b.is_available()) {
+            Some(missing) => Err(crate::RecorderError::BackendUnavailable {
+                backend: missing.name(),
+            }),
+            None => Ok(name.to_owned()),
+        }
+    })
+    .multiple()
+    .allowed_values(["files", "console"])
+    .default(vec!["files"])
+    .help("Where the recorder writes: files (scalars.csv, images/, figures/), console. (tensorboard needs the crate's `tensorboard` feature.)")
 }
 
 /// The recorder and checkpoints, on the running experiment's [`Run`].
@@ -103,5 +126,93 @@ impl RunRecorder for Run {
             return Ok(None);
         }
         checkpoint::save(self.output_dir(), state, id).map(Some)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use rystematic::{Experiment, Params, Run};
+
+    use super::*;
+
+    fn experiment() -> Experiment {
+        Experiment::new("backends", |_: &Params, run: &Run| {
+            run.recorder().scalar("x", 1.0);
+            Ok::<_, anyhow::Error>(())
+        })
+    }
+
+    /// Runs `--recorder-backends <backends>` in a scratch output directory.
+    fn cli(backends: &[&str]) -> (tempfile::TempDir, Result<(), rystematic::CliError>) {
+        let out = tempfile::tempdir().unwrap();
+        let mut argv = vec![
+            "prog",
+            "--output-dir",
+            out.path().to_str().unwrap(),
+            "--recorder-backends",
+        ];
+        argv.extend_from_slice(backends);
+        let result = experiment().try_cli_from(argv).map(|_| ());
+        (out, result)
+    }
+
+    #[cfg(not(feature = "tensorboard"))]
+    #[test]
+    fn asking_for_tensorboard_without_the_feature_is_a_usage_error_naming_it() {
+        let (out, result) = cli(&["files", "tensorboard"]);
+        let err = result.unwrap_err();
+        assert_eq!(err.exit_code(), 2, "{err}");
+        let msg = err.to_string();
+        assert!(msg.contains("'tensorboard'"), "{msg}");
+        assert!(
+            msg.contains("enable the `tensorboard` feature of rystematic-recorder"),
+            "{msg}"
+        );
+        // Refused before the run: no run directory.
+        assert_eq!(std::fs::read_dir(out.path()).unwrap().count(), 0);
+    }
+
+    #[cfg(not(feature = "tensorboard"))]
+    #[test]
+    fn without_the_feature_the_default_is_files_and_the_api_refuses_tensorboard() {
+        let (out, result) = cli(&["files"]);
+        result.unwrap();
+        let (_, result) = cli(&["console"]);
+        result.unwrap();
+        let summary = experiment()
+            .run([("output_dir", out.path().to_owned())])
+            .unwrap();
+        assert!(summary.output_dir.join("scalars.csv").is_file());
+        let err = Recorder::create(out.path(), &[Backend::TensorBoard]).unwrap_err();
+        assert!(
+            matches!(
+                err,
+                crate::RecorderError::BackendUnavailable {
+                    backend: "tensorboard"
+                }
+            ),
+            "{err}"
+        );
+        assert!(!Backend::TensorBoard.is_available());
+    }
+
+    #[cfg(feature = "tensorboard")]
+    #[test]
+    fn with_the_feature_tensorboard_is_a_backend_and_the_default() {
+        assert!(Backend::TensorBoard.is_available());
+        let (out, result) = cli(&["tensorboard"]);
+        result.unwrap();
+        let summary = experiment()
+            .run([("output_dir", out.path().to_owned())])
+            .unwrap();
+        let names: Vec<String> = std::fs::read_dir(&summary.output_dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().into_string().unwrap())
+            .collect();
+        assert!(
+            names.iter().any(|n| n.starts_with("events.out.tfevents.")),
+            "{names:?}"
+        );
+        assert!(names.iter().any(|n| n == "scalars.csv"), "{names:?}");
     }
 }

@@ -13,7 +13,8 @@ use crate::image::{Image, Png};
 const FONT: &[u8] = include_bytes!("../assets/DejaVuSansMono-subset.ttf");
 const FONT_FAMILY: &str = "rystematic-mono";
 
-/// A line chart of one or more series.
+/// A line chart of one or more series, for [`Recorder::figure`](crate::Recorder::figure).
+/// Needs the `figures` feature (on by default).
 ///
 /// ```
 /// use rystematic_recorder::LineChart;

@@ -104,6 +104,8 @@ impl<'a> Image<'a> {
 
 /// An encoded PNG and what TensorBoard needs to know about it.
 #[derive(Debug, Clone)]
+// The dimensions are TensorBoard's; the files backend needs only the bytes.
+#[cfg_attr(not(feature = "tensorboard"), allow(dead_code))]
 pub(crate) struct Png {
     pub(crate) width: u32,
     pub(crate) height: u32,

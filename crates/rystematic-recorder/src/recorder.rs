@@ -8,6 +8,7 @@ use rystematic::Value;
 use serde::{Deserialize, Serialize};
 
 use crate::error::RecorderError;
+#[cfg(feature = "figures")]
 use crate::figure::LineChart;
 use crate::files::FilesWriter;
 use crate::image::{Image, Png};
@@ -31,6 +32,15 @@ impl Backend {
             Backend::TensorBoard => "tensorboard",
             Backend::Files => "files",
             Backend::Console => "console",
+        }
+    }
+
+    /// Whether this build of the crate has the backend: TensorBoard needs
+    /// the `tensorboard` feature (on by default).
+    pub fn is_available(self) -> bool {
+        match self {
+            Backend::TensorBoard => cfg!(feature = "tensorboard"),
+            Backend::Files | Backend::Console => true,
         }
     }
 
@@ -97,8 +107,14 @@ impl Recorder {
     /// A recorder writing into `dir` with the given backends.
     ///
     /// # Errors
-    /// If a backend's file cannot be created.
+    /// If a backend's file cannot be created, or a backend is asked for
+    /// that this build leaves out ([`Backend::is_available`]).
     pub fn create(dir: &Path, backends: &[Backend]) -> Result<Recorder, RecorderError> {
+        if let Some(missing) = backends.iter().find(|b| !b.is_available()) {
+            return Err(RecorderError::BackendUnavailable {
+                backend: missing.name(),
+            });
+        }
         let tensorboard = backends
             .contains(&Backend::TensorBoard)
             .then(|| {
@@ -194,10 +210,12 @@ impl Recorder {
         self.record_png("images", tag, &png)
     }
 
-    /// Records a line chart, rendered to PNG, at the current step.
+    /// Records a line chart, rendered to PNG, at the current step. Needs
+    /// the `figures` feature (on by default).
     ///
     /// # Errors
     /// If it cannot be drawn or written.
+    #[cfg(feature = "figures")]
     pub fn figure(&self, tag: &str, chart: &LineChart) -> Result<(), RecorderError> {
         if self.is_silent() {
             return Ok(());

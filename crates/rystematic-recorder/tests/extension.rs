@@ -3,7 +3,7 @@
 use std::path::Path;
 use std::sync::Mutex;
 
-use rystematic::{Error, Experiment, Params, Run, Value};
+use rystematic::{Experiment, Params, Run, Value};
 use rystematic_recorder::RunRecorder;
 
 static TURN: Mutex<()> = Mutex::new(());
@@ -17,6 +17,7 @@ fn files(dir: &Path) -> Vec<String> {
     names
 }
 
+#[cfg(feature = "tensorboard")] // checks the event file / the default backends
 #[test]
 fn a_failing_run_still_flushes_what_it_recorded() {
     let _turn = TURN.lock().unwrap_or_else(|e| e.into_inner());
@@ -31,7 +32,7 @@ fn a_failing_run_still_flushes_what_it_recorded() {
     let err = exp
         .run([("output_dir", Value::from(tmp.path().to_owned()))])
         .unwrap_err();
-    let Error::Failed { output_dir, .. } = err else {
+    let rystematic::Error::Failed { output_dir, .. } = err else {
         panic!("{err}")
     };
     let csv = std::fs::read_to_string(output_dir.join("scalars.csv")).unwrap();
@@ -71,6 +72,7 @@ fn subprocesses_of_rank_above_zero_record_nothing() {
     assert_eq!(files(tmp.path()), ["log.rank-1.txt"]);
 }
 
+#[cfg(feature = "tensorboard")] // checks the event file / the default backends
 #[test]
 fn the_recorder_parameter_is_on_every_experiment() {
     let exp = Experiment::new("any", |_: &Params, _: &Run| Ok::<_, anyhow::Error>(()));
