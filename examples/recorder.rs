@@ -1,25 +1,27 @@
 //! Recording metrics: scalars every step, an image, a figure, text and
 //! hyperparameters, as TensorBoard event files and plain files, then a
-//! checkpoint.
+//! checkpoint — which a later run can start from.
 //!
 //! ```text
 //! cargo run --bin recorder -- --steps 1000
 //! tensorboard --logdir output/recorder
+//! cargo run --bin recorder -- --steps 1500 --checkpoint output/recorder/<run>/checkpoint-1000.cbor
 //! ```
 
 use rystematic::{Params, Run};
 use rystematic_recorder::{Image, LineChart, RecorderState, RunRecorder};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 #[derive(Params)]
 struct Training {
-    /// How many steps to record.
+    /// The step to stop before (a run started from a checkpoint goes on
+    /// from the checkpoint's step).
     #[param(default = 1000)]
     steps: u64,
 }
 
 /// What the checkpoint holds.
-#[derive(Serialize)]
+#[derive(Serialize, Deserialize)]
 struct Checkpoint {
     step: u64,
     loss: f64,
@@ -40,10 +42,18 @@ fn sample_image(step: u64) -> Vec<u8> {
 fn recorder(params: Training, run: &Run) -> anyhow::Result<()> {
     let recorder = run.recorder();
     let steps = params.steps;
-    recorder.text("notes", &format!("Training for {steps} steps."))?;
-    let mut curve = Vec::with_capacity(steps as usize);
+    let first = match run.start_checkpoint::<Checkpoint>()? {
+        Some(checkpoint) => {
+            recorder.restore(&checkpoint.recorder);
+            checkpoint.step
+        }
+        None => 0,
+    };
+    let todo = steps.saturating_sub(first);
+    recorder.text("notes", &format!("Training for {todo} steps."))?;
+    let mut curve = Vec::with_capacity(todo as usize);
     let mut loss = f64::NAN;
-    for step in 0..steps {
+    for step in first..steps {
         loss = 1.0 / (1.0 + step as f64);
         let acc = step as f64 / steps as f64;
         recorder.scalars([("train/loss", loss), ("train/acc", acc)]);

@@ -7,6 +7,7 @@ use std::path::PathBuf;
 
 use rystematic::{Extension, Outcome, Param, Run};
 use serde::Serialize;
+use serde::de::DeserializeOwned;
 
 use crate::checkpoint;
 use crate::error::CheckpointError;
@@ -14,6 +15,10 @@ use crate::recorder::{Backend, Recorder};
 
 /// The parameter choosing the backends.
 pub const BACKENDS_PARAM: &str = "recorder_backends";
+
+/// The parameter naming a checkpoint to start from (pystematic-torch's
+/// `checkpoint`); see [`RunRecorder::start_checkpoint`].
+pub const CHECKPOINT_PARAM: &str = "checkpoint";
 
 /// The recorder extension. Linking this crate registers it; register it
 /// yourself with `rystematic::register_extension` only when embedding.
@@ -32,7 +37,13 @@ impl Extension for RecorderExtension {
     }
 
     fn params(&self) -> Vec<Param> {
-        vec![backends_param()]
+        vec![
+            backends_param(),
+            Param::path(CHECKPOINT_PARAM).help(
+                "A checkpoint to start from (a checkpoint-*.cbor of an earlier run); the \
+                 experiment loads it with run.start_checkpoint().",
+            ),
+        ]
     }
 
     fn before(&self, run: &mut Run) -> anyhow::Result<()> {
@@ -107,6 +118,27 @@ pub trait RunRecorder {
         state: &T,
         id: impl Display,
     ) -> Result<Option<PathBuf>, CheckpointError>;
+
+    /// The checkpoint the run starts from: the file named by the
+    /// `checkpoint` parameter, loaded as a `T`, or `None` when it is unset.
+    ///
+    /// ```no_run
+    /// # use rystematic_recorder::{RecorderState, RunRecorder};
+    /// # #[derive(serde::Deserialize)] struct State { epoch: u32, recorder: RecorderState }
+    /// # fn main_fn(run: &rystematic::Run) -> anyhow::Result<()> {
+    /// let first_epoch = match run.start_checkpoint::<State>()? {
+    ///     Some(state) => {
+    ///         run.recorder().restore(&state.recorder);
+    ///         state.epoch + 1
+    ///     }
+    ///     None => 0,
+    /// };
+    /// # let _ = first_epoch; Ok(()) }
+    /// ```
+    ///
+    /// # Errors
+    /// If the file cannot be read or does not hold a `T`.
+    fn start_checkpoint<T: DeserializeOwned>(&self) -> Result<Option<T>, CheckpointError>;
 }
 
 impl RunRecorder for Run {
@@ -126,6 +158,18 @@ impl RunRecorder for Run {
             return Ok(None);
         }
         checkpoint::save(self.output_dir(), state, id).map(Some)
+    }
+
+    fn start_checkpoint<T: DeserializeOwned>(&self) -> Result<Option<T>, CheckpointError> {
+        let path: Option<PathBuf> =
+            self.params()
+                .get(CHECKPOINT_PARAM)
+                .map_err(|e| CheckpointError::Read {
+                    path: PathBuf::from(CHECKPOINT_PARAM),
+                    reason: e.to_string(),
+                })?;
+        path.map(|path| checkpoint::load_checkpoint(&path))
+            .transpose()
     }
 }
 

@@ -30,7 +30,7 @@ mod tensorboard;
 
 pub use checkpoint::{checkpoint_file_name, load_checkpoint};
 pub use error::{CheckpointError, RecorderError};
-pub use extension::{BACKENDS_PARAM, RecorderExtension, RunRecorder};
+pub use extension::{BACKENDS_PARAM, CHECKPOINT_PARAM, RecorderExtension, RunRecorder};
 #[cfg(feature = "figures")]
 pub use figure::LineChart;
 pub use image::Image;
