@@ -93,9 +93,13 @@ fn run_in_new_process_returns_a_handle_to_wait_on_or_kill() {
 #[test]
 fn a_child_that_cannot_find_its_experiment_says_so() {
     let sb = Sandbox::new();
+    // Made for a child of this test process: HELLO started below is one.
     let spec = sb.write(
-        "spec.json",
-        &format!(r#"{{"exe": "{HELLO}", "experiment": ["no-such-experiment"]}}"#),
+        ".rystematic-child-test.json",
+        &format!(
+            r#"{{"exe": "{HELLO}", "experiment": ["no-such-experiment"], "parent_pid": {}}}"#,
+            std::process::id()
+        ),
     );
     let out = sb
         .cmd(HELLO)
@@ -111,15 +115,125 @@ fn a_child_that_cannot_find_its_experiment_says_so() {
         run.stderr
     );
     assert!(!sb.has_output());
-    // A spec meant for another program is ignored: this is a normal run.
-    let other = sb.write("other.json", r#"{"exe": "/bin/sh", "experiment": ["x"]}"#);
+    assert!(!spec.exists(), "the child removes the spec made for it");
+}
+
+/// Runs HELLO with `RYSTEMATIC_CHILD_SPEC` naming `spec`: it must run as a
+/// normal program and leave the file alone.
+fn hello_ignores(sb: &Sandbox, spec: &std::path::Path) {
+    let before = std::fs::symlink_metadata(spec).is_ok();
     let out = sb
         .cmd(HELLO)
         .args(["--name", "me"])
-        .env("RYSTEMATIC_CHILD_SPEC", &other)
+        .env("RYSTEMATIC_CHILD_SPEC", spec)
         .output()
         .unwrap();
-    assert_eq!(support::Run::of(out).ok().stdout, "Hello me!\n");
+    assert_eq!(
+        support::Run::of(out).ok().stdout,
+        "Hello me!\n",
+        "{}",
+        spec.display()
+    );
+    assert_eq!(
+        std::fs::symlink_metadata(spec).is_ok(),
+        before,
+        "{}",
+        spec.display()
+    );
+}
+
+#[test]
+fn a_spec_not_made_for_this_process_is_ignored_and_never_deleted() {
+    let sb = Sandbox::new();
+    // Any file the variable happens to name.
+    let notes = sb.write("notes.txt", "my notes\n");
+    hello_ignores(&sb, &notes);
+    assert_eq!(read(&notes), "my notes\n");
+    // A valid spec for this executable, made for another process's child
+    // (pid 1 exists and is not HELLO's parent).
+    let foreign = sb.write(
+        ".rystematic-child-foreign.json",
+        &format!(r#"{{"exe": "{HELLO}", "experiment": ["hello_world"], "parent_pid": 1}}"#),
+    );
+    hello_ignores(&sb, &foreign);
+    // A spec for another program.
+    let other = sb.write(
+        ".rystematic-child-other.json",
+        &format!(
+            r#"{{"exe": "/bin/sh", "experiment": ["x"], "parent_pid": {}}}"#,
+            std::process::id()
+        ),
+    );
+    hello_ignores(&sb, &other);
+    // A symlink to a valid spec made for HELLO: never followed.
+    let real = sb.write(
+        "real.json",
+        &format!(
+            r#"{{"exe": "{HELLO}", "experiment": ["nope"], "parent_pid": {}}}"#,
+            std::process::id()
+        ),
+    );
+    let link = sb.path().join(".rystematic-child-link.json");
+    std::os::unix::fs::symlink(&real, &link).unwrap();
+    hello_ignores(&sb, &link);
+    assert!(real.exists());
+    // A spec already consumed (what programs a child starts see).
+    hello_ignores(&sb, &sb.path().join(".rystematic-child-gone.json"));
+    assert_eq!(sb.run_dirs("hello-world").len(), 5);
+}
+
+/// A shell command that runs HELLO and a command-line sweep of SWEEP's
+/// `work` over two values, from inside a run.
+fn nested_programs() -> String {
+    format!("'{HELLO}' --name nested && '{SWEEP}' work --str-param s --sweep int_param=1,2")
+}
+
+/// The runs the nested programs of `nested_programs` made, `times` over.
+fn assert_nested_ran(sb: &Sandbox, times: usize) {
+    let hellos = sb.run_dirs("hello-world");
+    assert_eq!(hellos.len(), times, "{hellos:?}");
+    let works = sb.run_dirs("work");
+    assert_eq!(works.len(), 2 * times, "{works:?}");
+    for dir in hellos.iter().chain(&works) {
+        assert_eq!(run_json(dir)["status"], "completed", "{}", dir.display());
+    }
+}
+
+#[test]
+fn rystematic_programs_run_normally_inside_a_run_in_new_process() {
+    let sb = Sandbox::new();
+    let run = sb.run(IN_NEW_PROCESS, &["parent", "--shell", &nested_programs()]);
+    let out = &run.ok().stdout;
+    assert!(out.contains("Hello nested!"), "{out}");
+    assert!(out.contains("child exited: exit status: 0"), "{out}");
+    assert_nested_ran(&sb, 1);
+}
+
+#[test]
+fn rystematic_programs_run_normally_inside_subprocesses() {
+    let sb = Sandbox::new();
+    sb.run(SUBPROCESSES, &["--shell", &nested_programs()]).ok();
+    assert_nested_ran(&sb, 3);
+}
+
+#[test]
+fn rystematic_programs_run_normally_inside_sweep_runs() {
+    let sb = Sandbox::new();
+    sb.run(
+        IN_NEW_PROCESS,
+        &[
+            "child",
+            "--n",
+            "0",
+            "--shell",
+            &nested_programs(),
+            "--sweep",
+            "n=1,2",
+        ],
+    )
+    .ok();
+    assert_eq!(sb.run_dirs("child").len(), 2);
+    assert_nested_ran(&sb, 2);
 }
 
 fn interrupt_a_single_run(signal: &str, code: i32) {

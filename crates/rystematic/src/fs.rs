@@ -1,14 +1,25 @@
-//! Atomic file writes: a crash leaves the old content or the new, never half.
+//! File creation that cannot be subverted or left half done: atomic
+//! replacement (a crash leaves the old content or the new, never half) and
+//! exclusive creation under unpredictable names (a symlink or directory
+//! planted at a name we might use is never followed and never blocks us).
 
-use std::fs;
+use std::fs::{self, File, OpenOptions};
 use std::io::{self, Write};
-use std::path::Path;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::os::unix::fs::OpenOptionsExt;
+use std::path::{Path, PathBuf};
+
+/// Attempts at a fresh random name before giving up: with 64 random bits
+/// per name, a second collision in a row means someone is planting names.
+const ATTEMPTS: usize = 16;
 
 /// Writes `contents` to `path` through a temporary file in the same
 /// directory and a rename, which replaces the file in one step: a crash
 /// leaves the old content or the new, never half. What rystematic writes
 /// goes through here; extensions writing into a run directory should too.
+///
+/// The temporary file is created exclusively under an unpredictable name
+/// (`.<file name>.<pid>.<random>.tmp`), so nothing planted in the directory
+/// can redirect the write.
 ///
 /// The data is not fsync'ed: the guarantee is against the process dying
 /// (crash, kill, panic), which is what leaves half-written files in practice;
@@ -17,24 +28,74 @@ use std::sync::atomic::{AtomicU64, Ordering};
 /// # Errors
 /// Any I/O error; the temporary file is removed and `path` is untouched.
 pub fn write_atomic(path: &Path, contents: &[u8]) -> io::Result<()> {
-    static COUNTER: AtomicU64 = AtomicU64::new(0);
-    let dir = path.parent().unwrap_or(Path::new("."));
+    let dir = parent_dir(path);
     let name = path
         .file_name()
         .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "path has no file name"))?;
-    let tmp = dir.join(format!(
-        ".{}.{}.{}.tmp",
-        name.to_string_lossy(),
-        std::process::id(),
-        COUNTER.fetch_add(1, Ordering::Relaxed)
-    ));
-    let result = fs::File::create(&tmp)
-        .and_then(|mut file| file.write_all(contents))
+    let prefix = format!(".{}.{}.", name.to_string_lossy(), std::process::id());
+    let (tmp, mut file) = create_exclusive(dir, &prefix, ".tmp", 0o666)?;
+    let result = file
+        .write_all(contents)
         .and_then(|()| fs::rename(&tmp, path));
     if result.is_err() {
         let _ = fs::remove_file(&tmp);
     }
     result
+}
+
+/// The directory `path` is in (`.` for a bare file name).
+fn parent_dir(path: &Path) -> &Path {
+    match path.parent() {
+        Some(parent) if !parent.as_os_str().is_empty() => parent,
+        _ => Path::new("."),
+    }
+}
+
+/// Creates a new file `<dir>/<prefix><16 random hex digits><suffix>` with
+/// `O_CREAT | O_EXCL` (which never follows a symlink) and permission `mode`
+/// (before the umask). A name that is taken — by a file, a directory or a
+/// symlink — is skipped for another random one.
+pub(crate) fn create_exclusive(
+    dir: &Path,
+    prefix: &str,
+    suffix: &str,
+    mode: u32,
+) -> io::Result<(PathBuf, File)> {
+    let names =
+        std::iter::repeat_with(random_hex).map(|hex| Ok(format!("{prefix}{}{suffix}", hex?)));
+    create_exclusive_from(dir, names, mode)
+}
+
+/// [`create_exclusive`] with the candidate names given (tests plant files
+/// at the first ones).
+fn create_exclusive_from(
+    dir: &Path,
+    names: impl Iterator<Item = io::Result<String>>,
+    mode: u32,
+) -> io::Result<(PathBuf, File)> {
+    for name in names.take(ATTEMPTS) {
+        let path = dir.join(name?);
+        match OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(mode)
+            .open(&path)
+        {
+            Ok(file) => return Ok((path, file)),
+            Err(e) if e.kind() == io::ErrorKind::AlreadyExists => continue,
+            Err(e) => return Err(e),
+        }
+    }
+    Err(io::Error::new(
+        io::ErrorKind::AlreadyExists,
+        format!("no free file name in '{}'", dir.display()),
+    ))
+}
+
+/// 64 bits from the OS's randomness, as 16 hex digits.
+pub(crate) fn random_hex() -> io::Result<String> {
+    let n = getrandom::u64().map_err(io::Error::other)?;
+    Ok(format!("{n:016x}"))
 }
 
 #[cfg(test)]
@@ -67,5 +128,40 @@ mod tests {
         assert!(write_atomic(&blocked, b"new").is_err());
         assert_eq!(fs::read_to_string(&path).unwrap(), "old");
         assert_eq!(fs::read_dir(dir.path()).unwrap().count(), 2);
+    }
+
+    #[test]
+    fn planted_symlinks_and_directories_are_neither_followed_nor_blocking() {
+        let dir = tempfile::tempdir().unwrap();
+        let target = dir.path().join("target");
+        fs::write(&target, b"precious").unwrap();
+        std::os::unix::fs::symlink(&target, dir.path().join("a")).unwrap();
+        std::os::unix::fs::symlink(dir.path().join("dangling"), dir.path().join("b")).unwrap();
+        fs::create_dir(dir.path().join("c")).unwrap();
+        let names = ["a", "b", "c", "d"].map(|n| Ok(n.to_owned())).into_iter();
+        let (path, mut file) = create_exclusive_from(dir.path(), names, 0o600).unwrap();
+        file.write_all(b"mine").unwrap();
+        assert_eq!(path, dir.path().join("d"));
+        assert_eq!(fs::read(&target).unwrap(), b"precious");
+        assert!(!dir.path().join("dangling").exists());
+        use std::os::unix::fs::PermissionsExt;
+        assert_eq!(
+            fs::metadata(&path).unwrap().permissions().mode() & 0o777,
+            0o600
+        );
+        // Every name taken: an error, nothing written anywhere.
+        let names = ["a", "b", "c"].map(|n| Ok(n.to_owned())).into_iter();
+        assert!(create_exclusive_from(dir.path(), names, 0o600).is_err());
+        assert_eq!(fs::read(&target).unwrap(), b"precious");
+    }
+
+    #[test]
+    fn temp_names_are_unpredictable() {
+        let dir = tempfile::tempdir().unwrap();
+        let (a, _) = create_exclusive(dir.path(), ".x.", ".tmp", 0o600).unwrap();
+        let (b, _) = create_exclusive(dir.path(), ".x.", ".tmp", 0o600).unwrap();
+        assert_ne!(a, b);
+        let name = a.file_name().unwrap().to_str().unwrap();
+        assert_eq!(name.len(), ".x.".len() + 16 + ".tmp".len());
     }
 }

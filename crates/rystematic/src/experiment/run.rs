@@ -46,7 +46,7 @@ impl Experiment {
                 reason: format!(
                     "this process was started to run experiment `{}` in a new process, but \
                      main() called run() instead of cli(); call cli() first in main",
-                    spec
+                    spec.join(" ")
                 ),
             });
         }
