@@ -1,6 +1,12 @@
 //! [`ChildProcess`]: a child we started, reaped by a waiter thread the
 //! moment it exits, and stoppable as a whole process tree.
 //!
+//! Children die with their parent: a child arranges (`PR_SET_PDEATHSIG`,
+//! see [`die_with_parent`]) to get SIGTERM when the parent dies, even by
+//! SIGKILL. The kernel sends that signal when the *thread* that forked the
+//! child ends, so every child is forked by one thread that lives as long as
+//! the process.
+//!
 //! A top-level rystematic process starts each child in a new process group
 //! (so Ctrl-C in the terminal reaches only the parent, which then stops its
 //! children in order). A process that is itself a rystematic child keeps
@@ -9,8 +15,8 @@
 
 use std::io;
 use std::os::unix::process::{CommandExt, ExitStatusExt};
-use std::process::{Command, ExitStatus};
-use std::sync::{Arc, Condvar, Mutex, Weak};
+use std::process::{Child, Command, ExitStatus};
+use std::sync::{Arc, Condvar, Mutex, OnceLock, Weak, mpsc};
 use std::time::{Duration, Instant};
 
 use nix::sys::signal::{Signal, killpg};
@@ -53,7 +59,7 @@ impl ChildProcess {
         if !IN_PARENT_GROUP.load(std::sync::atomic::Ordering::Relaxed) {
             command.process_group(0);
         }
-        let mut child = command.spawn()?;
+        let mut child = spawn_from_spawner_thread(command)?;
         let pid = child.id();
         let shared = Arc::new(Shared::default());
         {
@@ -153,6 +159,58 @@ impl ChildProcess {
             let _ = killpg(target, signal);
         }
     }
+}
+
+type SpawnRequest = (Command, mpsc::Sender<io::Result<Child>>);
+
+/// Forks `command` from the process's spawner thread (started on first
+/// use), so that the parent-death signal its child sets fires when the
+/// process ends, not when the thread that asked for the child does.
+fn spawn_from_spawner_thread(command: Command) -> io::Result<Child> {
+    static SPAWNER: OnceLock<Option<mpsc::Sender<SpawnRequest>>> = OnceLock::new();
+    let spawner = SPAWNER.get_or_init(|| {
+        let (requests, received) = mpsc::channel::<SpawnRequest>();
+        std::thread::Builder::new()
+            .name("rystematic-spawner".into())
+            .spawn(move || {
+                for (mut command, reply) in received {
+                    let _ = reply.send(command.spawn());
+                }
+            })
+            .ok()
+            .map(|_| requests)
+    });
+    let Some(spawner) = spawner else {
+        // No thread could be started: fork from here; the child then dies
+        // with this thread rather than the process (earlier, never later).
+        let mut command = command;
+        return command.spawn();
+    };
+    let (reply, replied) = mpsc::channel();
+    spawner
+        .send((command, reply))
+        .map_err(|_| io::Error::other("the rystematic spawner thread is gone"))?;
+    replied
+        .recv()
+        .map_err(|_| io::Error::other("the rystematic spawner thread is gone"))?
+}
+
+/// Makes this process (a child) receive SIGTERM when its parent dies —
+/// the signal lets the run record itself as interrupted and stop its own
+/// children — then checks that `parent_pid` is still the parent: if it
+/// died before the signal was armed, nothing would ever send it.
+pub(crate) fn die_with_parent(parent_pid: u32) -> Result<(), String> {
+    #[cfg(any(target_os = "linux", target_os = "android"))]
+    if let Err(e) = nix::sys::prctl::set_pdeathsig(Signal::SIGTERM) {
+        tracing::warn!(
+            target: "rystematic",
+            "cannot arrange to stop with the parent process: {e}"
+        );
+    }
+    if i64::from(nix::unistd::getppid().as_raw()) != i64::from(parent_pid) {
+        return Err(super::spec::orphaned(parent_pid));
+    }
+    Ok(())
 }
 
 /// Stops every child of this process that still runs: SIGTERM to all, up

@@ -184,6 +184,9 @@ pub(crate) fn take() -> Option<Result<ChildSpec, String>> {
         }
     };
     let _ = std::fs::remove_file(&path);
+    if let Err(reason) = super::child::die_with_parent(bound.parent_pid) {
+        return Some(Err(reason));
+    }
     Some(Ok(bound.spec))
 }
 
