@@ -230,6 +230,8 @@ impl Record {
             argv: run.argv().map(<[String]>::to_vec),
             host: hostname(),
             pid: std::process::id(),
+            pid_start_ticks: run_info::process_start_ticks(std::process::id()),
+            boot_id: run_info::boot_id(),
             output_dir: output_dir.to_owned(),
             git: repo.map(|repo| GitInfo {
                 commit: repo.head_commit(),
