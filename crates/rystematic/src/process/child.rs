@@ -15,6 +15,7 @@
 
 use std::io;
 use std::os::unix::process::{CommandExt, ExitStatusExt};
+use std::path::PathBuf;
 use std::process::{Child, Command, ExitStatus};
 use std::sync::{Arc, Condvar, Mutex, OnceLock, Weak, mpsc};
 use std::time::{Duration, Instant};
@@ -54,8 +55,10 @@ pub(crate) fn mark_as_child_process() {
 }
 
 impl ChildProcess {
-    /// Starts `command` and a thread that waits for it.
-    pub(crate) fn spawn(mut command: Command) -> io::Result<ChildProcess> {
+    /// Starts `command` and a thread that waits for it. `spec` (the child's
+    /// spec file) is removed once the child has ended, if the child did not
+    /// take it.
+    pub(crate) fn spawn(mut command: Command, spec: Option<PathBuf>) -> io::Result<ChildProcess> {
         if !IN_PARENT_GROUP.load(std::sync::atomic::Ordering::Relaxed) {
             command.process_group(0);
         }
@@ -74,6 +77,15 @@ impl ChildProcess {
                 // `wait` only fails if the child was already reaped, which
                 // nothing else here does.
                 let status = child.wait().unwrap_or_else(|_| ExitStatus::from_raw(0));
+                if let Some(spec) = spec
+                    && std::fs::remove_file(&spec).is_ok()
+                {
+                    tracing::warn!(
+                        target: "rystematic",
+                        "child process {pid} ended ({status}) without running the experiment \
+                         it was started for"
+                    );
+                }
                 *waiter.status.lock().unwrap_or_else(|e| e.into_inner()) = Some(status);
                 waiter.exited.notify_all();
             })?;
@@ -263,7 +275,7 @@ mod tests {
     fn sh(script: &str) -> ChildProcess {
         let mut cmd = Command::new("sh");
         cmd.args(["-c", script]);
-        ChildProcess::spawn(cmd).unwrap()
+        ChildProcess::spawn(cmd, None).unwrap()
     }
 
     #[test]
