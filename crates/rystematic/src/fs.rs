@@ -7,6 +7,7 @@ use std::fs::{self, File, OpenOptions};
 use std::io::{self, Write};
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
+use std::time::{Duration, SystemTime};
 
 /// Attempts at a fresh random name before giving up: with 64 random bits
 /// per name, a second collision in a row means someone is planting names.
@@ -19,7 +20,9 @@ const ATTEMPTS: usize = 16;
 ///
 /// The temporary file is created exclusively under an unpredictable name
 /// (`.<file name>.<pid>.<random>.tmp`), so nothing planted in the directory
-/// can redirect the write.
+/// can redirect the write. One left by a writer killed between write and
+/// rename is removed by the next write of the same file once it is a
+/// minute old (a live write's temporary file lives milliseconds).
 ///
 /// The data is not fsync'ed: the guarantee is against the process dying
 /// (crash, kill, panic), which is what leaves half-written files in practice;
@@ -32,15 +35,46 @@ pub fn write_atomic(path: &Path, contents: &[u8]) -> io::Result<()> {
     let name = path
         .file_name()
         .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "path has no file name"))?;
-    let prefix = format!(".{}.{}.", name.to_string_lossy(), std::process::id());
-    let (tmp, mut file) = create_exclusive(dir, &prefix, ".tmp", 0o666)?;
+    let name = name.to_string_lossy();
+    let prefix = format!(".{name}.{}.", std::process::id());
+    let (tmp, mut file) = create_exclusive(dir, &prefix, TMP_SUFFIX, 0o666)?;
     let result = file
         .write_all(contents)
         .and_then(|()| fs::rename(&tmp, path));
     if result.is_err() {
         let _ = fs::remove_file(&tmp);
+    } else {
+        remove_abandoned_temp_files(dir, &format!(".{name}."));
     }
     result
+}
+
+const TMP_SUFFIX: &str = ".tmp";
+
+/// A temporary file this old was left by a writer killed before its rename.
+const ABANDONED_AFTER: Duration = Duration::from_secs(60);
+
+/// Removes `<prefix>*.tmp` files in `dir` older than [`ABANDONED_AFTER`].
+fn remove_abandoned_temp_files(dir: &Path, prefix: &str) {
+    let Ok(entries) = fs::read_dir(dir) else {
+        return;
+    };
+    let now = SystemTime::now();
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        let Some(name) = name.to_str() else { continue };
+        if !(name.starts_with(prefix) && name.ends_with(TMP_SUFFIX)) {
+            continue;
+        }
+        // symlink_metadata: a planted symlink is judged (and removed) as
+        // itself, never through its target.
+        let old = fs::symlink_metadata(entry.path())
+            .and_then(|m| m.modified())
+            .is_ok_and(|t| now.duration_since(t).unwrap_or_default() > ABANDONED_AFTER);
+        if old {
+            let _ = fs::remove_file(entry.path());
+        }
+    }
 }
 
 /// The directory `path` is in (`.` for a bare file name).
@@ -153,6 +187,31 @@ mod tests {
         let names = ["a", "b", "c"].map(|n| Ok(n.to_owned())).into_iter();
         assert!(create_exclusive_from(dir.path(), names, 0o600).is_err());
         assert_eq!(fs::read(&target).unwrap(), b"precious");
+    }
+
+    #[test]
+    fn temp_files_left_by_a_killed_writer_are_removed_by_the_next_write() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("run.json");
+        let left = dir.path().join(".run.json.999999.0123456789abcdef.tmp");
+        let live = dir.path().join(".run.json.999998.0123456789abcdef.tmp");
+        let other = dir.path().join(".sweep.json.999999.0123456789abcdef.tmp");
+        for file in [&left, &live, &other] {
+            fs::write(file, b"half").unwrap();
+        }
+        let long_ago = SystemTime::now() - Duration::from_secs(3600);
+        for file in [&left, &other] {
+            File::options()
+                .write(true)
+                .open(file)
+                .unwrap()
+                .set_modified(long_ago)
+                .unwrap();
+        }
+        write_atomic(&path, b"new").unwrap();
+        assert!(!left.exists(), "abandoned");
+        assert!(live.exists(), "may be another writer's, mid-write");
+        assert!(other.exists(), "another file's: its own writer cleans it");
     }
 
     #[test]

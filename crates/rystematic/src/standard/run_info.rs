@@ -123,9 +123,15 @@ impl RunInfo {
 
     /// Writes `run.json` into its run directory, atomically.
     pub(crate) fn write(&self) -> io::Result<()> {
+        self.write_in(&self.output_dir)
+    }
+
+    /// Writes `run.json` into `dir` (the run directory, or the staging
+    /// directory that becomes it), atomically.
+    pub(crate) fn write_in(&self, dir: &Path) -> io::Result<()> {
         let mut json = serde_json::to_vec_pretty(self).map_err(io::Error::other)?;
         json.push(b'\n');
-        write_atomic(&self.output_dir.join(RUN_INFO_FILE), &json)
+        write_atomic(&dir.join(RUN_INFO_FILE), &json)
     }
 }
 
