@@ -24,9 +24,9 @@ const ATTEMPTS: usize = 16;
 /// rename is removed by the next write of the same file once it is a
 /// minute old (a live write's temporary file lives milliseconds).
 ///
-/// The data is not fsync'ed: the guarantee is against the process dying
-/// (crash, kill, panic), which is what leaves half-written files in practice;
-/// syncing every metadata file would cost each run milliseconds.
+/// The data is synced to disk before the rename and the directory after
+/// it, so the guarantee holds across a power cut too, and once this
+/// returns the new content is durable.
 ///
 /// # Errors
 /// Any I/O error; the temporary file is removed and `path` is untouched.
@@ -38,15 +38,87 @@ pub fn write_atomic(path: &Path, contents: &[u8]) -> io::Result<()> {
     let name = name.to_string_lossy();
     let prefix = format!(".{name}.{}.", std::process::id());
     let (tmp, mut file) = create_exclusive(dir, &prefix, TMP_SUFFIX, 0o666)?;
+    // Data first: a rename that reached the disk before the data would
+    // leave an empty or torn file after a power cut.
     let result = file
         .write_all(contents)
-        .and_then(|()| fs::rename(&tmp, path));
+        .and_then(|()| file.sync_data())
+        .inspect(|()| trace("sync", &tmp))
+        .and_then(|()| fs::rename(&tmp, path))
+        .inspect(|()| trace("rename", path));
     if result.is_err() {
         let _ = fs::remove_file(&tmp);
-    } else {
-        remove_abandoned_temp_files(dir, &format!(".{name}."));
+        return result;
     }
-    result
+    remove_abandoned_temp_files(dir, &format!(".{name}."));
+    sync_dir(dir)
+}
+
+/// Writes a file in a directory nobody sees yet (a run directory's
+/// staging): no temporary file, no sync — [`sync_dir_and_files`] syncs them
+/// all at once before the directory is published.
+pub(crate) fn write_unpublished(path: &Path, contents: &[u8]) -> io::Result<()> {
+    fs::write(path, contents)
+}
+
+/// Syncs the data of every file directly in `dir`, and `dir` itself,
+/// concurrently: the file system commits them together, at about the cost
+/// of one sync instead of one per file.
+pub(crate) fn sync_dir_and_files(dir: &Path) -> io::Result<()> {
+    let mut files = Vec::new();
+    for entry in fs::read_dir(dir)? {
+        let entry = entry?;
+        if entry.file_type()?.is_file() {
+            files.push((File::open(entry.path())?, entry.path()));
+        }
+    }
+    files.push((File::open(dir)?, dir.to_owned()));
+    std::thread::scope(|scope| {
+        let syncs: Vec<_> = files
+            .iter()
+            .map(|(file, path)| {
+                scope.spawn(move || file.sync_all().inspect(|()| trace("sync", path)))
+            })
+            .collect();
+        syncs.into_iter().try_for_each(|sync| {
+            sync.join()
+                .unwrap_or_else(|_| Err(io::Error::other("sync panicked")))
+        })
+    })
+}
+
+/// Makes `dir`'s entries (a rename, a new file) durable.
+pub(crate) fn sync_dir(dir: &Path) -> io::Result<()> {
+    File::open(dir)?.sync_all()?;
+    trace("sync", dir);
+    Ok(())
+}
+
+/// Syncs and renames, in order, for the tests that pin the order.
+#[cfg(test)]
+pub(crate) static TRACE: std::sync::Mutex<Vec<(&str, PathBuf)>> = std::sync::Mutex::new(Vec::new());
+
+/// Records a sync or rename of `path` (in tests only).
+pub(crate) fn trace(_what: &'static str, _path: &Path) {
+    #[cfg(test)]
+    TRACE
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .push((_what, _path.to_owned()));
+}
+
+/// The traced events under `root`, with paths relative to it.
+#[cfg(test)]
+pub(crate) fn traced_under(root: &Path) -> Vec<(&'static str, String)> {
+    TRACE
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .iter()
+        .filter_map(|(what, path)| {
+            let rel = path.strip_prefix(root).ok()?;
+            Some((*what, rel.to_string_lossy().into_owned()))
+        })
+        .collect()
 }
 
 const TMP_SUFFIX: &str = ".tmp";
@@ -212,6 +284,18 @@ mod tests {
         assert!(!left.exists(), "abandoned");
         assert!(live.exists(), "may be another writer's, mid-write");
         assert!(other.exists(), "another file's: its own writer cleans it");
+    }
+
+    #[test]
+    fn data_is_synced_before_the_rename_and_the_directory_after() {
+        let dir = tempfile::tempdir().unwrap();
+        write_atomic(&dir.path().join("run.json"), b"x").unwrap();
+        let events = traced_under(dir.path());
+        assert_eq!(events.len(), 3, "{events:?}");
+        assert_eq!(events[0].0, "sync");
+        assert!(events[0].1.starts_with(".run.json.") && events[0].1.ends_with(".tmp"));
+        assert_eq!(events[1], ("rename", "run.json".to_owned()));
+        assert_eq!(events[2], ("sync", String::new()), "the directory");
     }
 
     #[test]

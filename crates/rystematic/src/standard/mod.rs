@@ -23,7 +23,7 @@ use std::time::Duration;
 use anyhow::Context as _;
 
 use crate::extension::{Extension, Outcome};
-use crate::fs::write_atomic;
+use crate::fs::write_unpublished;
 use crate::param::Param;
 use crate::runtime::Run;
 use crate::yaml;
@@ -132,7 +132,7 @@ impl Extension for Standard {
                     run.experiment(),
                     &started,
                     |staging, dir| -> anyhow::Result<()> {
-                        write_atomic(&staging.join(PARAMETERS_FILE), rendered.as_bytes())
+                        write_unpublished(&staging.join(PARAMETERS_FILE), rendered.as_bytes())
                             .with_context(|| {
                                 format!("cannot write '{}'", dir.join(PARAMETERS_FILE).display())
                             })?;
@@ -262,7 +262,7 @@ impl Record {
         // (and fix it, should this process die before ending the run).
         crate::process::spec::report_run_dir(dir)
             .context("cannot report the run directory to the parent process")?;
-        info.write_in(staging)
+        info.write_staged(staging)
             .with_context(|| format!("cannot write run.json in '{}'", dir.display()))
     }
 

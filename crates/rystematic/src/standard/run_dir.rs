@@ -35,7 +35,10 @@ pub(crate) fn create(
 /// directory (at most a hidden staging directory, removed by a later run
 /// of the experiment); two runs never share one even when they start in
 /// the same second in different processes. If the final name is taken,
-/// another is drawn and `fill` called again.
+/// another is drawn and `fill` called again. `fill` writes plainly
+/// (`fs::write_unpublished`): the files (directly in the staging
+/// directory) are synced together before it is renamed, and the rename
+/// is synced too, so once this returns all of it is on disk.
 ///
 /// # Errors
 /// `fill`'s error, or an I/O error; the staging directory is removed.
@@ -54,8 +57,15 @@ pub(crate) fn create_with<E: From<io::Error>>(
         for _ in 0..ATTEMPTS {
             let dir = parent.join(format!("{stamp}_{}", random_suffix()?));
             fill(&staging, &dir)?;
+            // What `fill` wrote reaches the disk before the directory gets
+            // its name: never a run directory with torn files, even after
+            // a power cut. Then the name itself, in the parent.
+            crate::fs::sync_dir_and_files(&staging)?;
             match rename_noreplace(&staging, &dir) {
-                Ok(()) => return Ok(dir),
+                Ok(()) => {
+                    crate::fs::sync_dir(&parent)?;
+                    return Ok(dir);
+                }
                 Err(e) if e.kind() == io::ErrorKind::AlreadyExists => continue,
                 Err(e) => return Err(e.into()),
             }
@@ -95,7 +105,10 @@ fn rename_noreplace(from: &Path, to: &Path) -> io::Result<()> {
     {
         use nix::fcntl::{AT_FDCWD, RenameFlags, renameat2};
         match renameat2(AT_FDCWD, from, AT_FDCWD, to, RenameFlags::RENAME_NOREPLACE) {
-            Ok(()) => return Ok(()),
+            Ok(()) => {
+                crate::fs::trace("rename", to);
+                return Ok(());
+            }
             // A file system without the flag: fall through.
             Err(nix::errno::Errno::EINVAL | nix::errno::Errno::ENOSYS) => {}
             Err(errno) => return Err(errno.into()),
@@ -106,7 +119,9 @@ fn rename_noreplace(from: &Path, to: &Path) -> io::Result<()> {
     fs::create_dir(to)?;
     fs::rename(from, to).inspect_err(|_| {
         let _ = fs::remove_dir(to);
-    })
+    })?;
+    crate::fs::trace("rename", to);
+    Ok(())
 }
 
 /// Removes staging directories that processes killed mid start-up left.
@@ -211,6 +226,44 @@ mod tests {
             .map(|e| e.path())
             .collect();
         assert_eq!(names, [dir]);
+    }
+
+    #[test]
+    fn files_reach_the_disk_before_the_directory_gets_its_name() {
+        let out = tempfile::tempdir().unwrap();
+        let now: jiff::ZonedDateTime = "2026-11-28T05:15:13[UTC]".parse().unwrap();
+        let mut staged = PathBuf::new();
+        let dir = create_with(out.path(), "e", &now, |staging, _| {
+            staged = staging.to_owned();
+            crate::fs::write_unpublished(&staging.join("run.json"), b"{}")?;
+            crate::fs::write_unpublished(&staging.join("parameters.yaml"), b"a: 1\n")
+        })
+        .unwrap();
+        let rel = |p: &Path| {
+            p.strip_prefix(out.path())
+                .unwrap()
+                .to_string_lossy()
+                .into_owned()
+        };
+        let events = crate::fs::traced_under(out.path());
+        assert_eq!(events.len(), 5, "{events:?}");
+        let mut first: Vec<_> = events[..3].to_vec();
+        first.sort();
+        let staging = rel(&staged);
+        assert_eq!(
+            first,
+            [
+                ("sync", staging.clone()),
+                ("sync", format!("{staging}/parameters.yaml")),
+                ("sync", format!("{staging}/run.json")),
+            ]
+        );
+        assert_eq!(events[3], ("rename", rel(&dir)));
+        assert_eq!(
+            events[4],
+            ("sync", "e".to_owned()),
+            "the experiment directory"
+        );
     }
 
     #[test]

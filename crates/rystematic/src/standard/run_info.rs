@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-use crate::fs::write_atomic;
+use crate::fs::{write_atomic, write_unpublished};
 
 /// File name of the run metadata inside a run directory.
 pub const RUN_INFO_FILE: &str = "run.json";
@@ -121,17 +121,21 @@ impl RunInfo {
         }
     }
 
-    /// Writes `run.json` into its run directory, atomically.
+    /// Writes `run.json` into its run directory, atomically and durably.
     pub(crate) fn write(&self) -> io::Result<()> {
-        self.write_in(&self.output_dir)
+        write_atomic(&self.output_dir.join(RUN_INFO_FILE), &self.to_json()?)
     }
 
-    /// Writes `run.json` into `dir` (the run directory, or the staging
-    /// directory that becomes it), atomically.
-    pub(crate) fn write_in(&self, dir: &Path) -> io::Result<()> {
+    /// Writes `run.json` into the staging directory that becomes the run
+    /// directory (which syncs all its files at once before it appears).
+    pub(crate) fn write_staged(&self, staging: &Path) -> io::Result<()> {
+        write_unpublished(&staging.join(RUN_INFO_FILE), &self.to_json()?)
+    }
+
+    fn to_json(&self) -> io::Result<Vec<u8>> {
         let mut json = serde_json::to_vec_pretty(self).map_err(io::Error::other)?;
         json.push(b'\n');
-        write_atomic(&dir.join(RUN_INFO_FILE), &json)
+        Ok(json)
     }
 }
 
