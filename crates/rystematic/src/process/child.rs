@@ -54,6 +54,11 @@ pub(crate) fn mark_as_child_process() {
     IN_PARENT_GROUP.store(true, std::sync::atomic::Ordering::Relaxed);
 }
 
+/// Whether this process serves a spec from a rystematic parent.
+pub(crate) fn is_child_process() -> bool {
+    IN_PARENT_GROUP.load(std::sync::atomic::Ordering::Relaxed)
+}
+
 impl ChildProcess {
     /// Starts `command` and a thread that waits for it. `spec` (the child's
     /// spec file) is removed once the child has ended, if the child did not
@@ -212,6 +217,9 @@ fn spawn_from_spawner_thread(command: Command) -> io::Result<Child> {
 /// children — then checks that `parent_pid` is still the parent: if it
 /// died before the signal was armed, nothing would ever send it.
 pub(crate) fn die_with_parent(parent_pid: u32) -> Result<(), String> {
+    // Before arming: the signal thread must know repeated SIGTERMs are
+    // the parent's death, not a request to hurry.
+    mark_as_child_process();
     #[cfg(any(target_os = "linux", target_os = "android"))]
     if let Err(e) = nix::sys::prctl::set_pdeathsig(Signal::SIGTERM) {
         tracing::warn!(
