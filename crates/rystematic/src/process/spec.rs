@@ -139,7 +139,7 @@ fn find() -> Option<Found> {
     // Not our parent. If the process it names still exists, the spec is
     // another process's (this program was started some other way);
     // if it is gone, we were started by it and it died before we looked.
-    if !process_exists(bound.parent_pid) {
+    if !process_exists(bound.parent_pid) || is_zombie(bound.parent_pid) {
         return Some(Found::Orphaned(path, bound));
     }
     ignore(format!(
@@ -203,7 +203,7 @@ fn is_current_exe(exe: &Path) -> bool {
 }
 
 /// Whether a process with this pid exists (EPERM: it does, and is not ours).
-pub(crate) fn process_exists(pid: u32) -> bool {
+fn process_exists(pid: u32) -> bool {
     let Ok(pid) = i32::try_from(pid) else {
         return false;
     };
@@ -214,6 +214,16 @@ pub(crate) fn process_exists(pid: u32) -> bool {
         Ok(()) => true,
         Err(errno) => errno == nix::errno::Errno::EPERM,
     }
+}
+
+/// Whether `pid` has exited and only waits to be reaped (a parent killed
+/// with `kill -9` stays so until its own parent waits for it).
+fn is_zombie(pid: u32) -> bool {
+    std::fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|stat| {
+        stat.rfind(')')
+            .and_then(|end| stat[end + 1..].split_whitespace().next())
+            == Some("Z")
+    })
 }
 
 /// Where this child should report its run directory (set when serving a spec).
@@ -241,4 +251,27 @@ pub(crate) fn report_run_dir(run_dir: &Path) -> io::Result<()> {
 /// Reads a child's report, if it wrote one.
 pub(crate) fn read_report(path: &Path) -> Option<ChildReport> {
     serde_json::from_slice(&std::fs::read(path).ok()?).ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_dead_unreaped_process_is_a_zombie_and_a_live_one_is_not() {
+        let mut child = std::process::Command::new("true").spawn().unwrap();
+        let pid = child.id();
+        // Not reaped yet: it exists, as a zombie, once it has exited.
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        while !is_zombie(pid) {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "never became a zombie"
+            );
+            std::thread::sleep(std::time::Duration::from_millis(5));
+        }
+        assert!(process_exists(pid));
+        child.wait().unwrap();
+        assert!(!is_zombie(std::process::id()));
+    }
 }
