@@ -10,8 +10,11 @@ use std::time::{Duration, SystemTime};
 /// collision in a row means something other than bad luck is wrong.
 const ATTEMPTS: usize = 16;
 
-/// Staging directories are named `.<stamp>_<suffix>.staging`.
-const STAGING_SUFFIX: &str = ".staging";
+/// Where run directories are staged: `<output_dir>/.rystematic-staging/`,
+/// apart from the experiments' directories (whose readers see only whole
+/// runs) and on the same file system (a rename moves them). Removed when
+/// empty.
+const STAGING_DIR: &str = ".rystematic-staging";
 
 /// A staging directory older than this was abandoned by a process killed
 /// while it started its run (staging lasts milliseconds).
@@ -29,13 +32,13 @@ pub(crate) fn create(
 
 /// Creates a new, never-used run directory, complete from the moment it
 /// appears: `fill(staging, final)` writes the run's first files into a
-/// hidden staging directory (`final` is where they will end up, for files
-/// that name it), which is then renamed to its final name without ever
-/// replacing anything. A kill or a full disk during start-up leaves no run
-/// directory (at most a hidden staging directory, removed by a later run
-/// of the experiment); two runs never share one even when they start in
-/// the same second in different processes. If the final name is taken,
-/// another is drawn and `fill` called again. `fill` writes plainly
+/// staging directory (in [`STAGING_DIR`]; `final` is where they will end
+/// up, for files that name it), which is then renamed to its final name
+/// without ever replacing anything. A kill or a full disk during start-up
+/// leaves no run directory (at most a staging directory, removed by a
+/// later run); two runs never share one even when they start in the same
+/// second in different processes. If the final name is taken, another is
+/// drawn and `fill` called again. `fill` writes plainly
 /// (`fs::write_unpublished`): the files (directly in the staging
 /// directory) are synced together before it is renamed, and the rename
 /// is synced too, so once this returns all of it is on disk.
@@ -50,9 +53,10 @@ pub(crate) fn create_with<E: From<io::Error>>(
 ) -> Result<PathBuf, E> {
     let parent = std::path::absolute(output_dir.join(experiment))?;
     fs::create_dir_all(&parent)?;
-    remove_abandoned_staging(&parent);
+    let staging_root = std::path::absolute(output_dir)?.join(STAGING_DIR);
+    remove_abandoned_staging(&staging_root);
     let stamp = now.strftime("%Y-%m-%d_%H-%M-%S").to_string();
-    let staging = create_staging(&parent, &stamp)?;
+    let staging = create_staging(&staging_root, &stamp)?;
     let result = (|| {
         for _ in 0..ATTEMPTS {
             let dir = parent.join(format!("{stamp}_{}", random_suffix()?));
@@ -79,23 +83,34 @@ pub(crate) fn create_with<E: From<io::Error>>(
     if result.is_err() {
         let _ = fs::remove_dir_all(&staging);
     }
+    // Only succeeds once no run is staged; one starting now recreates it.
+    let _ = fs::remove_dir(&staging_root);
     result
 }
 
-/// A new hidden directory in `parent`, made with `create_dir` (which fails
-/// on anything already there, a symlink included).
-fn create_staging(parent: &Path, stamp: &str) -> io::Result<PathBuf> {
+/// A new directory in `root` (created if needed), made with `create_dir`
+/// (which fails on anything already there, a symlink included).
+fn create_staging(root: &Path, stamp: &str) -> io::Result<PathBuf> {
     for _ in 0..ATTEMPTS {
-        let dir = parent.join(format!(".{stamp}_{}{STAGING_SUFFIX}", random_suffix()?));
+        fs::create_dir_all(root)?;
+        let dir = root.join(format!("{stamp}_{}", random_suffix()?));
         match fs::create_dir(&dir) {
             Ok(()) => return Ok(dir),
-            Err(e) if e.kind() == io::ErrorKind::AlreadyExists => continue,
+            // Taken, or `root` removed by a run that just finished: retry.
+            Err(e)
+                if matches!(
+                    e.kind(),
+                    io::ErrorKind::AlreadyExists | io::ErrorKind::NotFound
+                ) =>
+            {
+                continue;
+            }
             Err(e) => return Err(e),
         }
     }
     Err(io::Error::new(
         io::ErrorKind::AlreadyExists,
-        format!("no free staging directory name in {}", parent.display()),
+        format!("no free staging directory name in {}", root.display()),
     ))
 }
 
@@ -125,17 +140,12 @@ fn rename_noreplace(from: &Path, to: &Path) -> io::Result<()> {
 }
 
 /// Removes staging directories that processes killed mid start-up left.
-fn remove_abandoned_staging(parent: &Path) {
-    let Ok(entries) = fs::read_dir(parent) else {
+fn remove_abandoned_staging(root: &Path) {
+    let Ok(entries) = fs::read_dir(root) else {
         return;
     };
     let now = SystemTime::now();
     for entry in entries.flatten() {
-        let name = entry.file_name();
-        let Some(name) = name.to_str() else { continue };
-        if !(name.starts_with('.') && name.ends_with(STAGING_SUFFIX)) {
-            continue;
-        }
         let abandoned = entry
             .metadata()
             .and_then(|m| m.modified())
@@ -226,6 +236,7 @@ mod tests {
             .map(|e| e.path())
             .collect();
         assert_eq!(names, [dir]);
+        assert!(!out.path().join(STAGING_DIR).exists(), "removed once empty");
     }
 
     #[test]
@@ -269,9 +280,9 @@ mod tests {
     #[test]
     fn staging_left_by_a_killed_start_up_is_removed_later() {
         let out = tempfile::tempdir().unwrap();
-        let parent = out.path().join("e");
-        let old = parent.join(".2026-11-28_05-15-13_abcdef.staging");
-        let fresh = parent.join(".2026-11-28_05-15-14_abcdef.staging");
+        let root = out.path().join(STAGING_DIR);
+        let old = root.join("2026-11-28_05-15-13_abcdef");
+        let fresh = root.join("2026-11-28_05-15-14_abcdef");
         fs::create_dir_all(&old).unwrap();
         fs::create_dir_all(&fresh).unwrap();
         fs::write(old.join("parameters.yaml"), "x").unwrap();
