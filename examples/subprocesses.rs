@@ -4,6 +4,7 @@
 //! ```text
 //! cargo run --bin subprocesses
 //! cargo run --bin subprocesses -- --linger   # children still running at the end are stopped
+//! cargo run --bin subprocesses -- --hold     # children sleep a minute; the main process waits
 //! ```
 
 use std::time::Duration;
@@ -13,6 +14,17 @@ use rystematic::{Experiment, Param, Params, Run};
 fn subprocesses(params: &Params, run: &Run) -> anyhow::Result<()> {
     let rank = run.local_rank();
     let linger: bool = params.get("linger")?;
+    let hold: bool = params.get("hold")?;
+    if run.is_subprocess()
+        && let Some(script) = params.get::<Option<String>>("shell")?
+    {
+        // A program a subprocess starts inherits its environment, a
+        // rystematic program included: it must run normally.
+        let status = std::process::Command::new("sh")
+            .args(["-c", &script])
+            .status()?;
+        anyhow::ensure!(status.success(), "`{script}` failed: {status}");
+    }
     if !run.is_subprocess() {
         let children = (0..3)
             .map(|_| run.launch_subprocess())
@@ -35,7 +47,7 @@ fn subprocesses(params: &Params, run: &Run) -> anyhow::Result<()> {
         run.output_dir().join(format!("rank-{rank}.txt")),
         format!("{rank}\n"),
     )?;
-    if linger && run.is_subprocess() {
+    if (linger || hold) && run.is_subprocess() {
         std::thread::sleep(Duration::from_secs(60));
     }
     Ok(())
@@ -47,5 +59,7 @@ fn main() {
             "Subprocesses sleep a minute and the main process does not wait: \
              they are stopped when it ends.",
         ))
+        .param(Param::flag("hold").help("Subprocesses sleep a minute; the main process waits."))
+        .param(Param::string("shell").help("A shell command each subprocess runs first."))
         .cli();
 }

@@ -93,9 +93,13 @@ fn run_in_new_process_returns_a_handle_to_wait_on_or_kill() {
 #[test]
 fn a_child_that_cannot_find_its_experiment_says_so() {
     let sb = Sandbox::new();
+    // Made for a child of this test process: HELLO started below is one.
     let spec = sb.write(
-        "spec.json",
-        &format!(r#"{{"exe": "{HELLO}", "experiment": ["no-such-experiment"]}}"#),
+        ".rystematic-child-test.json",
+        &format!(
+            r#"{{"exe": "{HELLO}", "experiment": ["no-such-experiment"], "parent_pid": {}}}"#,
+            std::process::id()
+        ),
     );
     let out = sb
         .cmd(HELLO)
@@ -111,15 +115,125 @@ fn a_child_that_cannot_find_its_experiment_says_so() {
         run.stderr
     );
     assert!(!sb.has_output());
-    // A spec meant for another program is ignored: this is a normal run.
-    let other = sb.write("other.json", r#"{"exe": "/bin/sh", "experiment": ["x"]}"#);
+    assert!(!spec.exists(), "the child removes the spec made for it");
+}
+
+/// Runs HELLO with `RYSTEMATIC_CHILD_SPEC` naming `spec`: it must run as a
+/// normal program and leave the file alone.
+fn hello_ignores(sb: &Sandbox, spec: &std::path::Path) {
+    let before = std::fs::symlink_metadata(spec).is_ok();
     let out = sb
         .cmd(HELLO)
         .args(["--name", "me"])
-        .env("RYSTEMATIC_CHILD_SPEC", &other)
+        .env("RYSTEMATIC_CHILD_SPEC", spec)
         .output()
         .unwrap();
-    assert_eq!(support::Run::of(out).ok().stdout, "Hello me!\n");
+    assert_eq!(
+        support::Run::of(out).ok().stdout,
+        "Hello me!\n",
+        "{}",
+        spec.display()
+    );
+    assert_eq!(
+        std::fs::symlink_metadata(spec).is_ok(),
+        before,
+        "{}",
+        spec.display()
+    );
+}
+
+#[test]
+fn a_spec_not_made_for_this_process_is_ignored_and_never_deleted() {
+    let sb = Sandbox::new();
+    // Any file the variable happens to name.
+    let notes = sb.write("notes.txt", "my notes\n");
+    hello_ignores(&sb, &notes);
+    assert_eq!(read(&notes), "my notes\n");
+    // A valid spec for this executable, made for another process's child
+    // (pid 1 exists and is not HELLO's parent).
+    let foreign = sb.write(
+        ".rystematic-child-foreign.json",
+        &format!(r#"{{"exe": "{HELLO}", "experiment": ["hello_world"], "parent_pid": 1}}"#),
+    );
+    hello_ignores(&sb, &foreign);
+    // A spec for another program.
+    let other = sb.write(
+        ".rystematic-child-other.json",
+        &format!(
+            r#"{{"exe": "/bin/sh", "experiment": ["x"], "parent_pid": {}}}"#,
+            std::process::id()
+        ),
+    );
+    hello_ignores(&sb, &other);
+    // A symlink to a valid spec made for HELLO: never followed.
+    let real = sb.write(
+        "real.json",
+        &format!(
+            r#"{{"exe": "{HELLO}", "experiment": ["nope"], "parent_pid": {}}}"#,
+            std::process::id()
+        ),
+    );
+    let link = sb.path().join(".rystematic-child-link.json");
+    std::os::unix::fs::symlink(&real, &link).unwrap();
+    hello_ignores(&sb, &link);
+    assert!(real.exists());
+    // A spec already consumed (what programs a child starts see).
+    hello_ignores(&sb, &sb.path().join(".rystematic-child-gone.json"));
+    assert_eq!(sb.run_dirs("hello-world").len(), 5);
+}
+
+/// A shell command that runs HELLO and a command-line sweep of SWEEP's
+/// `work` over two values, from inside a run.
+fn nested_programs() -> String {
+    format!("'{HELLO}' --name nested && '{SWEEP}' work --str-param s --sweep int_param=1,2")
+}
+
+/// The runs the nested programs of `nested_programs` made, `times` over.
+fn assert_nested_ran(sb: &Sandbox, times: usize) {
+    let hellos = sb.run_dirs("hello-world");
+    assert_eq!(hellos.len(), times, "{hellos:?}");
+    let works = sb.run_dirs("work");
+    assert_eq!(works.len(), 2 * times, "{works:?}");
+    for dir in hellos.iter().chain(&works) {
+        assert_eq!(run_json(dir)["status"], "completed", "{}", dir.display());
+    }
+}
+
+#[test]
+fn rystematic_programs_run_normally_inside_a_run_in_new_process() {
+    let sb = Sandbox::new();
+    let run = sb.run(IN_NEW_PROCESS, &["parent", "--shell", &nested_programs()]);
+    let out = &run.ok().stdout;
+    assert!(out.contains("Hello nested!"), "{out}");
+    assert!(out.contains("child exited: exit status: 0"), "{out}");
+    assert_nested_ran(&sb, 1);
+}
+
+#[test]
+fn rystematic_programs_run_normally_inside_subprocesses() {
+    let sb = Sandbox::new();
+    sb.run(SUBPROCESSES, &["--shell", &nested_programs()]).ok();
+    assert_nested_ran(&sb, 3);
+}
+
+#[test]
+fn rystematic_programs_run_normally_inside_sweep_runs() {
+    let sb = Sandbox::new();
+    sb.run(
+        IN_NEW_PROCESS,
+        &[
+            "child",
+            "--n",
+            "0",
+            "--shell",
+            &nested_programs(),
+            "--sweep",
+            "n=1,2",
+        ],
+    )
+    .ok();
+    assert_eq!(sb.run_dirs("child").len(), 2);
+    assert_nested_ran(&sb, 2);
 }
 
 fn interrupt_a_single_run(signal: &str, code: i32) {
@@ -162,4 +276,174 @@ fn interrupt_a_single_run(signal: &str, code: i32) {
 fn sigint_and_sigterm_interrupt_a_run_and_exit_130_or_143() {
     interrupt_a_single_run("INT", 130);
     interrupt_a_single_run("TERM", 143);
+}
+
+/// The pids of the processes whose parent is `pid`, from `/proc`.
+fn children_of(pid: u32) -> Vec<u32> {
+    let mut children = Vec::new();
+    for entry in std::fs::read_dir("/proc").unwrap().flatten() {
+        let Some(child) = entry.file_name().to_str().and_then(|n| n.parse().ok()) else {
+            continue;
+        };
+        if proc_stat(child).is_some_and(|(_, ppid)| ppid == pid) {
+            children.push(child);
+        }
+    }
+    children
+}
+
+/// State and parent pid of a process (`None` once it is gone).
+fn proc_stat(pid: u32) -> Option<(char, u32)> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // The command name (field 2) may hold spaces: parse after its ')'.
+    let mut fields = stat[stat.rfind(')')? + 2..].split(' ');
+    let state = fields.next()?.chars().next()?;
+    Some((state, fields.next()?.parse().ok()?))
+}
+
+/// Whether a process has ended (a zombie has: only its exit status is left).
+fn is_gone(pid: u32) -> bool {
+    proc_stat(pid).is_none_or(|(state, _)| state == 'Z')
+}
+
+/// Polls until every process in `pids` has ended, up to 15 s.
+fn assert_all_end(pids: &[u32]) {
+    let deadline = Instant::now() + Duration::from_secs(15);
+    while !pids.iter().all(|&p| is_gone(p)) {
+        assert!(
+            Instant::now() < deadline,
+            "still running after their parent was killed: {:?}",
+            pids.iter().filter(|&&p| !is_gone(p)).collect::<Vec<_>>()
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// Waits (up to 20 s) until `parent` has `n` live children.
+fn wait_for_children(parent: u32, n: usize) -> Vec<u32> {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let children: Vec<u32> = children_of(parent)
+            .into_iter()
+            .filter(|&p| !is_gone(p))
+            .collect();
+        if children.len() >= n {
+            return children;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "{n} children of {parent} never appeared"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// `kill -9` of `parent` once `ready` holds; its children must end.
+fn kill_parent_and_expect_children_to_end(
+    mut parent: std::process::Child,
+    children: usize,
+    ready: impl Fn() -> bool,
+) -> Vec<u32> {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while !ready() {
+        assert!(Instant::now() < deadline, "the children never got going");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let pids = wait_for_children(parent.id(), children);
+    support::signal("KILL", parent.id());
+    parent.wait().unwrap();
+    assert_all_end(&pids);
+    pids
+}
+
+#[test]
+fn kill_9_of_a_parent_ends_its_run_in_new_process_child() {
+    let sb = Sandbox::new();
+    let parent = sb
+        .cmd(IN_NEW_PROCESS)
+        .args(["parent", "--hold"])
+        .stdout(Stdio::null())
+        .spawn()
+        .unwrap();
+    let child_dir = || {
+        sb.run_dirs("child")
+            .into_iter()
+            .find(|d| d.join("run.json").exists())
+    };
+    kill_parent_and_expect_children_to_end(parent, 1, || child_dir().is_some());
+    // The child got SIGTERM, so it recorded how it ended.
+    let info = RunInfo::read(&child_dir().unwrap()).unwrap();
+    assert_eq!(info.status, RunStatus::Interrupted);
+}
+
+#[test]
+fn kill_9_of_a_parent_ends_its_subprocesses() {
+    let sb = Sandbox::new();
+    let parent = sb
+        .cmd(SUBPROCESSES)
+        .arg("--hold")
+        .stdout(Stdio::null())
+        .spawn()
+        .unwrap();
+    kill_parent_and_expect_children_to_end(parent, 3, || {
+        sb.run_dirs("subprocesses")
+            .first()
+            .is_some_and(|d| (1..=3).all(|r| d.join(format!("rank-{r}.txt")).exists()))
+    });
+}
+
+#[test]
+fn kill_9_of_a_command_line_sweep_ends_its_runs() {
+    let sb = Sandbox::new();
+    let parent = sb
+        .cmd(SWEEP)
+        .args([
+            "work",
+            "--str-param",
+            "s",
+            "--sleep-s",
+            "60",
+            "--sweep",
+            "int_param=1,2",
+            "--jobs",
+            "2",
+        ])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    kill_parent_and_expect_children_to_end(parent, 2, || {
+        sb.run_dirs("work")
+            .iter()
+            .filter(|d| d.join("run.json").exists())
+            .count()
+            == 2
+    });
+    for dir in sb.run_dirs("work") {
+        assert_eq!(RunInfo::read(&dir).unwrap().status, RunStatus::Interrupted);
+    }
+}
+
+#[test]
+fn a_child_whose_parent_already_died_does_not_run() {
+    let sb = Sandbox::new();
+    let mut dead = std::process::Command::new("true").spawn().unwrap();
+    let dead_pid = dead.id();
+    dead.wait().unwrap();
+    let spec = sb.write(
+        ".rystematic-child-orphan.json",
+        &format!(
+            r#"{{"exe": "{HELLO}", "experiment": ["hello_world"], "args": ["--name", "x"], "parent_pid": {dead_pid}}}"#
+        ),
+    );
+    let out = sb
+        .cmd(HELLO)
+        .env("RYSTEMATIC_CHILD_SPEC", &spec)
+        .output()
+        .unwrap();
+    let run = support::Run::of(out);
+    run.expect_code(1);
+    assert!(run.stderr.contains("has already ended"), "{}", run.stderr);
+    assert!(!sb.has_output());
+    assert!(!spec.exists());
 }

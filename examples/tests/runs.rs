@@ -173,3 +173,36 @@ fn outside_a_repository_git_is_null() {
         assert!(info["git"].is_null(), "{info}");
     }
 }
+
+#[test]
+fn a_start_up_that_fails_leaves_no_run_directory() {
+    let sb = Sandbox::new();
+    // A child whose parent asked for a report where none can be written:
+    // start-up fails after parameters.yaml, before run.json is complete.
+    let spec = sb.write(
+        ".rystematic-child-report.json",
+        &format!(
+            r#"{{"exe": "{HELLO}", "experiment": ["hello-world"], "args": ["--name", "x"],
+                "report": "{}/no-such-dir/report.json", "parent_pid": {}}}"#,
+            sb.path().display(),
+            std::process::id()
+        ),
+    );
+    let run = support::Run::of(
+        sb.cmd(HELLO)
+            .env("RYSTEMATIC_CHILD_SPEC", &spec)
+            .output()
+            .unwrap(),
+    );
+    run.expect_code(1);
+    assert!(
+        run.stderr.contains("cannot report the run directory"),
+        "{}",
+        run.stderr
+    );
+    let experiment_dir = sb.path().join("output/hello-world");
+    let left: Vec<_> = std::fs::read_dir(&experiment_dir)
+        .map(|d| d.flatten().map(|e| e.file_name()).collect())
+        .unwrap_or_default();
+    assert!(left.is_empty(), "{left:?}");
+}

@@ -24,14 +24,33 @@ fn main() -> std::io::Result<()> {
     fs::create_dir_all(&parent)?;
     let dir = parent.join(format!("{}_{:06}", now.as_secs(), now.subsec_micros()));
     fs::create_dir(&dir)?;
+    // Same durable atomic temp-file-and-rename as rystematic: data synced
+    // before the rename, the directory after.
     let write = |name: &str, text: &str| -> std::io::Result<()> {
-        // Same atomic temp-file-and-rename as rystematic.
         let tmp = dir.join(format!(".{name}.tmp"));
-        fs::write(&tmp, text)?;
-        fs::rename(&tmp, dir.join(name))
+        let mut file = fs::File::create(&tmp)?;
+        file.write_all(text.as_bytes())?;
+        file.sync_data()?;
+        fs::rename(&tmp, dir.join(name))?;
+        fs::File::open(&dir)?.sync_all()
+    };
+    // rystematic writes a run's first files unsynced into a staging
+    // directory, then syncs them all at once (concurrently) and the
+    // experiment directory once the run directory has its name.
+    let write_first = |name: &str, text: &str| fs::write(dir.join(name), text);
+    let sync_first = || -> std::io::Result<()> {
+        let files = ["parameters.yaml", "run.json", "."].map(|n| fs::File::open(dir.join(n)));
+        std::thread::scope(|scope| {
+            for file in files {
+                let file = file?;
+                scope.spawn(move || file.sync_all());
+            }
+            Ok::<_, std::io::Error>(())
+        })?;
+        fs::File::open(&parent)?.sync_all()
     };
     let seed = now.subsec_nanos();
-    write(
+    write_first(
         "parameters.yaml",
         &format!(
             "debug: false\nlocal_rank: 0\nname: {name}\noutput_dir: ./output\nparams_file: null\nrandom_seed: {seed}\nsubprocess: null\n"
@@ -54,7 +73,8 @@ fn main() -> std::io::Result<()> {
             std::process::id()
         )
     };
-    write("run.json", &info("running"))?;
+    write_first("run.json", &info("running"))?;
+    sync_first()?;
     let greeting = format!("Hello {name}!");
     println!("{greeting}");
     fs::write(dir.join("hello.txt"), format!("{greeting}\n"))?;

@@ -295,19 +295,26 @@ fn group_options(
 /// Runs what this child process was started for (see `process::spec`).
 pub(crate) fn serve_child(spec: Result<ChildSpec, String>) -> Result<CliOutcome, CliError> {
     crate::process::child::mark_as_child_process();
-    let fail = |experiment: &str, reason: String| {
-        CliError::Run(Error::Process {
-            experiment: experiment.to_owned(),
-            reason,
-        })
-    };
-    let spec = spec.map_err(|reason| fail("?", reason))?;
+    let spec = spec.map_err(|reason| child_failed("?", reason))?;
     let name = spec.experiment.join(" ");
-    let entry =
-        entry::registered().ok_or_else(|| fail(&name, "no entry point registered".to_owned()))?;
+    let entry = entry::registered()
+        .ok_or_else(|| child_failed(&name, "no entry point registered".to_owned()))?;
     let exp = entry
         .find(&spec.experiment)
-        .map_err(|reason| fail(&name, reason))?;
+        .map_err(|reason| child_failed(&name, reason))?;
+    serve_spec(exp, spec)
+}
+
+pub(crate) fn child_failed(experiment: &str, reason: String) -> CliError {
+    CliError::Run(Error::Process {
+        experiment: experiment.to_owned(),
+        reason,
+    })
+}
+
+/// Runs `exp` as `spec` asks, in this child process.
+pub(crate) fn serve_spec(exp: &Experiment, spec: ChildSpec) -> Result<CliOutcome, CliError> {
+    crate::process::child::mark_as_child_process();
     if let Some(report) = &spec.report {
         crate::process::spec::set_report_path(report.clone());
     }

@@ -40,24 +40,18 @@ impl Experiment {
         V: Into<Value>,
     {
         self.check_definition();
-        if let Some(spec) = process::spec::pending() {
-            return Err(Error::Process {
-                experiment: self.name.clone(),
-                reason: format!(
-                    "this process was started to run experiment `{}` in a new process, but \
-                     main() called run() instead of cli(); call cli() first in main",
-                    spec
-                ),
-            });
-        }
+        self.serve_if_child()?;
         let request = self.programmatic_request(collect_values(values))?;
         self.start(request, None)
     }
 
     /// Runs the experiment in a new process: the current executable,
     /// re-executed, told which experiment to run with which values. The
-    /// program's `main` must call `cli()` on an entry point (this experiment,
-    /// or a group containing it) for the child to find it.
+    /// child finds the experiment through the entry point `main` calls
+    /// `cli()` on, or else by reaching this same call (or [`Experiment::run`]
+    /// of this experiment) again: a `#[test]` is re-run alone for that, any
+    /// other program with its own arguments. See the README's "Running in a
+    /// new process".
     ///
     /// Values are checked here first, so a bad one is an error now rather
     /// than a failed child.
@@ -72,6 +66,7 @@ impl Experiment {
         V: Into<Value>,
     {
         self.check_definition();
+        self.serve_if_child()?;
         let values = collect_values(values);
         self.resolve(self.programmatic_request(values.clone())?)?;
         let spawn_error = |reason: String| Error::Process {
@@ -117,6 +112,39 @@ impl Experiment {
             .map(|(name, value)| (name, Given::Typed(value)))
             .collect();
         Ok(Request::programmatic(params_file, overrides))
+    }
+
+    /// If this process is a child started to run an experiment and no entry
+    /// point has served it (no `cli()`: a `#[test]`, or a `main` calling
+    /// `run`), serves it here when it is this experiment, and exits the
+    /// process with the run's exit code. `Ok` if this is not such a child.
+    ///
+    /// # Errors
+    /// The spec names another experiment: the program reached this one
+    /// first and would otherwise repeat the parent's work.
+    pub(crate) fn serve_if_child(&self) -> Result<(), Error> {
+        let Some(path) = process::spec::pending() else {
+            return Ok(());
+        };
+        if path != self.process_path() {
+            return Err(Error::Process {
+                experiment: self.name.clone(),
+                reason: format!(
+                    "this process was started to run experiment `{}` in a new process, but \
+                     reached `{}` first; without an entry point (cli()), a child re-enters \
+                     the program and must reach the same call for the same experiment",
+                    path.join(" "),
+                    self.name
+                ),
+            });
+        }
+        match process::spec::take() {
+            Some(spec) => cli::exit(
+                spec.map_err(|reason| cli::child_failed(&self.name, reason))
+                    .and_then(|spec| cli::serve_spec(self, spec)),
+            ),
+            None => Ok(()),
+        }
     }
 
     /// How a child process of this program names this experiment.

@@ -1,6 +1,12 @@
 //! [`ChildProcess`]: a child we started, reaped by a waiter thread the
 //! moment it exits, and stoppable as a whole process tree.
 //!
+//! Children die with their parent: a child arranges (`PR_SET_PDEATHSIG`,
+//! see [`die_with_parent`]) to get SIGTERM when the parent dies, even by
+//! SIGKILL. The kernel sends that signal when the *thread* that forked the
+//! child ends, so every child is forked by one thread that lives as long as
+//! the process.
+//!
 //! A top-level rystematic process starts each child in a new process group
 //! (so Ctrl-C in the terminal reaches only the parent, which then stops its
 //! children in order). A process that is itself a rystematic child keeps
@@ -9,8 +15,9 @@
 
 use std::io;
 use std::os::unix::process::{CommandExt, ExitStatusExt};
-use std::process::{Command, ExitStatus};
-use std::sync::{Arc, Condvar, Mutex, Weak};
+use std::path::PathBuf;
+use std::process::{Child, Command, ExitStatus};
+use std::sync::{Arc, Condvar, Mutex, OnceLock, Weak, mpsc};
 use std::time::{Duration, Instant};
 
 use nix::sys::signal::{Signal, killpg};
@@ -47,13 +54,20 @@ pub(crate) fn mark_as_child_process() {
     IN_PARENT_GROUP.store(true, std::sync::atomic::Ordering::Relaxed);
 }
 
+/// Whether this process serves a spec from a rystematic parent.
+pub(crate) fn is_child_process() -> bool {
+    IN_PARENT_GROUP.load(std::sync::atomic::Ordering::Relaxed)
+}
+
 impl ChildProcess {
-    /// Starts `command` and a thread that waits for it.
-    pub(crate) fn spawn(mut command: Command) -> io::Result<ChildProcess> {
+    /// Starts `command` and a thread that waits for it. `spec` (the child's
+    /// spec file) is removed once the child has ended, if the child did not
+    /// take it.
+    pub(crate) fn spawn(mut command: Command, spec: Option<PathBuf>) -> io::Result<ChildProcess> {
         if !IN_PARENT_GROUP.load(std::sync::atomic::Ordering::Relaxed) {
             command.process_group(0);
         }
-        let mut child = command.spawn()?;
+        let mut child = spawn_from_spawner_thread(command)?;
         let pid = child.id();
         let shared = Arc::new(Shared::default());
         {
@@ -68,6 +82,15 @@ impl ChildProcess {
                 // `wait` only fails if the child was already reaped, which
                 // nothing else here does.
                 let status = child.wait().unwrap_or_else(|_| ExitStatus::from_raw(0));
+                if let Some(spec) = spec
+                    && std::fs::remove_file(&spec).is_ok()
+                {
+                    tracing::warn!(
+                        target: "rystematic",
+                        "child process {pid} ended ({status}) without running the experiment \
+                         it was started for"
+                    );
+                }
                 *waiter.status.lock().unwrap_or_else(|e| e.into_inner()) = Some(status);
                 waiter.exited.notify_all();
             })?;
@@ -155,6 +178,61 @@ impl ChildProcess {
     }
 }
 
+type SpawnRequest = (Command, mpsc::Sender<io::Result<Child>>);
+
+/// Forks `command` from the process's spawner thread (started on first
+/// use), so that the parent-death signal its child sets fires when the
+/// process ends, not when the thread that asked for the child does.
+fn spawn_from_spawner_thread(command: Command) -> io::Result<Child> {
+    static SPAWNER: OnceLock<Option<mpsc::Sender<SpawnRequest>>> = OnceLock::new();
+    let spawner = SPAWNER.get_or_init(|| {
+        let (requests, received) = mpsc::channel::<SpawnRequest>();
+        std::thread::Builder::new()
+            .name("rystematic-spawner".into())
+            .spawn(move || {
+                for (mut command, reply) in received {
+                    let _ = reply.send(command.spawn());
+                }
+            })
+            .ok()
+            .map(|_| requests)
+    });
+    let Some(spawner) = spawner else {
+        // No thread could be started: fork from here; the child then dies
+        // with this thread rather than the process (earlier, never later).
+        let mut command = command;
+        return command.spawn();
+    };
+    let (reply, replied) = mpsc::channel();
+    spawner
+        .send((command, reply))
+        .map_err(|_| io::Error::other("the rystematic spawner thread is gone"))?;
+    replied
+        .recv()
+        .map_err(|_| io::Error::other("the rystematic spawner thread is gone"))?
+}
+
+/// Makes this process (a child) receive SIGTERM when its parent dies —
+/// the signal lets the run record itself as interrupted and stop its own
+/// children — then checks that `parent_pid` is still the parent: if it
+/// died before the signal was armed, nothing would ever send it.
+pub(crate) fn die_with_parent(parent_pid: u32) -> Result<(), String> {
+    // Before arming: the signal thread must know repeated SIGTERMs are
+    // the parent's death, not a request to hurry.
+    mark_as_child_process();
+    #[cfg(any(target_os = "linux", target_os = "android"))]
+    if let Err(e) = nix::sys::prctl::set_pdeathsig(Signal::SIGTERM) {
+        tracing::warn!(
+            target: "rystematic",
+            "cannot arrange to stop with the parent process: {e}"
+        );
+    }
+    if i64::from(nix::unistd::getppid().as_raw()) != i64::from(parent_pid) {
+        return Err(super::spec::orphaned(parent_pid));
+    }
+    Ok(())
+}
+
 /// Stops every child of this process that still runs: SIGTERM to all, up
 /// to `grace` for them to exit, then SIGKILL. Returns how many had to be
 /// stopped.
@@ -205,7 +283,7 @@ mod tests {
     fn sh(script: &str) -> ChildProcess {
         let mut cmd = Command::new("sh");
         cmd.args(["-c", script]);
-        ChildProcess::spawn(cmd).unwrap()
+        ChildProcess::spawn(cmd, None).unwrap()
     }
 
     #[test]

@@ -3,6 +3,7 @@
 
 pub(crate) mod child;
 pub(crate) mod entry;
+pub(crate) mod reentry;
 pub(crate) mod signals;
 pub(crate) mod spec;
 
@@ -27,6 +28,11 @@ pub(crate) enum Console {
 
 /// Starts a child running `spec`. `spec_dir` holds the spec file (the
 /// temp dir if `None`); `env` is added to the child's environment.
+///
+/// The spec file never outlives the child: the child removes it when it
+/// takes it, and if the child never does (it could not start, crashed
+/// first, or never reached the experiment), it is removed when the child
+/// ends.
 pub(crate) fn spawn(
     spec: &ChildSpec,
     spec_dir: Option<&Path>,
@@ -34,16 +40,20 @@ pub(crate) fn spawn(
     env: &[(String, String)],
 ) -> io::Result<ChildProcess> {
     let spec_path = spec.write(spec_dir)?;
-    let mut command = Command::new(&spec.exe);
-    command
-        .env(CHILD_SPEC_ENV, &spec_path)
-        .envs(env.iter().map(|(k, v)| (k, v)))
-        .stdin(Stdio::null());
-    if let Console::File(path) = console {
-        let file = File::create(&path)?;
-        command.stdout(file.try_clone()?).stderr(file);
-    }
-    ChildProcess::spawn(command).inspect_err(|_| {
+    let started = (|| {
+        let mut command = Command::new(&spec.exe);
+        command
+            .args(reentry::args())
+            .env(CHILD_SPEC_ENV, &spec_path)
+            .envs(env.iter().map(|(k, v)| (k, v)))
+            .stdin(Stdio::null());
+        if let Console::File(path) = console {
+            let file = File::create(&path)?;
+            command.stdout(file.try_clone()?).stderr(file);
+        }
+        ChildProcess::spawn(command, Some(spec_path.clone()))
+    })();
+    started.inspect_err(|_| {
         let _ = std::fs::remove_file(&spec_path);
     })
 }

@@ -5,7 +5,8 @@
 //! one it runs the registered cleanups (newest first: a sweep stops its runs
 //! and updates its manifest before the experiment that started it records
 //! itself as interrupted), stops any remaining children, and exits with
-//! 128 + the signal number. A second signal while that runs exits at once.
+//! 128 + the signal number. A second signal while that runs exits at once
+//! (except a repeated SIGTERM in a child process: see `install`).
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, Once};
@@ -92,6 +93,14 @@ fn install() {
                         Interrupt::Term
                     };
                     if interrupted {
+                        // A child gets SIGTERM from the kernel once for
+                        // every thread of its dying parent (the parent-death
+                        // signal follows each re-parenting): in a child,
+                        // more SIGTERMs are that, not impatience. Its parent,
+                        // if alive, escalates to SIGKILL after the grace.
+                        if interrupt == Interrupt::Term && super::child::is_child_process() {
+                            continue;
+                        }
                         std::process::exit(interrupt.exit_code());
                     }
                     interrupted = true;

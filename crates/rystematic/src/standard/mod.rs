@@ -23,7 +23,7 @@ use std::time::Duration;
 use anyhow::Context as _;
 
 use crate::extension::{Extension, Outcome};
-use crate::fs::write_atomic;
+use crate::fs::write_unpublished;
 use crate::param::Param;
 use crate::runtime::Run;
 use crate::yaml;
@@ -111,21 +111,38 @@ impl Extension for Standard {
 
         // A subprocess shares its parent's run: same directory, its own log,
         // and the parent's parameters.yaml and run.json.
-        let output_dir = match &subprocess {
-            Some(parent_params) => parent_params
-                .parent()
-                .map(Path::to_owned)
-                .with_context(|| format!("bad subprocess path '{}'", parent_params.display()))?,
+        let (output_dir, record) = match &subprocess {
+            Some(parent_params) => (
+                parent_params
+                    .parent()
+                    .map(Path::to_owned)
+                    .with_context(|| {
+                        format!("bad subprocess path '{}'", parent_params.display())
+                    })?,
+                None,
+            ),
             None => {
                 let parent: PathBuf = params.get(names::OUTPUT_DIR)?;
-                let dir =
-                    run_dir::create(&parent, run.experiment(), &started).with_context(|| {
-                        format!("cannot create a run directory in '{}'", parent.display())
-                    })?;
-                let params_path = dir.join(PARAMETERS_FILE);
-                write_atomic(&params_path, yaml::render_params(params).as_bytes())
-                    .with_context(|| format!("cannot write '{}'", params_path.display()))?;
-                dir
+                let rendered = yaml::render_params(params);
+                let record = Record::new(run, &started, seed);
+                // The directory appears with parameters.yaml and run.json
+                // in it, or not at all (a kill or full disk at start-up).
+                let dir = run_dir::create_with(
+                    &parent,
+                    run.experiment(),
+                    &started,
+                    |staging, dir| -> anyhow::Result<()> {
+                        write_unpublished(&staging.join(PARAMETERS_FILE), rendered.as_bytes())
+                            .with_context(|| {
+                                format!("cannot write '{}'", dir.join(PARAMETERS_FILE).display())
+                            })?;
+                        record.write_first(staging, dir)
+                    },
+                )
+                .with_context(|| {
+                    format!("cannot create a run directory in '{}'", parent.display())
+                })?;
+                (dir, Some(record))
             }
         };
         // Workers of a distributed run log by global rank; agents of nodes
@@ -138,19 +155,14 @@ impl Extension for Standard {
         let log_path = output_dir.join(log_name);
         logging::begin_run(&log_path, debug, log_rank)
             .with_context(|| format!("cannot open '{}'", log_path.display()))?;
-
-        let record = match subprocess {
-            Some(_) => None,
-            None => {
-                tracing::debug!(
-                    target: "rystematic",
-                    "wrote {} parameters to {}",
-                    params.len(),
-                    output_dir.join(PARAMETERS_FILE).display()
-                );
-                Some(Record::start(run, &output_dir, &started, seed)?)
-            }
-        };
+        if record.is_some() {
+            tracing::debug!(
+                target: "rystematic",
+                "wrote {} parameters to {}",
+                params.len(),
+                output_dir.join(PARAMETERS_FILE).display()
+            );
+        }
         tracing::info!(
             target: "rystematic",
             "Running experiment {} in {}",
@@ -211,12 +223,8 @@ struct Record {
 }
 
 impl Record {
-    fn start(
-        run: &Run,
-        output_dir: &Path,
-        started: &jiff::ZonedDateTime,
-        seed: i64,
-    ) -> anyhow::Result<Record> {
+    /// The record of a run starting now; nothing is written yet.
+    fn new(run: &Run, started: &jiff::ZonedDateTime, seed: i64) -> Record {
         let cwd = std::env::current_dir().unwrap_or_default();
         let repo = git::Repo::discover(&cwd);
         let dirty = repo.as_ref().map(|repo| {
@@ -237,7 +245,9 @@ impl Record {
             argv: run.argv().map(<[String]>::to_vec),
             host: hostname(),
             pid: std::process::id(),
-            output_dir: output_dir.to_owned(),
+            pid_start_ticks: run_info::process_start_ticks(std::process::id()),
+            boot_id: run_info::boot_id(),
+            output_dir: PathBuf::new(),
             git: repo.map(|repo| GitInfo {
                 commit: repo.head_commit(),
                 dirty: None,
@@ -246,16 +256,22 @@ impl Record {
             random_seed: seed,
             world: None,
         };
-        // Report first: once run.json exists, a parent can always find it
-        // (and fix it, should this process die before ending the run).
-        crate::process::spec::report_run_dir(output_dir)
-            .context("cannot report the run directory to the parent process")?;
-        info.write()
-            .with_context(|| format!("cannot write run.json in '{}'", output_dir.display()))?;
-        Ok(Record {
+        Record {
             info: Mutex::new(info),
             dirty: Mutex::new(dirty),
-        })
+        }
+    }
+
+    /// Writes the first `run.json` into `staging`, which becomes `dir`.
+    fn write_first(&self, staging: &Path, dir: &Path) -> anyhow::Result<()> {
+        let mut info = self.info.lock().unwrap_or_else(|e| e.into_inner());
+        info.output_dir = dir.to_owned();
+        // Report first: once run.json exists, a parent can always find it
+        // (and fix it, should this process die before ending the run).
+        crate::process::spec::report_run_dir(dir)
+            .context("cannot report the run directory to the parent process")?;
+        info.write_staged(staging)
+            .with_context(|| format!("cannot write run.json in '{}'", dir.display()))
     }
 
     fn end(

@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-use crate::fs::write_atomic;
+use crate::fs::{write_atomic, write_unpublished};
 
 /// File name of the run metadata inside a run directory.
 pub const RUN_INFO_FILE: &str = "run.json";
@@ -54,6 +54,16 @@ pub struct RunInfo {
     pub host: String,
     /// The process that ran it.
     pub pid: u32,
+    /// When that process started, in clock ticks since boot (field 22 of
+    /// `/proc/<pid>/stat`): with [`RunInfo::boot_id`], it tells the process
+    /// apart from a later one that got the same pid. `None` in records
+    /// written before it was recorded, or where `/proc` is not available.
+    #[serde(default)]
+    pub pid_start_ticks: Option<u64>,
+    /// The kernel's boot id (`/proc/sys/kernel/random/boot_id`) when the
+    /// run started: a different one now means the machine rebooted since.
+    #[serde(default)]
+    pub boot_id: Option<String>,
     /// The run's directory.
     pub output_dir: PathBuf,
     /// The git commit of the working directory, if it is in a repository.
@@ -103,20 +113,50 @@ impl RunInfo {
     }
 
     /// Whether this says `running` although its process is gone: the run
-    /// was on this host and no process with its pid exists any more (it
-    /// was killed with SIGKILL, or the machine rebooted). A run on another
-    /// host cannot be checked from here and is never called stale.
+    /// was on this host and the machine rebooted since (another boot id),
+    /// or no process with its pid exists any more (it was killed with
+    /// SIGKILL), or the process with that pid now started at another time
+    /// than the run's (the pid was reused). A run on another host cannot
+    /// be checked from here and is never called stale.
     pub fn is_stale(&self) -> bool {
-        self.status == RunStatus::Running
-            && self.host == super::hostname()
-            && !process_exists(self.pid)
+        self.status == RunStatus::Running && self.host == super::hostname() && !self.process_alive()
     }
 
-    /// Writes `run.json` into its run directory, atomically.
+    /// Whether the process that ran this is, as far as this host can tell,
+    /// still the one running with [`RunInfo::pid`]. A record without the
+    /// start time or boot id (an older one) is checked by pid alone.
+    fn process_alive(&self) -> bool {
+        if let (Some(then), Some(now)) = (&self.boot_id, boot_id())
+            && *then != now
+        {
+            return false;
+        }
+        if !process_exists(self.pid) {
+            return false;
+        }
+        match (self.pid_start_ticks, process_start_ticks(self.pid)) {
+            (Some(then), Some(now)) => then == now,
+            // A process we may not read (another user's, no /proc) exists:
+            // without proof otherwise, it is alive.
+            _ => true,
+        }
+    }
+
+    /// Writes `run.json` into its run directory, atomically and durably.
     pub(crate) fn write(&self) -> io::Result<()> {
+        write_atomic(&self.output_dir.join(RUN_INFO_FILE), &self.to_json()?)
+    }
+
+    /// Writes `run.json` into the staging directory that becomes the run
+    /// directory (which syncs all its files at once before it appears).
+    pub(crate) fn write_staged(&self, staging: &Path) -> io::Result<()> {
+        write_unpublished(&staging.join(RUN_INFO_FILE), &self.to_json()?)
+    }
+
+    fn to_json(&self) -> io::Result<Vec<u8>> {
         let mut json = serde_json::to_vec_pretty(self).map_err(io::Error::other)?;
         json.push(b'\n');
-        write_atomic(&self.output_dir.join(RUN_INFO_FILE), &json)
+        Ok(json)
     }
 }
 
@@ -129,6 +169,25 @@ fn process_exists(pid: u32) -> bool {
         Ok(()) => true,
         Err(errno) => errno == nix::errno::Errno::EPERM,
     }
+}
+
+/// When process `pid` started, in clock ticks since boot: field 22 of
+/// `/proc/<pid>/stat`. `None` if it cannot be read.
+pub(crate) fn process_start_ticks(pid: u32) -> Option<u64> {
+    parse_start_ticks(&std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?)
+}
+
+fn parse_start_ticks(stat: &str) -> Option<u64> {
+    // Field 2, the command name in parentheses, may hold spaces and ')':
+    // the fields after the last ')' start with field 3.
+    let after_name = &stat[stat.rfind(')')? + 1..];
+    after_name.split_whitespace().nth(22 - 3)?.parse().ok()
+}
+
+/// This boot's id (`/proc/sys/kernel/random/boot_id`), if the kernel has one.
+pub(crate) fn boot_id() -> Option<String> {
+    let id = std::fs::read_to_string("/proc/sys/kernel/random/boot_id").ok()?;
+    Some(id.trim().to_owned()).filter(|id| !id.is_empty())
 }
 
 /// RFC 3339 with microseconds and the local offset.
@@ -153,6 +212,8 @@ mod tests {
             argv: Some(vec!["prog".into()]),
             host: "h".into(),
             pid: 7,
+            pid_start_ticks: Some(1234),
+            boot_id: Some("b".into()),
             output_dir: dir.path().to_owned(),
             git: Some(GitInfo {
                 commit: None,
@@ -171,6 +232,8 @@ mod tests {
         let mine = RunInfo {
             host: super::super::hostname(),
             pid: std::process::id(),
+            pid_start_ticks: process_start_ticks(std::process::id()),
+            boot_id: boot_id(),
             ..info
         };
         assert!(!mine.is_stale(), "this process is alive");
@@ -184,5 +247,76 @@ mod tests {
             ..dead
         };
         assert!(!finished.is_stale());
+    }
+
+    /// A running record of this very process, as this process writes it.
+    fn this_process() -> RunInfo {
+        let dir = std::env::temp_dir();
+        RunInfo {
+            experiment: "e".into(),
+            status: RunStatus::Running,
+            started: String::new(),
+            ended: None,
+            duration_s: None,
+            error: None,
+            argv: None,
+            host: super::super::hostname(),
+            pid: std::process::id(),
+            pid_start_ticks: process_start_ticks(std::process::id()),
+            boot_id: boot_id(),
+            output_dir: dir,
+            git: None,
+            rystematic_version: String::new(),
+            random_seed: 0,
+            world: None,
+        }
+    }
+
+    #[test]
+    fn a_reused_pid_or_a_reboot_makes_a_run_stale() {
+        let live = this_process();
+        assert!(live.pid_start_ticks.is_some() && live.boot_id.is_some());
+        assert!(!live.is_stale());
+        // Same pid, started at another time: another process got the pid.
+        let reused = RunInfo {
+            pid_start_ticks: live.pid_start_ticks.map(|t| t + 1),
+            ..live.clone()
+        };
+        assert!(reused.is_stale());
+        // Recorded in another boot: whatever has the pid now is not it.
+        let rebooted = RunInfo {
+            boot_id: Some("00000000-0000-0000-0000-000000000000".into()),
+            ..live.clone()
+        };
+        assert!(rebooted.is_stale());
+    }
+
+    #[test]
+    fn an_older_run_json_without_identity_still_parses_and_checks_the_pid() {
+        let live = this_process();
+        let mut json = serde_json::to_value(&live).unwrap();
+        let object = json.as_object_mut().unwrap();
+        object.remove("pid_start_ticks");
+        object.remove("boot_id");
+        let old: RunInfo = serde_json::from_value(json).unwrap();
+        assert_eq!((old.pid_start_ticks, old.boot_id.as_deref()), (None, None));
+        assert!(!old.is_stale());
+        assert!(
+            RunInfo {
+                pid: i32::MAX as u32,
+                ..old
+            }
+            .is_stale()
+        );
+    }
+
+    #[test]
+    fn start_ticks_parse_past_a_command_name_with_spaces_and_parens() {
+        let fields: Vec<String> = (3..=30).map(|n| n.to_string()).collect();
+        let stat = format!("42 (my (odd) prog) {}\n", fields.join(" "));
+        assert_eq!(parse_start_ticks(&stat), Some(22));
+        assert_eq!(parse_start_ticks("42 (truncated) S 1"), None);
+        assert!(process_start_ticks(std::process::id()).is_some_and(|t| t > 0));
+        assert_eq!(process_start_ticks(i32::MAX as u32), None);
     }
 }

@@ -194,10 +194,13 @@ impl Sweep {
             experiment: self.experiment.name().to_owned(),
             reason,
         };
-        let entry = entry::registered().ok_or_else(|| {
-            fail("a sweep re-runs this program, so main() must start it with cli()".to_owned())
-        })?;
-        let experiment = entry.find(&full_path(&self.experiment)).map_err(fail)?;
+        // Without an entry point (a #[test], a main calling run), each run
+        // re-enters the program and reaches this call again: serve it here.
+        self.experiment.serve_if_child()?;
+        let experiment = match entry::registered() {
+            Some(entry) => entry.find(&full_path(&self.experiment)).map_err(fail)?,
+            None => &self.experiment,
+        };
         let path = full_path(experiment);
         if self.args.is_empty() {
             for point in &self.points {
