@@ -311,3 +311,66 @@ fn param_groups_print_their_values_and_help_sections_in_order() {
     assert!(at("--param-a-2") < at("Another param group:"));
     assert!(at("Another param group:") < at("--param-b-1"));
 }
+
+/// NaN and the infinities cannot be written to `parameters.yaml` and read
+/// back the same through every format a run uses, so they are refused as
+/// usage errors wherever a float enters; every float the command line does
+/// accept reproduces exactly through `--params-file`.
+#[test]
+fn non_finite_floats_are_refused_and_accepted_floats_round_trip() {
+    let sb = Sandbox::new();
+    for text in ["nan", "NaN", "inf", "-inf", "infinity", "1e999", "-1e999"] {
+        let line = rejected(&sb, ALL, &["--float-param", text]);
+        assert!(
+            line.contains(&format!("invalid value '{text}' for '--float-param'"))
+                && line.contains("not a finite number"),
+            "{text}: {line}"
+        );
+        let line = rejected(&sb, ALL, &[&format!("--float-param={text}")]);
+        assert!(line.contains("not a finite number"), "{text}: {line}");
+    }
+    for (i, text) in [".nan", ".inf", "-.inf", ".NaN", "+.inf"]
+        .iter()
+        .enumerate()
+    {
+        let path = sb.write(
+            &format!("nonfinite{i}.yaml"),
+            &format!("float_param: {text}\n"),
+        );
+        let line = rejected(&sb, ALL, &["--params-file", path.to_str().unwrap()]);
+        assert!(
+            line.contains("for 'float_param' in params file")
+                && line.contains("not a finite number"),
+            "{text}: {line}"
+        );
+    }
+
+    // Accepted floats, and strings that spell YAML's special floats.
+    let cases = [
+        ("0.1", "nan"),
+        ("-0.0", ".nan"),
+        ("1e308", ".inf"),
+        ("-1.7976931348623157e308", "-.inf"),
+        ("5e-324", "1e999"),
+        ("1e-7", "inf"),
+        ("123456789012345678", ".NaN"),
+        ("-3", "-1"),
+    ];
+    for (i, (float, string)) in cases.into_iter().enumerate() {
+        let str_arg = format!("--str-param={string}");
+        let out = format!("case{i}");
+        let first = sb.run(
+            ALL,
+            &["--float-param", float, &str_arg, "--output-dir", &out],
+        );
+        let mut first = first.ok().json();
+        let dir = support::run_dirs(&sb.path().join(&out).join("all-params")).remove(0);
+        let file = dir.join("parameters.yaml");
+        let mut again = values(&sb, &["--params-file", file.to_str().unwrap()]);
+        assert_eq!(first["float_param"].as_f64(), float.parse::<f64>().ok());
+        assert_eq!(first["str_param"], string);
+        again.as_object_mut().unwrap().remove("params_file");
+        first.as_object_mut().unwrap().remove("params_file");
+        assert_eq!(again, first, "{float} / {string}:\n{}", read(&file));
+    }
+}
