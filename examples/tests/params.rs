@@ -374,3 +374,48 @@ fn non_finite_floats_are_refused_and_accepted_floats_round_trip() {
         assert_eq!(again, first, "{float} / {string}:\n{}", read(&file));
     }
 }
+
+/// SPEC §4: negative numbers are values, not options, for every kind of
+/// parameter, one value or many; an option after a value is still an option.
+#[test]
+fn negative_numbers_are_values_for_every_kind() {
+    let sb = Sandbox::new();
+    for n in ["-1", "-2.5", "-1e-3", "-.5", "-1E+4"] {
+        let v = values(
+            &sb,
+            &[
+                "--str-param",
+                n,
+                "--path-param",
+                n,
+                "--tags",
+                n,
+                "x",
+                n,
+                "--flag",
+                "--float-param",
+                n,
+                "--env-param",
+                n,
+            ],
+        );
+        assert_eq!(v["str_param"], n);
+        assert_eq!(v["path_param"], n);
+        assert_eq!(v["env_param"], n);
+        assert_eq!(v["tags"], json!([n, "x", n]));
+        assert_eq!(v["flag"], true, "--flag after a list of negatives: {n}");
+        assert_eq!(v["float_param"].as_f64(), n.parse::<f64>().ok());
+    }
+    let v = values(&sb, &["--tags", "-1", "--int-param", "-2"]);
+    assert_eq!(v["tags"], json!(["-1"]));
+    assert_eq!(v["int_param"], -2);
+    // A text option does not swallow the option after it.
+    let sb = Sandbox::new();
+    let line = rejected(&sb, ALL, &["--str-param", "--flag"]);
+    assert!(
+        line.contains("a value is required for '--str-param"),
+        "{line}"
+    );
+    // What is neither a number nor an option is still refused.
+    assert!(rejected(&sb, ALL, &["--str-param", "-x"]).contains("'-x'"));
+}

@@ -177,7 +177,9 @@ pub(crate) fn run_experiment(
 ) -> Result<CliOutcome, CliError> {
     exp.check_definition();
     let mut cmd = command::experiment(exp).bin_name(path.join(" "));
-    let matches = cmd.try_get_matches_from_mut(args).map_err(CliError::Clap)?;
+    let matches = cmd
+        .try_get_matches_from_mut(command::escape_negative_values(&cmd, args))
+        .map_err(CliError::Clap)?;
     if let Some(shell) = command::completions_requested(&matches) {
         return Err(CliError::Output(command::completion_script(
             shell, cmd, &path[0],
