@@ -419,3 +419,34 @@ fn negative_numbers_are_values_for_every_kind() {
     // What is neither a number nor an option is still refused.
     assert!(rejected(&sb, ALL, &["--str-param", "-x"]).contains("'-x'"));
 }
+
+/// A declared environment variable whose value is not UTF-8 is a usage
+/// error naming the variable, not silently unset.
+#[test]
+fn non_utf8_environment_values_are_refused_naming_the_variable() {
+    use std::ffi::OsStr;
+    use std::os::unix::ffi::OsStrExt;
+    let sb = Sandbox::new();
+    let run = support::Run::of(
+        sb.cmd(ALL)
+            .env("ALL_PARAMS_ENV_PARAM", OsStr::from_bytes(b"caf\xe9"))
+            .output()
+            .unwrap(),
+    );
+    run.expect_code(2);
+    assert_eq!(
+        run.error_line(),
+        "error: invalid value 'caf\u{FFFD}' for '--env-param' from environment variable \
+         ALL_PARAMS_ENV_PARAM: not valid UTF-8"
+    );
+    assert!(!sb.has_output());
+    // The command line still wins over the variable, bad bytes or not.
+    let run = support::Run::of(
+        sb.cmd(ALL)
+            .env("ALL_PARAMS_ENV_PARAM", OsStr::from_bytes(b"caf\xe9"))
+            .args(["--env-param", "given"])
+            .output()
+            .unwrap(),
+    );
+    assert_eq!(run.ok().json()["env_param"], "given");
+}

@@ -6,6 +6,7 @@
 //! programmatically (`run`, a child's spec) sit above all of these.
 
 use std::collections::BTreeMap;
+use std::ffi::OsString;
 use std::path::PathBuf;
 
 use crate::error::{Source, UsageError};
@@ -74,12 +75,13 @@ pub(crate) struct Resolved {
 }
 
 /// Resolves every parameter of `set`. `env` looks up environment variables
-/// (injectable for tests).
+/// (injectable for tests); raw, so a value that is not UTF-8 is reported
+/// rather than taken for an unset variable.
 pub(crate) fn resolve(
     experiment: &str,
     set: &ParamSet,
     request: Request,
-    env: &dyn Fn(&str) -> Option<String>,
+    env: &dyn Fn(&str) -> Option<OsString>,
 ) -> Result<Resolved, UsageError> {
     let mut warnings = Vec::new();
     let file = match &request.params_file {
@@ -166,14 +168,22 @@ fn display_name(param: &Param, origin: &Source) -> String {
 
 fn from_env(
     param: &Param,
-    env: &dyn Fn(&str) -> Option<String>,
+    env: &dyn Fn(&str) -> Option<OsString>,
 ) -> Result<Option<Value>, UsageError> {
     let Some(var) = &param.env else {
         return Ok(None);
     };
-    let Some(text) = env(var) else {
+    let Some(raw) = env(var) else {
         return Ok(None);
     };
+    // Every value is text; bytes that are not UTF-8 cannot be one, and
+    // dropping them would silently run with the default instead.
+    let text = raw.into_string().map_err(|raw| UsageError::InvalidValue {
+        param: display_name(param, &Source::Env(var.clone())),
+        value: raw.to_string_lossy().into_owned(),
+        origin: Source::Env(var.clone()),
+        reason: "not valid UTF-8".to_owned(),
+    })?;
     // A flag's variable holds a boolean (`1`, `true`, `yes`), which the
     // flag's bool type parses like any other text.
     let tokens = if param.multiple {
@@ -266,7 +276,7 @@ mod tests {
         }
     }
 
-    fn no_env(_: &str) -> Option<String> {
+    fn no_env(_: &str) -> Option<OsString> {
         None
     }
 
@@ -341,7 +351,7 @@ mod tests {
     #[test]
     fn env_is_below_the_command_line_and_splits_lists() {
         let env: HashMap<&str, &str> = [("N", "7"), ("XS", "1:2,3"), ("F", "yes")].into();
-        let lookup = |k: &str| env.get(k).map(|v| (*v).to_owned());
+        let lookup = |k: &str| env.get(k).map(OsString::from);
         let r = resolve(
             "e",
             &set(),
@@ -361,13 +371,26 @@ mod tests {
         .unwrap();
         assert_eq!(r.params.value("n"), Some(&Value::Int(8)));
 
-        let bad = |k: &str| (k == "N").then(|| "x".to_owned());
+        let bad = |k: &str| (k == "N").then(|| OsString::from("x"));
         let err = resolve("e", &set(), request(&[("req", text("r"))], None, &[]), &bad)
             .unwrap_err()
             .to_string();
         assert_eq!(
             err,
             "invalid value 'x' for '--n' from environment variable N: expected an integer"
+        );
+    }
+
+    #[test]
+    fn env_values_that_are_not_utf8_are_errors_naming_the_variable() {
+        use std::os::unix::ffi::OsStringExt;
+        let env = |k: &str| (k == "N").then(|| OsString::from_vec(b"4\xff2".to_vec()));
+        let err = resolve("e", &set(), request(&[("req", text("r"))], None, &[]), &env)
+            .unwrap_err()
+            .to_string();
+        assert_eq!(
+            err,
+            "invalid value '4\u{FFFD}2' for '--n' from environment variable N: not valid UTF-8"
         );
     }
 
