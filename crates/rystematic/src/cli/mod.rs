@@ -2,7 +2,7 @@
 //! options, report help, completions and errors the way a CLI should.
 
 mod command;
-mod sweep;
+pub(crate) mod sweep;
 mod tree;
 
 use std::ffi::OsString;
