@@ -10,7 +10,7 @@ use std::ffi::OsString;
 use std::path::PathBuf;
 
 use crate::error::{Source, UsageError};
-use crate::param::Param;
+use crate::param::{DefaultValue, Param};
 use crate::param_set::ParamSet;
 use crate::standard::names;
 use crate::value::{Params, Value};
@@ -106,13 +106,32 @@ pub(crate) fn resolve(
         };
         let value = match value {
             Some(value) => value,
-            None => set
-                .default_of(param)
-                .map_or(Value::Null, |default| default.evaluate()),
+            None => default_value(set, param)?,
         };
         params.insert(&param.name, finish(param, value)?);
     }
     Ok(Resolved { params, warnings })
+}
+
+/// The default of `param`. A fixed one was checked when it was declared; a
+/// computed one can only be checked now, like any other value, so that it
+/// too is of the parameter's type and reads back from `parameters.yaml`
+/// (a NaN would not).
+fn default_value(set: &ParamSet, param: &Param) -> Result<Value, UsageError> {
+    match set.default_of(param) {
+        None => Ok(Value::Null),
+        Some(DefaultValue::Fixed(value)) => Ok(value),
+        Some(computed @ DefaultValue::Computed(_)) => {
+            let value = computed.evaluate();
+            param
+                .normalise(value.clone())
+                .map_err(|reason| UsageError::Unconvertible {
+                    param: param.name.clone(),
+                    value: value.to_string(),
+                    reason: format!("the computed default is invalid: {reason}"),
+                })
+        }
+    }
 }
 
 /// Fills in what "unset" means for each kind of parameter, and enforces
@@ -392,6 +411,28 @@ mod tests {
             err,
             "invalid value '4\u{FFFD}2' for '--n' from environment variable N: not valid UTF-8"
         );
+    }
+
+    #[test]
+    fn computed_defaults_are_normalised_and_checked() {
+        let mut s = ParamSet::default();
+        for p in [
+            Param::float("x").default_with(|| 2),
+            Param::float("bad").default_with(|| f64::NAN),
+        ] {
+            s.add("e", p, None, Origin::Declared).unwrap();
+        }
+        let err = resolve("e", &s, request(&[], None, &[]), &no_env)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.starts_with("invalid value 'NaN' for 'bad': the computed default is invalid")
+                && err.contains("not a finite number"),
+            "{err}"
+        );
+        let given = [("bad", text("1.5"))];
+        let r = resolve("e", &s, request(&given, None, &[]), &no_env).unwrap();
+        assert_eq!(r.params.value("x"), Some(&Value::Float(2.0)));
     }
 
     #[test]
