@@ -313,3 +313,142 @@ fn param_groups_print_their_values_and_help_sections_in_order() {
     assert!(at("--param-a-2") < at("Another param group:"));
     assert!(at("Another param group:") < at("--param-b-1"));
 }
+
+/// NaN and the infinities cannot be written to `parameters.yaml` and read
+/// back the same through every format a run uses, so they are refused as
+/// usage errors wherever a float enters; every float the command line does
+/// accept reproduces exactly through `--params-file`.
+#[test]
+fn non_finite_floats_are_refused_and_accepted_floats_round_trip() {
+    let sb = Sandbox::new();
+    for text in ["nan", "NaN", "inf", "-inf", "infinity", "1e999", "-1e999"] {
+        let line = rejected(&sb, ALL, &["--float-param", text]);
+        assert!(
+            line.contains(&format!("invalid value '{text}' for '--float-param'"))
+                && line.contains("not a finite number"),
+            "{text}: {line}"
+        );
+        let line = rejected(&sb, ALL, &[&format!("--float-param={text}")]);
+        assert!(line.contains("not a finite number"), "{text}: {line}");
+    }
+    for (i, text) in [".nan", ".inf", "-.inf", ".NaN", "+.inf"]
+        .iter()
+        .enumerate()
+    {
+        let path = sb.write(
+            &format!("nonfinite{i}.yaml"),
+            &format!("float_param: {text}\n"),
+        );
+        let line = rejected(&sb, ALL, &["--params-file", path.to_str().unwrap()]);
+        assert!(
+            line.contains("for 'float_param' in params file")
+                && line.contains("not a finite number"),
+            "{text}: {line}"
+        );
+    }
+
+    // Accepted floats, and strings that spell YAML's special floats.
+    let cases = [
+        ("0.1", "nan"),
+        ("-0.0", ".nan"),
+        ("1e308", ".inf"),
+        ("-1.7976931348623157e308", "-.inf"),
+        ("5e-324", "1e999"),
+        ("1e-7", "inf"),
+        ("123456789012345678", ".NaN"),
+        ("-3", "-1"),
+    ];
+    for (i, (float, string)) in cases.into_iter().enumerate() {
+        let str_arg = format!("--str-param={string}");
+        let out = format!("case{i}");
+        let first = sb.run(
+            ALL,
+            &["--float-param", float, &str_arg, "--output-dir", &out],
+        );
+        let mut first = first.ok().json();
+        let dir = support::run_dirs(&sb.path().join(&out).join("all-params")).remove(0);
+        let file = dir.join("parameters.yaml");
+        let mut again = values(&sb, &["--params-file", file.to_str().unwrap()]);
+        assert_eq!(first["float_param"].as_f64(), float.parse::<f64>().ok());
+        assert_eq!(first["str_param"], string);
+        again.as_object_mut().unwrap().remove("params_file");
+        first.as_object_mut().unwrap().remove("params_file");
+        assert_eq!(again, first, "{float} / {string}:\n{}", read(&file));
+    }
+}
+
+/// SPEC §4: negative numbers are values, not options, for every kind of
+/// parameter, one value or many; an option after a value is still an option.
+#[test]
+fn negative_numbers_are_values_for_every_kind() {
+    let sb = Sandbox::new();
+    for n in ["-1", "-2.5", "-1e-3", "-.5", "-1E+4"] {
+        let v = values(
+            &sb,
+            &[
+                "--str-param",
+                n,
+                "--path-param",
+                n,
+                "--tags",
+                n,
+                "x",
+                n,
+                "--flag",
+                "--float-param",
+                n,
+                "--env-param",
+                n,
+            ],
+        );
+        assert_eq!(v["str_param"], n);
+        assert_eq!(v["path_param"], n);
+        assert_eq!(v["env_param"], n);
+        assert_eq!(v["tags"], json!([n, "x", n]));
+        assert_eq!(v["flag"], true, "--flag after a list of negatives: {n}");
+        assert_eq!(v["float_param"].as_f64(), n.parse::<f64>().ok());
+    }
+    let v = values(&sb, &["--tags", "-1", "--int-param", "-2"]);
+    assert_eq!(v["tags"], json!(["-1"]));
+    assert_eq!(v["int_param"], -2);
+    // A text option does not swallow the option after it.
+    let sb = Sandbox::new();
+    let line = rejected(&sb, ALL, &["--str-param", "--flag"]);
+    assert!(
+        line.contains("a value is required for '--str-param"),
+        "{line}"
+    );
+    // What is neither a number nor an option is still refused.
+    assert!(rejected(&sb, ALL, &["--str-param", "-x"]).contains("'-x'"));
+}
+
+/// A declared environment variable whose value is not UTF-8 is a usage
+/// error naming the variable, not silently unset.
+#[test]
+fn non_utf8_environment_values_are_refused_naming_the_variable() {
+    use std::ffi::OsStr;
+    use std::os::unix::ffi::OsStrExt;
+    let sb = Sandbox::new();
+    let run = support::Run::of(
+        sb.cmd(ALL)
+            .env("ALL_PARAMS_ENV_PARAM", OsStr::from_bytes(b"caf\xe9"))
+            .output()
+            .unwrap(),
+    );
+    run.expect_code(2);
+    assert_eq!(
+        run.error_line(),
+        "error: invalid value 'caf\u{FFFD}' for '--env-param' from environment variable \
+         ALL_PARAMS_ENV_PARAM: not valid UTF-8"
+    );
+    assert!(!sb.has_output());
+    // The command line still wins over the variable, bad bytes or not.
+    let run = support::Run::of(
+        sb.cmd(ALL)
+            .env("ALL_PARAMS_ENV_PARAM", OsStr::from_bytes(b"caf\xe9"))
+            .args(["--env-param", "given"])
+            .output()
+            .unwrap(),
+    );
+    assert_eq!(run.ok().json()["env_param"], "given");
+}

@@ -269,3 +269,58 @@ fn a_killed_run_leaves_no_torn_record() {
         assert!(scalars["."]["train/loss"].as_array().unwrap().len() > 1000);
     }
 }
+
+/// Writes fail partway, for real: the child runs under a file-size limit
+/// (`RLIMIT_FSIZE`, with SIGXFSZ ignored so `write` returns EFBIG after a
+/// short write), which cuts `scalars.csv` and the event file mid-record.
+/// The recorder cuts each file back to its last whole record and the run
+/// fails, saying why: no torn record, and no "completed" over lost metrics.
+#[test]
+fn a_write_cut_by_a_file_size_limit_tears_no_record_and_fails_the_run() {
+    use std::os::unix::process::CommandExt;
+    const LIMIT: u64 = 200_000 + 1234;
+    let sb = Sandbox::new();
+    let mut cmd = sb.cmd(RECORDER);
+    cmd.args(["--steps", "20000"]);
+    // SAFETY: only async-signal-safe calls between fork and exec.
+    unsafe {
+        cmd.pre_exec(|| {
+            let limit = libc::rlimit {
+                rlim_cur: LIMIT,
+                rlim_max: LIMIT,
+            };
+            if libc::setrlimit(libc::RLIMIT_FSIZE, &limit) != 0
+                || libc::signal(libc::SIGXFSZ, libc::SIG_IGN) == libc::SIG_ERR
+            {
+                return Err(std::io::Error::last_os_error());
+            }
+            Ok(())
+        });
+    }
+    let run = support::Run::of(cmd.output().unwrap());
+    run.expect_code(1);
+    let dir = sb.only_run_dir("recorder");
+    let info = run_json(&dir);
+    assert_eq!(info["status"], "failed", "{info}");
+    let error = info["error"].as_str().unwrap();
+    assert!(
+        error.contains("cannot write") && error.contains("large"),
+        "{error}"
+    );
+
+    let (code, scalars) = read_tb_events(&dir);
+    assert_eq!(code, Some(0), "no torn record: {scalars}");
+    let events = scalars["."]["train/loss"].as_array().unwrap();
+    let steps: Vec<u64> = events.iter().map(|e| e[0].as_u64().unwrap()).collect();
+    assert!(steps.len() > 100 && steps.len() < 20_000, "{}", steps.len());
+    assert_eq!(steps, (0..steps.len() as u64).collect::<Vec<_>>());
+
+    let csv = read(&dir.join("scalars.csv"));
+    assert!(csv.ends_with('\n'), "whole rows only");
+    assert!(csv.len() as u64 <= LIMIT);
+    let mut rows = csv.lines().skip(1).filter(|l| !l.is_empty());
+    assert!(rows.all(|row| {
+        let fields: Vec<&str> = row.split(',').collect();
+        fields.len() == 3 && fields[0].parse::<u64>().is_ok() && fields[2].parse::<f64>().is_ok()
+    }));
+}

@@ -21,8 +21,7 @@ pub(crate) fn save<T: Serialize>(
     state: &T,
     id: impl Display,
 ) -> Result<PathBuf, CheckpointError> {
-    let mut bytes = Vec::new();
-    ciborium::into_writer(state, &mut bytes).map_err(|e| CheckpointError::Encode(e.to_string()))?;
+    let bytes = encode(state)?;
     let path = dir.join(checkpoint_file_name(id));
     rystematic::write_atomic(&path, &bytes).map_err(|source| CheckpointError::Write {
         path: path.clone(),
@@ -51,7 +50,19 @@ pub fn load_checkpoint<T: DeserializeOwned>(path: &Path) -> Result<T, Checkpoint
         reason,
     };
     let bytes = std::fs::read(path).map_err(|e| read(e.to_string()))?;
-    ciborium::from_reader(bytes.as_slice()).map_err(|e| read(e.to_string()))
+    decode(&bytes).map_err(read)
+}
+
+/// A checkpoint's bytes as a `T`, or why not.
+pub(crate) fn decode<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, String> {
+    ciborium::from_reader(bytes).map_err(|e| e.to_string())
+}
+
+/// A checkpoint's bytes for `state`.
+pub(crate) fn encode<T: Serialize>(state: &T) -> Result<Vec<u8>, CheckpointError> {
+    let mut bytes = Vec::new();
+    ciborium::into_writer(state, &mut bytes).map_err(|e| CheckpointError::Encode(e.to_string()))?;
+    Ok(bytes)
 }
 
 #[cfg(test)]

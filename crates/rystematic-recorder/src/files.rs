@@ -25,13 +25,20 @@ pub(crate) struct FilesWriter {
 impl FilesWriter {
     pub(crate) fn create(dir: &Path) -> Result<FilesWriter, RecorderError> {
         let path = dir.join(SCALARS_FILE);
-        let io = |source| RecorderError::Io {
+        let csv = Appender::create_new(&path).map_err(|source| RecorderError::Io {
             path: path.clone(),
             source,
-        };
-        let mut csv = Appender::create_new(&path).map_err(io)?;
+        })?;
+        FilesWriter::over(dir, csv)
+    }
+
+    /// Writes `scalars.csv` through `csv`, starting with its header.
+    pub(crate) fn over(dir: &Path, mut csv: Appender) -> Result<FilesWriter, RecorderError> {
         csv.push(b"step,tag,value\n");
-        csv.flush().map_err(io)?;
+        csv.flush().map_err(|source| RecorderError::Io {
+            path: csv.path().to_owned(),
+            source,
+        })?;
         Ok(FilesWriter {
             dir: dir.to_owned(),
             csv,
@@ -112,6 +119,15 @@ impl FilesWriter {
             source,
         })
     }
+
+    /// The last flush; an error if any row was lost (see
+    /// [`Appender::close`]).
+    pub(crate) fn close(&mut self) -> Result<(), RecorderError> {
+        self.csv.close().map_err(|source| RecorderError::Io {
+            path: self.csv.path().to_owned(),
+            source,
+        })
+    }
 }
 
 /// `train/loss` → `train.loss`: a tag as a file name.
@@ -155,6 +171,7 @@ fn hparams_json(hparams: &[(String, HParam)], metrics: &[(&str, f64)]) -> String
 mod tests {
     use super::*;
     use crate::append::PAGE;
+    use crate::append::fault::Disk;
 
     #[test]
     fn rows_never_straddle_a_page_and_blank_lines_fill_the_gap() {
@@ -178,6 +195,88 @@ mod tests {
         let rows: Vec<&str> = text.lines().filter(|l| !l.is_empty()).collect();
         assert_eq!(rows.len(), 5001);
         assert!(text.lines().any(str::is_empty), "some page needed filling");
+    }
+
+    /// The lines of a CSV, checked: none straddles a page, each is blank
+    /// or a whole `step,tag,value` row. Returns the rows' steps.
+    fn whole_rows(text: &str) -> Vec<u64> {
+        let mut offset = 0;
+        let mut steps = Vec::new();
+        for line in text.split_inclusive('\n') {
+            let end = offset + line.len();
+            assert_eq!(offset / PAGE, (end - 1) / PAGE, "{line:?} straddles");
+            assert!(line.ends_with('\n'), "a torn last line: {line:?}");
+            offset = end;
+            let line = line.trim_end();
+            if line.is_empty() || line == "step,tag,value" {
+                continue;
+            }
+            let fields: Vec<&str> = line.split(',').collect();
+            assert_eq!(fields.len(), 3, "{line:?}");
+            assert!(fields[1].chars().all(|c| c == 't'), "{line:?}");
+            fields[2].parse::<f64>().unwrap();
+            steps.push(fields[0].parse().unwrap());
+        }
+        steps
+    }
+
+    fn row(files: &mut FilesWriter, step: u64) {
+        files.scalar(
+            step,
+            &"t".repeat((step % 41) as usize + 1),
+            1.0 / (1.0 + step as f64),
+        );
+    }
+
+    #[test]
+    fn a_full_disk_tears_no_row_and_loses_none_when_space_comes_back() {
+        let disk = Disk::with_free(10_000);
+        let csv = Appender::with_sink(Path::new(SCALARS_FILE), disk.sink());
+        let mut files = FilesWriter::over(Path::new("."), csv).unwrap();
+        let mut failed = 0;
+        for step in 0..3000 {
+            row(&mut files, step);
+            if step % 10 == 9 && files.flush().is_err() {
+                failed += 1;
+            }
+            if step == 1500 {
+                disk.state().free = None;
+            }
+        }
+        files.close().unwrap();
+        assert!(
+            failed > 10 && disk.state().failed_writes > 0,
+            "the disk was full"
+        );
+        let text = String::from_utf8(disk.state().data.clone()).unwrap();
+        assert_eq!(whole_rows(&text), (0..3000).collect::<Vec<_>>());
+    }
+
+    #[test]
+    fn rows_lost_to_a_full_disk_fail_the_close_and_none_is_torn() {
+        let disk = Disk::with_free(10_000);
+        let csv = Appender::with_sink(Path::new(SCALARS_FILE), disk.sink());
+        let mut files = FilesWriter::over(Path::new("."), csv).unwrap();
+        let full_until = 200_000;
+        for step in 0..full_until + 1000 {
+            row(&mut files, step);
+            if step % 10 == 9 {
+                let _ = files.flush();
+            }
+            if step == full_until {
+                disk.state().free = None;
+            }
+        }
+        let err = files.close().unwrap_err().to_string();
+        assert!(err.contains("scalars.csv") && err.contains("lost"), "{err}");
+        let text = String::from_utf8(disk.state().data.clone()).unwrap();
+        let steps = whole_rows(&text);
+        assert!(
+            steps.windows(2).all(|w| w[0] < w[1]),
+            "in order, none merged"
+        );
+        assert!(steps.len() < 100_000, "some were lost: {}", steps.len());
+        assert_eq!(steps.last(), Some(&(full_until + 999)), "recording went on");
     }
 
     #[test]

@@ -28,6 +28,11 @@ mod tensorboard;
 #[path = "tensorboard_disabled.rs"]
 mod tensorboard;
 
+/// Entry points for the fuzz targets (`fuzz/`). Not a public API.
+#[doc(hidden)]
+#[path = "fuzz.rs"]
+pub mod __fuzz;
+
 pub use checkpoint::{checkpoint_file_name, load_checkpoint};
 pub use error::{CheckpointError, RecorderError};
 pub use extension::{BACKENDS_PARAM, CHECKPOINT_PARAM, RecorderExtension, RunRecorder};

@@ -326,11 +326,11 @@ impl Recorder {
         {
             tb.hparams_end(success);
         }
-        let flushed = inner.flush();
+        let closed = inner.close();
         inner.tensorboard = None;
         inner.files = None;
         inner.console = None;
-        flushed
+        closed
     }
 }
 
@@ -348,13 +348,35 @@ impl Inner {
         }
     }
 
-    fn flush(&mut self) -> Result<(), RecorderError> {
+    /// The last flush of every backend: an error if any record was lost
+    /// on the way, even one whose failed write was reported before.
+    fn close(&mut self) -> Result<(), RecorderError> {
+        self.flush_console();
+        let tb = match &mut self.tensorboard {
+            Some(tb) => tb.close().map_err(|source| RecorderError::Io {
+                path: tb.path().to_owned(),
+                source,
+            }),
+            None => Ok(()),
+        };
+        let files = match &mut self.files {
+            Some(files) => files.close(),
+            None => Ok(()),
+        };
+        tb.and(files)
+    }
+
+    fn flush_console(&mut self) {
         if let Some(console) = &mut self.console
             && !console.is_empty()
         {
             let line: Vec<String> = console.drain(..).map(|(t, v)| format!("{t}={v}")).collect();
             tracing::info!(target: "recorder", "step {}: {}", self.count, line.join(" "));
         }
+    }
+
+    fn flush(&mut self) -> Result<(), RecorderError> {
+        self.flush_console();
         let tb = match &mut self.tensorboard {
             Some(tb) => tb.flush().map_err(|source| RecorderError::Io {
                 path: tb.path().to_owned(),

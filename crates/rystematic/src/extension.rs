@@ -94,7 +94,10 @@ pub trait Extension: Send + Sync + 'static {
     }
 
     /// Runs after the main function, however it ended. An error is logged
-    /// and never hides the experiment's own outcome.
+    /// and never hides the experiment's own failure or interruption; after
+    /// a completed main function it makes the run failed (the hooks after
+    /// this one see [`Outcome::Failed`], `run.json` says `failed`), since
+    /// what the hook could not finish (say, writing metrics) is missing.
     fn after(&self, run: &Run, outcome: &Outcome<'_>) -> anyhow::Result<()> {
         let _ = (run, outcome);
         Ok(())

@@ -71,6 +71,11 @@ pub mod files {
     pub use crate::sweep::MANIFEST_FILE;
 }
 
+/// Entry points for the fuzz targets (`fuzz/`). Not a public API.
+#[doc(hidden)]
+#[path = "fuzz.rs"]
+pub mod __fuzz;
+
 /// What the macros expand to. Not a public API.
 #[doc(hidden)]
 pub mod __private {

@@ -10,10 +10,11 @@
 //! the first file, options between the files, the second file, and so on.
 
 use std::collections::BTreeMap;
+use std::ffi::OsString;
 use std::path::PathBuf;
 
 use crate::error::{Source, UsageError};
-use crate::param::Param;
+use crate::param::{DefaultValue, Param};
 use crate::param_set::ParamSet;
 use crate::standard::names;
 use crate::value::{Params, Value};
@@ -98,12 +99,13 @@ pub(crate) struct Resolved {
 }
 
 /// Resolves every parameter of `set`. `env` looks up environment variables
-/// (injectable for tests).
+/// (injectable for tests); raw, so a value that is not UTF-8 is reported
+/// rather than taken for an unset variable.
 pub(crate) fn resolve(
     experiment: &str,
     set: &ParamSet,
     request: Request,
-    env: &dyn Fn(&str) -> Option<String>,
+    env: &dyn Fn(&str) -> Option<OsString>,
 ) -> Result<Resolved, UsageError> {
     let mut warnings = Vec::new();
     // Highest precedence first, so the first stage that has a key wins.
@@ -130,9 +132,7 @@ pub(crate) fn resolve(
         };
         let value = match value {
             Some(value) => value,
-            None => set
-                .default_of(param)
-                .map_or(Value::Null, |default| default.evaluate()),
+            None => default_value(set, param)?,
         };
         params.insert(&param.name, finish(param, value)?);
     }
@@ -156,6 +156,27 @@ fn from_command_line(param: &Param, stages: &[Ready]) -> Result<Option<Value>, U
         }
     }
     Ok(None)
+}
+
+/// The default of `param`. A fixed one was checked when it was declared; a
+/// computed one can only be checked now, like any other value, so that it
+/// too is of the parameter's type and reads back from `parameters.yaml`
+/// (a NaN would not).
+fn default_value(set: &ParamSet, param: &Param) -> Result<Value, UsageError> {
+    match set.default_of(param) {
+        None => Ok(Value::Null),
+        Some(DefaultValue::Fixed(value)) => Ok(value),
+        Some(computed @ DefaultValue::Computed(_)) => {
+            let value = computed.evaluate();
+            param
+                .normalise(value.clone())
+                .map_err(|reason| UsageError::Unconvertible {
+                    param: param.name.clone(),
+                    value: value.to_string(),
+                    reason: format!("the computed default is invalid: {reason}"),
+                })
+        }
+    }
 }
 
 /// Fills in what "unset" means for each kind of parameter, and enforces
@@ -211,14 +232,22 @@ fn display_name(param: &Param, origin: &Source) -> String {
 
 fn from_env(
     param: &Param,
-    env: &dyn Fn(&str) -> Option<String>,
+    env: &dyn Fn(&str) -> Option<OsString>,
 ) -> Result<Option<Value>, UsageError> {
     let Some(var) = &param.env else {
         return Ok(None);
     };
-    let Some(text) = env(var) else {
+    let Some(raw) = env(var) else {
         return Ok(None);
     };
+    // Every value is text; bytes that are not UTF-8 cannot be one, and
+    // dropping them would silently run with the default instead.
+    let text = raw.into_string().map_err(|raw| UsageError::InvalidValue {
+        param: display_name(param, &Source::Env(var.clone())),
+        value: raw.to_string_lossy().into_owned(),
+        origin: Source::Env(var.clone()),
+        reason: "not valid UTF-8".to_owned(),
+    })?;
     // A flag's variable holds a boolean (`1`, `true`, `yes`), which the
     // flag's bool type parses like any other text.
     let tokens = if param.multiple {
@@ -312,7 +341,7 @@ mod tests {
         }
     }
 
-    fn no_env(_: &str) -> Option<String> {
+    fn no_env(_: &str) -> Option<OsString> {
         None
     }
 
@@ -423,7 +452,7 @@ mod tests {
     #[test]
     fn env_is_below_the_command_line_and_splits_lists() {
         let env: HashMap<&str, &str> = [("N", "7"), ("XS", "1:2,3"), ("F", "yes")].into();
-        let lookup = |k: &str| env.get(k).map(|v| (*v).to_owned());
+        let lookup = |k: &str| env.get(k).map(OsString::from);
         let r = resolve(
             "e",
             &set(),
@@ -443,7 +472,7 @@ mod tests {
         .unwrap();
         assert_eq!(r.params.value("n"), Some(&Value::Int(8)));
 
-        let bad = |k: &str| (k == "N").then(|| "x".to_owned());
+        let bad = |k: &str| (k == "N").then(|| OsString::from("x"));
         let err = resolve("e", &set(), request(&[("req", text("r"))], None, &[]), &bad)
             .unwrap_err()
             .to_string();
@@ -451,6 +480,41 @@ mod tests {
             err,
             "invalid value 'x' for '--n' from environment variable N: expected an integer"
         );
+    }
+
+    #[test]
+    fn env_values_that_are_not_utf8_are_errors_naming_the_variable() {
+        use std::os::unix::ffi::OsStringExt;
+        let env = |k: &str| (k == "N").then(|| OsString::from_vec(b"4\xff2".to_vec()));
+        let err = resolve("e", &set(), request(&[("req", text("r"))], None, &[]), &env)
+            .unwrap_err()
+            .to_string();
+        assert_eq!(
+            err,
+            "invalid value '4\u{FFFD}2' for '--n' from environment variable N: not valid UTF-8"
+        );
+    }
+
+    #[test]
+    fn computed_defaults_are_normalised_and_checked() {
+        let mut s = ParamSet::default();
+        for p in [
+            Param::float("x").default_with(|| 2),
+            Param::float("bad").default_with(|| f64::NAN),
+        ] {
+            s.add("e", p, None, Origin::Declared).unwrap();
+        }
+        let err = resolve("e", &s, request(&[], None, &[]), &no_env)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.starts_with("invalid value 'NaN' for 'bad': the computed default is invalid")
+                && err.contains("not a finite number"),
+            "{err}"
+        );
+        let given = [("bad", text("1.5"))];
+        let r = resolve("e", &s, request(&given, None, &[]), &no_env).unwrap();
+        assert_eq!(r.params.value("x"), Some(&Value::Float(2.0)));
     }
 
     #[test]

@@ -59,6 +59,10 @@ pub(crate) fn parse_params(text: &str) -> Result<BTreeMap<String, Value>, Params
     options.strict_booleans = true;
     // `!!python/object:...` and friends are an error, not silently a string.
     options.reject_unsupported_tags = true;
+    // `.nan` and `.inf` reach the parameter's type, which refuses them with
+    // the parameter named (see `Kind::coerce`), instead of failing here
+    // with only a line and column.
+    options.non_finite_float_policy = serde_saphyr::NonFiniteFloatPolicy::PassThrough;
     let document: TopLevel = serde_saphyr::from_str_with_options(text, options)
         .map_err(|e| ParamsFileProblem::Invalid(one_line(&e.without_snippet().to_string())))?;
     match document {
@@ -205,6 +209,84 @@ mod tests {
         assert!(matches!(err, ParamsFileProblem::Invalid(_)), "{err}");
         let err = parse_params("a: !custom 3\n").unwrap_err();
         assert!(matches!(err, ParamsFileProblem::Invalid(_)), "{err}");
+    }
+
+    /// Every float text the command line accepts reads back from
+    /// `parameters.yaml` as the same number, and strings that spell a YAML
+    /// special float stay strings.
+    #[test]
+    fn accepted_floats_and_float_like_strings_round_trip() {
+        use crate::param::Kind;
+        let float_texts = [
+            "0",
+            "-0.0",
+            "0.1",
+            "1",
+            "-1",
+            "1e-7",
+            "1E5",
+            "+2.5",
+            "1e308",
+            "-1e308",
+            "1.7976931348623157e308",
+            "5e-324",
+            "2.2250738585072014e-308",
+            "123456789012345678",
+            " 3.5 ",
+            "0.30000000000000004",
+            ".5",
+            "5.",
+            "1_0",
+        ];
+        let str_texts = [
+            "nan",
+            "NaN",
+            ".nan",
+            ".NaN",
+            ".NAN",
+            "inf",
+            ".inf",
+            "-.inf",
+            "+.inf",
+            ".Inf",
+            "-.INF",
+            "infinity",
+            "1e999",
+            "1e5",
+            "-0.0",
+            "0x1F",
+            "0o17",
+            "1_000",
+            "~",
+            "Null",
+            "NULL",
+            "True",
+            "off",
+            "1:20",
+            "2001-12-14",
+        ];
+        let mut params = Vec::new();
+        for (i, text) in float_texts.iter().enumerate() {
+            // Texts Rust does not parse are not accepted by the CLI either.
+            if let Ok(value) = Kind::Float.parse_text(text) {
+                params.push((format!("f{i:02}"), value));
+            }
+        }
+        for (i, text) in str_texts.iter().enumerate() {
+            params.push((format!("s{i:02}"), Kind::Str.parse_text(text).unwrap()));
+        }
+        let params: Params = params.into_iter().collect();
+        let text = render_params(&params);
+        let back = parse_params(&text).unwrap();
+        for (name, value) in &params {
+            let kind = if name.starts_with('f') {
+                Kind::Float
+            } else {
+                Kind::Str
+            };
+            let read = kind.coerce(back[name.as_str()].clone());
+            assert_eq!(read.as_ref(), Ok(value), "{name} in\n{text}");
+        }
     }
 
     #[test]

@@ -202,12 +202,25 @@ fn a_failing_before_hook_fails_the_run_cleanly() {
 }
 
 #[test]
-fn a_failing_after_hook_is_logged_and_hides_nothing() {
+fn a_failing_after_hook_fails_a_completed_run_and_hides_nothing() {
     let _turn = setup();
     let (tmp, result) = run(&experiment(false), &[("probe_fail_after", true)]);
-    result.unwrap();
+    let err = result.unwrap_err();
+    assert_eq!(
+        err.report(),
+        "experiment `ext` failed: extension `probe` failed after the run: probe could not clean up"
+    );
     let dir = only_run_dir(&tmp);
-    assert_eq!(RunInfo::read(&dir).unwrap().status, RunStatus::Completed);
+    let info = RunInfo::read(&dir).unwrap();
+    assert_eq!(
+        info.status,
+        RunStatus::Failed,
+        "a run whose teardown failed is not complete"
+    );
+    assert_eq!(
+        info.error.as_deref(),
+        Some("extension `probe` failed after the run: probe could not clean up")
+    );
     let log = std::fs::read_to_string(dir.join("log.txt")).unwrap();
     assert!(
         log.contains(

@@ -42,8 +42,14 @@ impl EventWriter {
             std::process::id(),
             COUNTER.fetch_add(1, Ordering::Relaxed)
         ));
+        EventWriter::over(Appender::create_new(&path)?)
+    }
+
+    /// Writes an event file through `out`, starting with the file-version
+    /// event.
+    pub(crate) fn over(out: Appender) -> io::Result<EventWriter> {
         let mut writer = EventWriter {
-            out: Appender::create_new(&path)?,
+            out,
             scratch: Vec::with_capacity(256),
             framed: Vec::with_capacity(256),
         };
@@ -251,6 +257,12 @@ impl EventWriter {
     pub(crate) fn flush(&mut self) -> io::Result<()> {
         self.out.flush()
     }
+
+    /// The last flush; an error if any record was lost (see
+    /// [`Appender::close`]).
+    pub(crate) fn close(&mut self) -> io::Result<()> {
+        self.out.close()
+    }
 }
 
 /// Length, its checksum and the data's checksum around a record's data.
@@ -416,6 +428,60 @@ mod tests {
             1 + 3000 + 6 + 10,
             "every event"
         );
+    }
+
+    #[test]
+    fn a_full_disk_tears_no_record_and_lost_records_fail_the_close() {
+        use crate::append::fault::Disk;
+        let png = Png {
+            width: 1,
+            height: 1,
+            channels: 1,
+            bytes: vec![7; 3 * PAGE + 5],
+        };
+        // Space comes back in time (nothing lost), or too late (records
+        // lost, reported).
+        for (full_until, loses) in [(300u64, false), (3000, true)] {
+            let disk = Disk::with_free(20_000);
+            let out = Appender::with_sink(Path::new("events"), disk.sink());
+            let mut writer = EventWriter::over(out).unwrap();
+            for step in 0..full_until + 300 {
+                writer.scalar(step, &"t".repeat((step % 97) as usize + 1), step as f64);
+                if step % 5 == 0 {
+                    writer.image(step, "img", &png);
+                }
+                let _ = writer.flush();
+                if step == full_until {
+                    disk.state().free = None;
+                }
+            }
+            let closed = writer.close();
+            assert_eq!(closed.is_err(), loses, "{closed:?}");
+            assert!(disk.state().failed_writes > 0);
+            let bytes = disk.state().data.clone();
+            let mut offset = 0;
+            let mut steps = Vec::new();
+            for record in record::read_records(&bytes).unwrap() {
+                let end = offset + record.len() + RECORD_OVERHEAD;
+                if end - offset <= PAGE {
+                    assert_eq!(offset / PAGE, (end - 1) / PAGE, "straddles at {offset}");
+                } else {
+                    assert_eq!(offset % PAGE, 0, "a large record starts on a page");
+                }
+                offset = end;
+                let event = Event::decode(record).unwrap();
+                if let Some(EventWhat::Summary(s)) = &event.what
+                    && matches!(s.value[0].value, Some(SummaryKind::SimpleValue(_)))
+                {
+                    steps.push(event.step as u64);
+                }
+            }
+            assert!(steps.windows(2).all(|w| w[0] < w[1]));
+            assert_eq!(steps.last(), Some(&(full_until + 299)));
+            if !loses {
+                assert_eq!(steps, (0..full_until + 300).collect::<Vec<_>>());
+            }
+        }
     }
 
     #[test]

@@ -83,15 +83,112 @@ fn add_param(cmd: Command, set: &ParamSet, entry: &Entry) -> Command {
         .action(action)
         .help(help)
         .hide(param.hidden);
+    // Negative numbers are values for every kind (`--name -1`, `--xs -1 -2`),
+    // never options: clap recognises the simple ones (`-3`, `-1.5e3`), and
+    // `escape_negative_values` marks the rest (`-1e-3`, `-.5`). Only a
+    // single numeric value takes the next token whatever it looks like
+    // (`--lr --x` reads "invalid value"); for text and lists that would
+    // swallow the next option.
+    arg = arg.allow_negative_numbers(true);
     arg = match (param.multiple, param.kind.is_numeric()) {
-        // clap only recognises simple negative numbers (`-3`, `-1.5e3`),
-        // so a single numeric value takes the next token whatever it looks
-        // like (`--lr -1e-3`); a mistake then reads "invalid value".
         (false, true) => arg.num_args(1).allow_hyphen_values(true),
         (false, false) => arg.num_args(1),
-        (true, numeric) => arg.num_args(0..).allow_negative_numbers(numeric),
+        (true, _) => arg.num_args(0..),
     };
     cmd.arg(in_section(arg))
+}
+
+/// Prefix that marks a token as a value for clap. No command-line argument
+/// can contain NUL (argv entries are C strings), so the mark cannot clash
+/// with anything a user typed; [`given`] removes it.
+const VALUE_MARK: char = '\0';
+
+/// Marks the tokens that are negative numbers in a value position of an
+/// option taking negative numbers (`--xs 1 -1e-3`, `--name -.5`), so clap
+/// takes them as values rather than unknown short options. clap itself only
+/// recognises digits with one dot and an exponent without sign. Token
+/// positions are unchanged, so the result lines up with `args` for
+/// [`request`].
+pub(crate) fn escape_negative_values(cmd: &Command, args: &[OsString]) -> Vec<OsString> {
+    let mut out = args.to_vec();
+    let mut expecting = Takes::Nothing;
+    for token in &mut out {
+        let Some(text) = token.to_str() else {
+            expecting = expecting.after_value();
+            continue;
+        };
+        if expecting == Takes::Anything {
+            expecting = Takes::Nothing;
+            continue;
+        }
+        if text == "--" {
+            break;
+        }
+        if expecting != Takes::Nothing && is_negative_number(text) {
+            *token = format!("{VALUE_MARK}{text}").into();
+            expecting = expecting.after_value();
+        } else if let Some(long) = text.strip_prefix("--") {
+            expecting = match long.split_once('=') {
+                // `--xs=-1 -2`: clap takes the attached value and no more.
+                Some(_) => Takes::Nothing,
+                None => Takes::of(cmd, long),
+            };
+        } else if text.starts_with('-') && text.len() > 1 {
+            // A short option (`-h`) ends the values, as it does for clap.
+            expecting = Takes::Nothing;
+        } else {
+            expecting = expecting.after_value();
+        }
+    }
+    out
+}
+
+/// What the tokens after an option can be, as far as negative numbers go.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Takes {
+    /// Not a value position (a flag, an unknown option, values done).
+    Nothing,
+    /// The next token, whatever it is (`allow_hyphen_values`).
+    Anything,
+    /// One value.
+    One,
+    /// Any number of values.
+    Many,
+}
+
+impl Takes {
+    fn of(cmd: &Command, long: &str) -> Takes {
+        let Some(arg) = cmd.get_arguments().find(|a| a.get_long() == Some(long)) else {
+            return Takes::Nothing;
+        };
+        if !arg.get_action().takes_values() {
+            return Takes::Nothing;
+        }
+        if arg.is_allow_hyphen_values_set() {
+            return Takes::Anything;
+        }
+        if !arg.is_allow_negative_numbers_set() {
+            return Takes::Nothing;
+        }
+        match arg.get_num_args() {
+            Some(range) if range.max_values() > 1 => Takes::Many,
+            _ => Takes::One,
+        }
+    }
+
+    fn after_value(self) -> Takes {
+        match self {
+            Takes::Many => Takes::Many,
+            _ => Takes::Nothing,
+        }
+    }
+}
+
+/// `-1`, `-1e-3`, `-.5`, `-inf`: a minus sign and what Rust reads as a
+/// number. There are no short options but `-h`, so none of these can be one.
+fn is_negative_number(text: &str) -> bool {
+    text.strip_prefix('-')
+        .is_some_and(|rest| !rest.starts_with(['-', '+']) && rest.parse::<f64>().is_ok())
 }
 
 fn negated_id(param: &Param) -> String {
@@ -234,7 +331,11 @@ fn given(param: &Param, matches: &ArgMatches) -> Option<Given> {
     }
     let tokens = matches
         .get_many::<String>(&param.name)
-        .map(|values| values.cloned().collect())
+        .map(|values| {
+            values
+                .map(|v| v.strip_prefix(VALUE_MARK).unwrap_or(v).to_owned())
+                .collect()
+        })
         .unwrap_or_default();
     Some(Given::Text(tokens))
 }
@@ -297,10 +398,51 @@ mod tests {
     }
 
     fn parse(args: &[&str]) -> Request {
+        try_parse(args).unwrap()
+    }
+
+    fn try_parse(args: &[&str]) -> Result<Request, clap::Error> {
         let e = exp();
-        let m = experiment(&e).try_get_matches_from(args).unwrap();
+        let cmd = experiment(&e);
         let args: Vec<OsString> = args.iter().map(OsString::from).collect();
-        request(e.param_set(), &m, &args)
+        let m = cmd
+            .clone()
+            .try_get_matches_from(escape_negative_values(&cmd, &args))?;
+        Ok(request(e.param_set(), &m, &args))
+    }
+
+    #[test]
+    fn negative_numbers_are_values_for_every_kind() {
+        for value in ["-1", "-2.5", "-1e3", "-1e-3", "-.5", "-1E+4", "-0"] {
+            let r = parse(&["--req", value, "--lr", value, "--n", value]);
+            assert_eq!(text(options(&r, 0), "req").unwrap(), [value]);
+            assert_eq!(text(options(&r, 0), "lr").unwrap(), [value]);
+            assert_eq!(text(options(&r, 0), "n").unwrap(), [value]);
+            let r = parse(&["--xs", value, "b", value, "--f", "--n", "1"]);
+            assert_eq!(text(options(&r, 0), "xs").unwrap(), [value, "b", value]);
+            assert!(matches!(options(&r, 0).values["f"], Given::Flag(true)));
+            let r = parse(&["--xs", "a", value, "--params-file", "p", "--xs", value]);
+            assert_eq!(text(options(&r, 1), "xs").unwrap(), [value]);
+        }
+        // An option after a text or list option is still an option, not
+        // swallowed as its value.
+        let err = try_parse(&["--req", "--f"]).unwrap_err();
+        assert_eq!(err.kind(), clap::error::ErrorKind::InvalidValue);
+        assert!(
+            err.to_string().contains("a value is required for '--req"),
+            "{err}"
+        );
+        let r = parse(&["--xs", "-1", "--f"]);
+        assert_eq!(text(options(&r, 0), "xs").unwrap(), ["-1"]);
+        assert!(matches!(options(&r, 0).values["f"], Given::Flag(true)));
+        // A single value takes one token; what is not a number is not a value.
+        assert!(try_parse(&["--req", "-1", "-2"]).is_err());
+        assert!(try_parse(&["--req", "-x"]).is_err());
+        assert!(try_parse(&["--xs", "-x"]).is_err());
+        // After `--` nothing is marked (and nothing is an option).
+        let cmd = experiment(&exp());
+        let args: Vec<OsString> = ["--xs", "--", "-1e-3"].iter().map(OsString::from).collect();
+        assert_eq!(escape_negative_values(&cmd, &args), args);
     }
 
     /// The n-th run of options: before the first file, after it, ...

@@ -2,7 +2,7 @@
 //! options, report help, completions and errors the way a CLI should.
 
 mod command;
-mod sweep;
+pub(crate) mod sweep;
 mod tree;
 
 use std::ffi::OsString;
@@ -202,7 +202,9 @@ pub(crate) fn run_experiment(
             .disable_version_flag(false)
             .display_name(path[0].clone());
     }
-    let matches = cmd.try_get_matches_from_mut(args).map_err(CliError::Clap)?;
+    let matches = cmd
+        .try_get_matches_from_mut(command::escape_negative_values(&cmd, args))
+        .map_err(CliError::Clap)?;
     if let Some(shell) = command::completions_requested(&matches) {
         return Err(CliError::Output(command::completion_script(
             shell, cmd, &path[0],

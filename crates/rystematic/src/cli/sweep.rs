@@ -165,7 +165,7 @@ pub(crate) fn run(
 }
 
 /// `lr=0.1,0.01` → ("lr", ["0.1", "0.01"]).
-fn parse_axis(exp: &Experiment, spec: &str) -> Result<(String, Vec<String>), String> {
+pub(crate) fn parse_axis(exp: &Experiment, spec: &str) -> Result<(String, Vec<String>), String> {
     let (name, list) = spec
         .split_once('=')
         .ok_or_else(|| format!("invalid value '{spec}' for '--sweep': expected NAME=V1,V2,..."))?;

@@ -200,7 +200,7 @@ impl Experiment {
 
     pub(crate) fn resolve(&self, request: Request) -> Result<resolve::Resolved, UsageError> {
         let resolved = resolve::resolve(&self.name, &self.params, request, &|var| {
-            std::env::var(var).ok()
+            std::env::var_os(var)
         })?;
         if let Some(check) = &self.convert_check {
             check(&resolved.params).map_err(|e| match e {

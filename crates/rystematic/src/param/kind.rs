@@ -71,6 +71,10 @@ impl Kind {
     /// Parses command-line or environment text. The error says what was
     /// expected; the caller names the parameter and the source.
     pub(crate) fn parse_text(&self, text: &str) -> Result<Value, String> {
+        self.parse_text_unchecked(text).and_then(finite)
+    }
+
+    fn parse_text_unchecked(&self, text: &str) -> Result<Value, String> {
         match self {
             Kind::Str => Ok(Value::Str(text.to_owned())),
             Kind::Path => Ok(Value::Path(PathBuf::from(text))),
@@ -94,6 +98,10 @@ impl Kind {
     /// Converts a typed scalar (from a params file or a programmatic `run`).
     /// Null stays null; lists are the caller's business.
     pub(crate) fn coerce(&self, value: Value) -> Result<Value, String> {
+        self.coerce_unchecked(value).and_then(finite)
+    }
+
+    fn coerce_unchecked(&self, value: Value) -> Result<Value, String> {
         match (self, value) {
             (_, Value::Null) => Ok(Value::Null),
             (_, Value::List(_)) => Err("expected a single value, found a list".to_owned()),
@@ -123,6 +131,23 @@ impl Kind {
                 other.type_name()
             )),
         }
+    }
+}
+
+/// Rejects NaN and the infinities, whatever source or parser produced them.
+///
+/// One rule both ways: a value is accepted only if it survives the trip
+/// through every format a run writes it to. `parameters.yaml` could say
+/// `.nan`, but child specs, sweep manifests and `run.json` are JSON, which
+/// has no such numbers (serde_json writes `null`), and NaN is not equal to
+/// itself, so allowed values and sweeps could not match it. Refusing them
+/// up front beats a run that cannot be reproduced.
+fn finite(value: Value) -> Result<Value, String> {
+    match value {
+        Value::Float(x) if !x.is_finite() => Err(format!(
+            "not a finite number (`{x}`); NaN and infinities cannot be recorded and read back"
+        )),
+        value => Ok(value),
     }
 }
 
@@ -200,6 +225,32 @@ mod tests {
         let err = Kind::Float.coerce(Value::Bool(true)).unwrap_err();
         assert_eq!(err, "expected a float, found bool `true`");
         assert!(Kind::Str.coerce(Value::from(vec!["a"])).is_err());
+    }
+
+    #[test]
+    fn non_finite_floats_are_refused_from_every_source() {
+        for text in ["nan", "NaN", "inf", "-inf", "+infinity", "1e999", "-1e400"] {
+            let err = Kind::Float.parse_text(text).unwrap_err();
+            assert!(err.contains("not a finite number"), "{text}: {err}");
+        }
+        for x in [f64::NAN, f64::INFINITY, f64::NEG_INFINITY] {
+            assert!(Kind::Float.coerce(Value::Float(x)).is_err(), "{x}");
+            // A file's `.nan` read as text is refused too.
+            assert!(Kind::Float.coerce(Value::from(x.to_string())).is_err());
+        }
+        // A user conversion cannot smuggle one in either.
+        let custom = Kind::Custom(Arc::new(|s: &str| Ok(Value::Float(s.len() as f64 / 0.0))));
+        assert!(custom.parse_text("x").is_err());
+        assert!(custom.coerce(Value::from("x")).is_err());
+        // The largest and smallest finite floats are fine.
+        assert_eq!(
+            Kind::Float.parse_text("1.7976931348623157e308").unwrap(),
+            Value::Float(f64::MAX)
+        );
+        assert_eq!(
+            Kind::Float.parse_text("5e-324").unwrap(),
+            Value::Float(5e-324)
+        );
     }
 
     #[test]

@@ -502,6 +502,20 @@ mod tests {
         );
         assert!(msg(Param::string("s").env("A=B")).contains("environment variable"));
         assert!(msg(Param::string("s").allowed_values(Vec::<String>::new())).contains("empty"));
+        let nan = msg(Param::float("x").default(f64::NAN));
+        assert!(
+            nan.contains("`x`") && nan.contains("not a finite number"),
+            "{nan}"
+        );
+        assert!(
+            msg(Param::float("xs")
+                .multiple()
+                .default(vec![1.0, f64::INFINITY]))
+            .contains("not a finite number")
+        );
+        assert!(
+            msg(Param::float("x").allowed_values([f64::NEG_INFINITY])).contains("allowed value")
+        );
     }
 
     #[test]

@@ -141,7 +141,10 @@ pub(crate) fn execute(mut launch: Launch<'_>) -> Result<RunSummary, Error> {
         Ok(()) => Outcome::Completed,
         Err(e) => Outcome::Failed(e),
     };
-    finish(run, started, &outcome);
+    let after_failed = finish(run, started, &outcome);
+    if let Some(error) = after_failed {
+        result = Err(error);
+    }
 
     let output_dir = run
         .ext::<crate::standard::State>()
@@ -193,23 +196,36 @@ impl Ending {
 
 /// Runs the `after` hooks of the extensions that were set up, in reverse:
 /// whoever set up first tears down last.
-fn finish(run: &Run, started: &[Arc<dyn Extension>], outcome: &Outcome<'_>) {
+///
+/// A hook failing after a completed run makes the run failed: the later
+/// hooks see `Failed` (so `run.json` says so), and the error is returned.
+/// A run whose recorder lost metrics, say, must not look complete.
+fn finish(
+    run: &Run,
+    started: &[Arc<dyn Extension>],
+    outcome: &Outcome<'_>,
+) -> Option<anyhow::Error> {
+    let mut failure: Option<anyhow::Error> = None;
     for ext in started.iter().rev() {
-        match panic::catch(|| ext.after(run, outcome)) {
-            Ok(Ok(())) => {}
-            Ok(Err(e)) => tracing::error!(
-                target: "rystematic",
-                "extension `{}` failed after the run: {e:#}",
-                ext.name()
-            ),
-            Err(report) => tracing::error!(
-                target: "rystematic",
-                "extension `{}` panicked after the run: {report}",
-                ext.name()
-            ),
+        let result = match (&failure, outcome) {
+            (Some(error), Outcome::Completed) => {
+                panic::catch(|| ext.after(run, &Outcome::Failed(error)))
+            }
+            _ => panic::catch(|| ext.after(run, outcome)),
+        };
+        let error = match result {
+            Ok(Ok(())) => continue,
+            Ok(Err(e)) => e.context(format!("extension `{}` failed after the run", ext.name())),
+            Err(report) => anyhow::anyhow!(report)
+                .context(format!("extension `{}` panicked after the run", ext.name())),
+        };
+        tracing::error!(target: "rystematic", "{error:#}");
+        if failure.is_none() && matches!(outcome, Outcome::Completed) {
+            failure = Some(error);
         }
     }
     run.end.mark_done();
+    failure
 }
 
 /// At most one experiment runs in a process at a time; a second start,
