@@ -30,6 +30,21 @@ fn cli_sweep_dir(sb: &Sandbox) -> PathBuf {
     dirs.into_iter().next().unwrap()
 }
 
+/// The manifest, or `None` while the sweep has not written it.
+fn try_manifest(dir: &Path) -> Option<Value> {
+    serde_json::from_str(&std::fs::read_to_string(dir.join("sweep.json")).ok()?).ok()
+}
+
+/// Polls `condition` until it holds (20 s at most).
+#[track_caller]
+fn wait_until(what: &str, mut condition: impl FnMut() -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while !condition() {
+        assert!(Instant::now() < deadline, "timed out waiting: {what}");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
 fn statuses(manifest: &Value) -> Vec<String> {
     manifest["runs"]
         .as_array()
@@ -251,6 +266,7 @@ fn a_child_killed_with_sigkill_is_failed_and_the_sweep_goes_on() {
 #[test]
 fn resume_after_an_interrupted_sweep_runs_each_set_exactly_once() {
     let sb = Sandbox::new();
+    // Runs 0 and 1 finish at once; 2 and 3 sleep until `release` exists.
     let args = [
         "work",
         "--sweep",
@@ -258,21 +274,43 @@ fn resume_after_an_interrupted_sweep_runs_each_set_exactly_once() {
         "--str-param",
         "x",
         "--sleep-s",
-        "1",
+        "30",
+        "--sleep-from",
+        "2",
+        "--sleep-until",
+        "release",
         "--jobs",
         "2",
     ];
     let child = spawn(&sb, &args);
-    support::wait_for_runs(&sb, "work", 2, "result.txt");
+    // Wait on the sweep's own state, not on a file the run writes before
+    // it ends: 0 and 1 completed in the manifest, 2 and 3 started.
+    wait_until("runs 0 and 1 complete while 2 and 3 run", || {
+        let Some(dir) = support::run_dirs(&sb.path().join("output/sweeps/work")).pop() else {
+            return false;
+        };
+        let Some(m) = try_manifest(&dir) else {
+            return false;
+        };
+        statuses(&m) == ["completed", "completed", "running", "running"]
+            && sb
+                .run_dirs("work")
+                .iter()
+                .filter(|d| d.join("run.json").exists())
+                .count()
+                == 4
+    });
     support::signal("INT", child.id());
     assert_eq!(child.wait_with_output().unwrap().status.code(), Some(130));
     let first = statuses(&manifest(&cli_sweep_dir(&sb)));
-    let done_first: Vec<usize> = (0..4).filter(|&i| first[i] == "completed").collect();
-    assert_eq!(done_first.len(), 2, "{first:?}");
-    assert!(first.iter().all(|s| s != "running"), "{first:?}");
+    assert_eq!(
+        first,
+        ["completed", "completed", "interrupted", "interrupted"]
+    );
 
     let mut resumed = args.to_vec();
     resumed.push("--resume-sweep");
+    sb.write("release", "");
     let run = sb.run(SWEEP, &resumed);
     run.ok();
     let m = manifest(&cli_sweep_dir(&sb));
@@ -280,9 +318,9 @@ fn resume_after_an_interrupted_sweep_runs_each_set_exactly_once() {
     // Every parameter set completed exactly once over both invocations,
     // and what completed the first time did not run again.
     assert_eq!(results(&sb), ["0-x", "1-x", "2-x", "3-x"]);
-    for i in done_first {
-        assert_eq!(m["runs"][i]["attempts"], 1, "{m}");
-    }
+    assert_eq!(m["runs"][0]["attempts"], 1, "{m}");
+    assert_eq!(m["runs"][1]["attempts"], 1, "{m}");
+    assert_eq!(m["runs"][2]["attempts"], 2, "{m}");
     assert_nothing_left_running(&sb);
 }
 
