@@ -324,6 +324,101 @@ fn resume_after_an_interrupted_sweep_runs_each_set_exactly_once() {
     assert_nothing_left_running(&sb);
 }
 
+/// `work` over int_param 0..4, where 2 and 3 sleep until `release`
+/// exists: interrupted once 0 and 1 completed, so 2 and 3 are left to resume.
+const HELD_SWEEP: [&str; 13] = [
+    "work",
+    "--sweep",
+    "int_param=0..4",
+    "--str-param",
+    "x",
+    "--sleep-s",
+    "30",
+    "--sleep-from",
+    "2",
+    "--sleep-until",
+    "release",
+    "--jobs",
+    "2",
+];
+
+/// Runs [`HELD_SWEEP`] until 0 and 1 completed and 2 and 3 run, then
+/// interrupts it.
+fn interrupted_held_sweep(sb: &Sandbox) {
+    let child = spawn(sb, &HELD_SWEEP);
+    wait_for_statuses(sb, &["completed", "completed", "running", "running"], 4);
+    support::signal("INT", child.id());
+    assert_eq!(child.wait_with_output().unwrap().status.code(), Some(130));
+}
+
+/// Waits until the one command-line sweep's manifest has `expected` and
+/// `runs` runs of `work` have written `run.json`.
+fn wait_for_statuses(sb: &Sandbox, expected: &[&str], runs: usize) {
+    wait_until(&format!("statuses {expected:?}"), || {
+        let Some(dir) = support::run_dirs(&sb.path().join("output/sweeps/work")).pop() else {
+            return false;
+        };
+        try_manifest(&dir).is_some_and(|m| statuses(&m) == expected)
+            && sb
+                .run_dirs("work")
+                .iter()
+                .filter(|d| d.join("run.json").exists())
+                .count()
+                == runs
+    });
+}
+
+#[test]
+fn two_resumes_at_once_run_each_missing_run_exactly_once() {
+    let sb = Sandbox::new();
+    interrupted_held_sweep(&sb);
+    let mut resume = HELD_SWEEP.to_vec();
+    resume.push("--resume-sweep");
+    let (a, b) = (spawn(&sb, &resume), spawn(&sb, &resume));
+    let pids = [a.id(), b.id()];
+    // One of them holds the sweep (its runs wait for `release`); the other
+    // must fail at once, naming the holder.
+    let mut children = vec![Some(a), Some(b)];
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let (loser, out) = loop {
+        assert!(Instant::now() < deadline, "neither resume gave way");
+        let done = children
+            .iter_mut()
+            .position(|c| c.as_mut().unwrap().try_wait().unwrap().is_some());
+        if let Some(i) = done {
+            break (i, children[i].take().unwrap().wait_with_output().unwrap());
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    let winner = children.into_iter().flatten().next().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    let error: Vec<&str> = stderr.lines().filter(|l| l.starts_with("error:")).collect();
+    assert_eq!(error.len(), 1, "{stderr}");
+    assert!(
+        error[0].contains("is being run by")
+            && error[0].contains(&format!("pid {} on host", pids[1 - loser])),
+        "{stderr}"
+    );
+    wait_for_statuses(&sb, &["completed", "completed", "running", "running"], 6);
+    sb.write("release", "");
+    let out = winner.wait_with_output().unwrap();
+    support::Run::of(out).ok();
+    let m = manifest(&cli_sweep_dir(&sb));
+    assert_eq!(statuses(&m), ["completed"; 4]);
+    // 4 runs the first time, 2 on resume: nothing ran twice.
+    assert_eq!(sb.run_dirs("work").len(), 6);
+    assert_eq!(results(&sb), ["0-x", "1-x", "2-x", "3-x"]);
+    let attempts: Vec<&Value> = m["runs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| &r["attempts"])
+        .collect();
+    assert_eq!(attempts, [1, 1, 2, 2]);
+    assert_nothing_left_running(&sb);
+}
+
 #[test]
 fn command_line_sweeps_use_the_same_options_for_every_run() {
     let sb = Sandbox::new();

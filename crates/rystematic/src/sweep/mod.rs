@@ -8,7 +8,9 @@
 //! `interrupted` (in their `run.json` and the manifest) and exits 130/143.
 
 mod devices;
+mod error;
 mod launcher;
+mod lock;
 mod manifest;
 mod progress;
 mod report;
@@ -18,11 +20,13 @@ use std::collections::VecDeque;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
+pub use error::SweepError;
 pub use manifest::{MANIFEST_FILE, SweepRun, SweepStatus};
 pub use report::SweepReport;
 
 use devices::DeviceSlots;
 use launcher::{Launcher, LocalLauncher};
+use lock::SweepLock;
 pub(crate) use manifest::Manifest;
 use progress::Progress;
 use state::{State, interrupt, state_lock};
@@ -225,6 +229,8 @@ impl Sweep {
                 dir.display()
             ))
         })?;
+        // Held until this function returns: one runner per sweep directory.
+        let _lock = SweepLock::acquire(&dir)?;
         let manifest = self.manifest(&dir, &path).map_err(fail)?;
         let exe = crate::process::current_exe().map_err(|e| fail(e.to_string()))?;
 
