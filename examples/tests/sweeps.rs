@@ -37,8 +37,14 @@ fn try_manifest(dir: &Path) -> Option<Value> {
 
 /// Polls `condition` until it holds (20 s at most).
 #[track_caller]
-fn wait_until(what: &str, mut condition: impl FnMut() -> bool) {
-    let deadline = Instant::now() + Duration::from_secs(20);
+fn wait_until(what: &str, condition: impl FnMut() -> bool) {
+    wait_within(Duration::from_secs(20), what, condition);
+}
+
+/// Polls `condition` until it holds (`limit` at most).
+#[track_caller]
+fn wait_within(limit: Duration, what: &str, mut condition: impl FnMut() -> bool) {
+    let deadline = Instant::now() + limit;
     while !condition() {
         assert!(Instant::now() < deadline, "timed out waiting: {what}");
         std::thread::sleep(Duration::from_millis(20));
@@ -482,6 +488,91 @@ fn command_line_sweep_mistakes_are_usage_errors() {
         );
     }
     assert!(!sb.has_output());
+}
+
+#[test]
+fn a_sweep_too_large_to_run_is_refused_before_anything_is_built() {
+    let sb = Sandbox::new();
+    let cases: [(&[&str], &str); 3] = [
+        (
+            &["work", "--sweep", "int_param=0..9223372036854775807"],
+            "9223372036854775807 runs (int_param: 9223372036854775807 values) is more than the \
+             limit of 100000 runs per sweep",
+        ),
+        (
+            &[
+                "work",
+                "--sweep",
+                "int_param=-9223372036854775808..9223372036854775807",
+                "--sweep",
+                "fail_on=-9223372036854775808..9223372036854775807",
+                "--sweep",
+                "sleep_from=-9223372036854775808..9223372036854775807",
+            ],
+            "more than 2^128 runs",
+        ),
+        // One past the limit.
+        (
+            &[
+                "work",
+                "--sweep",
+                "int_param=0..1000",
+                "--sweep",
+                "fail_on=0..101",
+            ],
+            "101000 runs (int_param: 1000 values × fail_on: 101 values)",
+        ),
+    ];
+    for (args, expected) in cases {
+        let run = sb.run(SWEEP, &[args, &["--str-param", "x"]].concat());
+        run.expect_code(2);
+        let errors: Vec<&str> = run
+            .stderr
+            .lines()
+            .filter(|l| l.starts_with("error:"))
+            .collect();
+        assert_eq!(errors.len(), 1, "{}", run.stderr);
+        assert!(errors[0].contains(expected), "{args:?}: {}", run.stderr);
+        assert!(!run.stderr.contains("panicked"), "{}", run.stderr);
+    }
+    assert!(!sb.has_output(), "no sweep directory for a refused sweep");
+}
+
+#[test]
+fn a_sweep_at_the_size_limit_starts() {
+    let sb = Sandbox::new();
+    // 1000 × 100 = 100000 runs, the limit: checked value by value, not
+    // combination by combination, so the first run starts without waiting
+    // for 100000 checks.
+    let child = spawn(
+        &sb,
+        &[
+            "work",
+            "--sweep",
+            "int_param=0..1000",
+            "--sweep",
+            "fail_on=0..100",
+            "--str-param",
+            "x",
+            "--sleep-s",
+            "30",
+        ],
+    );
+    wait_within(Duration::from_secs(60), "the first run starts", || {
+        sb.run_dirs("work")
+            .iter()
+            .any(|d| d.join("run.json").exists())
+    });
+    support::signal("INT", child.id());
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(130));
+    let m = manifest(&cli_sweep_dir(&sb));
+    let runs = m["runs"].as_array().unwrap();
+    assert_eq!(runs.len(), 100_000);
+    assert_eq!(runs[0]["status"], "interrupted");
+    assert_eq!(runs[99_999]["status"], "pending");
+    assert_eq!(runs[99_999]["values"]["int_param"], "999");
+    assert_eq!(runs[99_999]["values"]["fail_on"], "99");
 }
 
 #[test]

@@ -30,6 +30,14 @@ pub enum SweepError {
         #[source]
         source: io::Error,
     },
+    /// More parameter sets than [`MAX_SWEEP_RUNS`](super::MAX_SWEEP_RUNS).
+    #[error("a sweep of {runs} runs is more than the limit of {limit} runs per sweep")]
+    TooLarge {
+        /// How many parameter sets were given.
+        runs: usize,
+        /// The limit.
+        limit: usize,
+    },
     /// The manifest to resume cannot be read or parsed.
     #[error("cannot resume the sweep: its manifest '{}' is unreadable: {source}", path.display())]
     BadManifest {
@@ -62,11 +70,11 @@ pub enum SweepError {
 }
 
 impl SweepError {
-    /// The exit code a command line ends with: 2 for a damaged manifest
-    /// (bad input to `--resume-sweep`), 1 otherwise.
+    /// The exit code a command line ends with: 2 for bad input (a damaged
+    /// manifest to resume, too many runs), 1 otherwise.
     pub fn exit_code(&self) -> i32 {
         match self {
-            SweepError::BadManifest { .. } => 2,
+            SweepError::BadManifest { .. } | SweepError::TooLarge { .. } => 2,
             SweepError::Busy { .. }
             | SweepError::Lock { .. }
             | SweepError::RunStillAlive { .. } => 1,

@@ -39,6 +39,12 @@ use crate::standard::clock;
 use crate::standard::run_info::{RunInfo, RunStatus, timestamp};
 use crate::value::Value;
 
+/// The most runs one sweep may have. Every parameter set has an entry in
+/// the manifest, which is rewritten as runs start and end, so a sweep's
+/// cost grows with its size: past this, a sweep is refused before anything
+/// is created (on the command line, before its values are even listed).
+pub const MAX_SWEEP_RUNS: usize = 100_000;
+
 /// The cartesian product of value lists, in row-major order of the names
 /// as given (the last name varies fastest). A scalar is a constant; to
 /// hold a list constant, wrap it in a one-element list.
@@ -193,9 +199,17 @@ impl Sweep {
     /// reach, impossible device requests, a sweep directory that cannot be
     /// created or holds another sweep ([`Error::Process`]). Runs that fail
     /// are not errors: see [`SweepReport`].
-    pub fn run(self) -> Result<SweepReport, Error> {
+    pub fn run(mut self) -> Result<SweepReport, Error> {
+        if self.points.len() > MAX_SWEEP_RUNS {
+            return Err(SweepError::TooLarge {
+                runs: self.points.len(),
+                limit: MAX_SWEEP_RUNS,
+            }
+            .into());
+        }
+        let name = self.experiment.name().to_owned();
         let fail = |reason: String| Error::Process {
-            experiment: self.experiment.name().to_owned(),
+            experiment: name.clone(),
             reason,
         };
         let entry = entry::registered().ok_or_else(|| {
@@ -246,6 +260,7 @@ impl Sweep {
         let _interrupt = signals::on_interrupt(move |_| interrupt(&on_signal));
 
         let mut launcher = LocalLauncher::new(self.max_processes);
+        let mut started = false;
         let mut queue: VecDeque<usize> = state_lock(&state)
             .manifest
             .runs
@@ -269,7 +284,11 @@ impl Sweep {
                 if let Err(e) = launcher.launch(job) {
                     guard.finish_unstarted(index, &e.to_string());
                 }
-                guard.save();
+                started = true;
+            }
+            if std::mem::take(&mut started) {
+                // One manifest write for every run started in this round.
+                state_lock(&state).save();
             }
             let Some(exit) = launcher.wait_any() else {
                 break;
@@ -292,8 +311,8 @@ impl Sweep {
         })
     }
 
-    /// A new manifest, or the one being resumed.
-    fn manifest(&self, dir: &Path, path: &[String]) -> Result<Manifest, String> {
+    /// A new manifest (taking the parameter sets), or the one being resumed.
+    fn manifest(&mut self, dir: &Path, path: &[String]) -> Result<Manifest, String> {
         let now = timestamp(&clock::now());
         if self.resume
             && let Ok(mut existing) = Manifest::read(dir)
@@ -316,6 +335,8 @@ impl Sweep {
                 }
             }
             existing.updated = now;
+            // The manifest holds every set: do not keep a second copy.
+            self.points = Vec::new();
             return Ok(existing);
         }
         if dir.join(MANIFEST_FILE).exists() && !self.resume {
@@ -329,11 +350,10 @@ impl Sweep {
             args: self.args.clone(),
             created: now.clone(),
             updated: now,
-            runs: self
-                .points
-                .iter()
+            runs: std::mem::take(&mut self.points)
+                .into_iter()
                 .enumerate()
-                .map(|(index, values)| SweepRun::pending(index, values.clone()))
+                .map(|(index, values)| SweepRun::pending(index, values))
                 .collect(),
         })
     }
