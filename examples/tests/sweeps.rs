@@ -651,12 +651,52 @@ fn each_run_gets_its_own_gpus() {
             "2",
         ],
     );
-    run.expect_code(1);
+    run.expect_code(2);
     assert!(
-        run.stderr.contains("needs 2 device(s) but only"),
+        run.error_line().contains("needs 2 device(s) but only"),
         "{}",
         run.stderr
     );
+    // The refused sweep left no directory behind.
+    assert_eq!(
+        support::run_dirs(&sb.path().join("output/sweeps/work")).len(),
+        1
+    );
+}
+
+#[test]
+fn gpus_per_run_without_devices_is_a_usage_error_that_creates_nothing() {
+    let sb = Sandbox::new();
+    for devices in [None, Some(""), Some("0")] {
+        let mut cmd = sb.cmd(SWEEP);
+        cmd.args([
+            "work",
+            "--sweep",
+            "int_param=1,2",
+            "--str-param",
+            "x",
+            "--gpus-per-run",
+            "2",
+        ]);
+        match devices {
+            Some(ids) => cmd.env("CUDA_VISIBLE_DEVICES", ids),
+            None => cmd.env_remove("CUDA_VISIBLE_DEVICES"),
+        };
+        let run = support::Run::of(cmd.output().unwrap());
+        run.expect_code(2);
+        let errors: Vec<&str> = run
+            .stderr
+            .lines()
+            .filter(|l| l.starts_with("error:"))
+            .collect();
+        assert_eq!(errors.len(), 1, "{}", run.stderr);
+        assert!(
+            errors[0].contains("each run needs 2 device(s)"),
+            "{}",
+            run.stderr
+        );
+    }
+    assert!(!sb.has_output(), "a refused sweep creates no directory");
 }
 
 #[test]

@@ -24,7 +24,7 @@ use super::{CliError, CliOutcome, command, error_kind};
 use crate::error::Source;
 use crate::experiment::{Experiment, HasParams, Values};
 use crate::resolve::Request;
-use crate::standard::{clock, names, run_dir};
+use crate::standard::names;
 use crate::sweep::{MANIFEST_FILE, MAX_SWEEP_RUNS};
 use crate::sweep::{Sweep, param_matrix};
 use crate::value::Value;
@@ -152,28 +152,22 @@ pub(crate) fn run(
     let resumable = resume
         .then(|| find_resumable(&sweeps.join(exp.name()), &path, &base_args, &points))
         .flatten();
-    let dir = match resumable {
+    let mut sweep = Sweep::new(exp, points)
+        .with_args(base_args)
+        .max_processes(matches.get_one::<u32>(JOBS).map_or(1, |&n| n as usize));
+    sweep = match resumable {
         Some(dir) => {
             tracing::info!(target: "rystematic", "resuming the sweep in {}", dir.display());
-            dir
+            sweep.dir(dir).resume(true)
         }
         None => {
             if resume {
                 tracing::info!(target: "rystematic", "no identical sweep to resume; starting a new one");
             }
-            run_dir::create(&sweeps, exp.name(), &clock::now()).map_err(|e| {
-                CliError::Run(crate::error::Error::Process {
-                    experiment: exp.name().to_owned(),
-                    reason: format!("cannot create a sweep directory: {e}"),
-                })
-            })?
+            // The sweep creates its directory once it is known to be valid.
+            sweep.in_new_dir_under(sweeps)
         }
     };
-    let mut sweep = Sweep::new(exp, points)
-        .with_args(base_args)
-        .max_processes(matches.get_one::<u32>(JOBS).map_or(1, |&n| n as usize))
-        .dir(dir)
-        .resume(true);
     if let Some(&n) = matches.get_one::<u32>(GPUS_PER_RUN) {
         sweep = sweep.gpus_per_run(n as usize);
     }

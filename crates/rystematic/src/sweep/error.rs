@@ -38,6 +38,12 @@ pub enum SweepError {
         /// The limit.
         limit: usize,
     },
+    /// Runs need more device ids than there are.
+    #[error("cannot give each run its devices: {reason}")]
+    Devices {
+        /// What was asked and what is there.
+        reason: String,
+    },
     /// The manifest to resume cannot be read or parsed.
     #[error("cannot resume the sweep: its manifest '{}' is unreadable: {source}", path.display())]
     BadManifest {
@@ -71,10 +77,12 @@ pub enum SweepError {
 
 impl SweepError {
     /// The exit code a command line ends with: 2 for bad input (a damaged
-    /// manifest to resume, too many runs), 1 otherwise.
+    /// manifest to resume, too many runs, too few devices), 1 otherwise.
     pub fn exit_code(&self) -> i32 {
         match self {
-            SweepError::BadManifest { .. } | SweepError::TooLarge { .. } => 2,
+            SweepError::BadManifest { .. }
+            | SweepError::TooLarge { .. }
+            | SweepError::Devices { .. } => 2,
             SweepError::Busy { .. }
             | SweepError::Lock { .. }
             | SweepError::RunStillAlive { .. } => 1,

@@ -119,6 +119,9 @@ pub struct Sweep {
     devices: Option<Vec<String>>,
     runs_per_device: usize,
     dir: Option<PathBuf>,
+    /// Where a new sweep directory goes, if not in `dir` (default:
+    /// `<output_dir>/sweeps`).
+    sweeps_dir: Option<PathBuf>,
     resume: bool,
 }
 
@@ -140,6 +143,7 @@ impl Sweep {
             devices: None,
             runs_per_device: 1,
             dir: None,
+            sweeps_dir: None,
             resume: false,
         }
     }
@@ -191,14 +195,24 @@ impl Sweep {
         self
     }
 
+    /// Without [`Sweep::dir`]: create the new sweep's directory under
+    /// `sweeps` (`<sweeps>/<experiment>/<date>_<time>_<suffix>`), once the
+    /// sweep is known to be valid.
+    pub(crate) fn in_new_dir_under(mut self, sweeps: PathBuf) -> Sweep {
+        self.sweeps_dir = Some(sweeps);
+        self
+    }
+
     /// Runs every parameter set and blocks until all have ended.
     ///
     /// # Errors
     /// Before anything runs: a parameter set with bad values
-    /// ([`Error::Usage`]), an experiment the program's entry point cannot
-    /// reach, impossible device requests, a sweep directory that cannot be
-    /// created or holds another sweep ([`Error::Process`]). Runs that fail
-    /// are not errors: see [`SweepReport`].
+    /// ([`Error::Usage`]); an experiment the program's entry point cannot
+    /// reach, a sweep directory that cannot be created or holds another
+    /// sweep ([`Error::Process`]); too many sets, impossible device
+    /// requests, a sweep directory another process runs, a damaged manifest
+    /// ([`Error::Sweep`]). Nothing is created before the sweep is known to
+    /// be valid. Runs that fail are not errors: see [`SweepReport`].
     pub fn run(mut self) -> Result<SweepReport, Error> {
         if self.points.len() > MAX_SWEEP_RUNS {
             return Err(SweepError::TooLarge {
@@ -230,19 +244,34 @@ impl Sweep {
                     n,
                     self.runs_per_device,
                 )
-                .map_err(fail)?,
+                .map_err(|reason| SweepError::Devices { reason })?,
             ),
         };
+        // Only now, with the sweep known to be valid, is anything created.
         let dir = match &self.dir {
-            Some(dir) => dir.clone(),
-            None => default_dir(experiment).map_err(|e| fail(e.to_string()))?,
+            Some(dir) => {
+                std::fs::create_dir_all(dir).map_err(|e| {
+                    fail(format!(
+                        "cannot create sweep directory '{}': {e}",
+                        dir.display()
+                    ))
+                })?;
+                dir.clone()
+            }
+            None => {
+                let sweeps = match &self.sweeps_dir {
+                    Some(sweeps) => sweeps.clone(),
+                    None => default_sweeps_dir(experiment),
+                };
+                crate::standard::run_dir::create(&sweeps, experiment.name(), &clock::now())
+                    .map_err(|e| {
+                        fail(format!(
+                            "cannot create a sweep directory in '{}': {e}",
+                            sweeps.display()
+                        ))
+                    })?
+            }
         };
-        std::fs::create_dir_all(&dir).map_err(|e| {
-            fail(format!(
-                "cannot create sweep directory '{}': {e}",
-                dir.display()
-            ))
-        })?;
         // Held until this function returns: one runner per sweep directory.
         let _lock = SweepLock::acquire(&dir)?;
         let manifest = self.manifest(&dir, &path).map_err(fail)?;
@@ -364,23 +393,19 @@ pub(crate) fn read_manifest(dir: &Path) -> std::io::Result<Manifest> {
     Manifest::read(dir)
 }
 
-/// `<output_dir>/sweeps/<experiment>/<date>_<time>_<suffix>`, with the
-/// experiment's default output directory.
-fn default_dir(experiment: &Experiment) -> std::io::Result<PathBuf> {
+/// `<output_dir>/sweeps`, with the experiment's default output directory.
+fn default_sweeps_dir(experiment: &Experiment) -> PathBuf {
     let output_dir = experiment
-        .resolve(
-            experiment
-                .programmatic_request(Values::new())
-                .map_err(std::io::Error::other)?,
-        )
+        .programmatic_request(Values::new())
         .ok()
+        .and_then(|request| experiment.resolve(request).ok())
         .and_then(|r| {
             r.params
                 .get::<PathBuf>(crate::standard::names::OUTPUT_DIR)
                 .ok()
         })
         .unwrap_or_else(|| PathBuf::from("./output"));
-    crate::standard::run_dir::create(&output_dir.join("sweeps"), experiment.name(), &clock::now())
+    output_dir.join("sweeps")
 }
 
 fn count_done(manifest: &Manifest) -> usize {
