@@ -231,7 +231,75 @@ fn sigterm_to_a_command_line_sweep_exits_143() {
     let out = child.wait_with_output().unwrap();
     assert_eq!(out.status.code(), Some(143));
     assert_nothing_left_running(&sb);
-    assert_eq!(statuses(&manifest(&cli_sweep_dir(&sb))), ["interrupted"; 3]);
+    let dir = cli_sweep_dir(&sb);
+    assert_eq!(statuses(&manifest(&dir)), ["interrupted"; 3]);
+    // The parent logs like a run: where the manifest is and how to resume.
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let manifest_path = dir.canonicalize().unwrap().join("sweep.json");
+    assert!(
+        stderr.contains(&format!(
+            "[WARN] [rystematic] Sweep interrupted by SIGTERM: 3 of 3 runs unfinished; manifest: {}\n",
+            manifest_path.display()
+        )),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains(&format!(
+            "[WARN] [rystematic] Resume with: {SWEEP} work --sweep int_param=0..3 --str-param x \
+             --sleep-s 30 --jobs 3 --resume-sweep\n"
+        )),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn a_manifest_that_cannot_be_written_is_reported() {
+    let sb = Sandbox::new();
+    let child = spawn(&sb, &HELD_SWEEP);
+    wait_for_statuses(&sb, &["completed", "completed", "running", "running"], 4);
+    // A non-empty directory where the manifest goes: every write fails.
+    let path = cli_sweep_dir(&sb).join("sweep.json");
+    std::fs::remove_file(&path).unwrap();
+    std::fs::create_dir_all(path.join("in-the-way")).unwrap();
+    sb.write("release", "");
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let errors: Vec<&str> = stderr
+        .lines()
+        .filter(|l| l.contains("[ERROR] [rystematic] cannot write the sweep manifest"))
+        .collect();
+    // Reported once per outage, naming the file, not once per write.
+    assert_eq!(errors.len(), 1, "{stderr}");
+    assert!(errors[0].contains(&path.display().to_string()), "{stderr}");
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+}
+
+#[test]
+fn a_damaged_manifest_is_a_usage_error_not_a_new_sweep() {
+    let sb = Sandbox::new();
+    let args = ["work", "--sweep", "int_param=1,2", "--str-param", "x"];
+    sb.run(SWEEP, &args).ok();
+    let path = cli_sweep_dir(&sb).join("sweep.json");
+    std::fs::write(&path, "{\"experiment\": [\"work\"], \"runs\": [").unwrap();
+    let run = sb.run(SWEEP, &[&args[..], &["--resume-sweep"]].concat());
+    run.expect_code(2);
+    let errors: Vec<&str> = run
+        .stderr
+        .lines()
+        .filter(|l| l.starts_with("error:"))
+        .collect();
+    assert_eq!(errors.len(), 1, "{}", run.stderr);
+    assert!(
+        errors[0].contains(&format!(
+            "its manifest '{}' is unreadable",
+            path.canonicalize().unwrap().display()
+        )),
+        "{}",
+        run.stderr
+    );
+    // Nothing ran again and no new sweep started.
+    assert_eq!(sb.run_dirs("work").len(), 2);
+    cli_sweep_dir(&sb);
 }
 
 #[test]

@@ -26,7 +26,7 @@ use crate::experiment::{Experiment, HasParams, Values};
 use crate::resolve::Request;
 use crate::standard::names;
 use crate::sweep::{MANIFEST_FILE, MAX_SWEEP_RUNS};
-use crate::sweep::{Sweep, param_matrix};
+use crate::sweep::{Sweep, SweepError, param_matrix};
 use crate::value::Value;
 
 const SWEEP: &str = "sweep";
@@ -149,15 +149,22 @@ pub(crate) fn run(
     let resume = matches.get_flag(RESUME);
     let sweeps = output_dir.join("sweeps");
     let path = exp.process_path();
-    let resumable = resume
-        .then(|| find_resumable(&sweeps.join(exp.name()), &path, &base_args, &points))
-        .flatten();
+    let resumable = if resume {
+        find_resumable(&sweeps.join(exp.name()), &path, &base_args, &points)
+            .map_err(|e| CliError::Run(e.into()))?
+    } else {
+        None
+    };
+    // The sweep's parent logs like a run: where the manifest is, how to
+    // resume, what went wrong (a program's own subscriber takes precedence).
+    crate::standard::logging::install();
     let mut sweep = Sweep::new(exp, points)
         .with_args(base_args)
-        .max_processes(matches.get_one::<u32>(JOBS).map_or(1, |&n| n as usize));
+        .max_processes(matches.get_one::<u32>(JOBS).map_or(1, |&n| n as usize))
+        .resume_command(resume_command());
     sweep = match resumable {
         Some(dir) => {
-            tracing::info!(target: "rystematic", "resuming the sweep in {}", dir.display());
+            tracing::info!(target: "rystematic", "Resuming the sweep in {}", dir.display());
             sweep.dir(dir).resume(true)
         }
         None => {
@@ -315,22 +322,65 @@ fn without_sweep_options(args: &[OsString]) -> Vec<String> {
     kept
 }
 
-/// The newest sweep under `parent` that is this same sweep.
+/// The newest sweep under `parent` that is this same sweep (absolute).
+///
+/// A manifest that cannot be read, met before the match, is an error: it
+/// may be the very sweep asked for, and starting a new one instead would run
+/// every completed run again.
 fn find_resumable(
     parent: &Path,
     path: &[String],
     args: &[String],
     points: &[Values],
-) -> Option<PathBuf> {
-    let mut dirs: Vec<PathBuf> = std::fs::read_dir(parent)
-        .ok()?
+) -> Result<Option<PathBuf>, SweepError> {
+    let Ok(entries) = std::fs::read_dir(parent) else {
+        return Ok(None);
+    };
+    let mut dirs: Vec<PathBuf> = entries
         .filter_map(|e| Some(e.ok()?.path()))
         .filter(|d| d.join(MANIFEST_FILE).is_file())
         .collect();
     dirs.sort();
-    dirs.into_iter().rev().find(|dir| {
-        crate::sweep::read_manifest(dir).is_ok_and(|m| m.is_same_sweep(path, args, points))
-    })
+    for dir in dirs.into_iter().rev() {
+        let manifest =
+            crate::sweep::read_manifest(&dir).map_err(|source| SweepError::BadManifest {
+                path: absolute(&dir.join(MANIFEST_FILE)),
+                source,
+            })?;
+        if manifest.is_same_sweep(path, args, points) {
+            return Ok(Some(absolute(&dir)));
+        }
+    }
+    Ok(None)
+}
+
+fn absolute(path: &Path) -> PathBuf {
+    std::path::absolute(path).unwrap_or_else(|_| path.to_owned())
+}
+
+/// This process's command line with `--resume-sweep`, quoted for a POSIX
+/// shell.
+fn resume_command() -> String {
+    let mut words: Vec<String> = std::env::args_os()
+        .map(|a| shell_quote(&a.to_string_lossy()))
+        .collect();
+    if !words.iter().any(|w| w == "--resume-sweep") {
+        words.push("--resume-sweep".to_owned());
+    }
+    words.join(" ")
+}
+
+/// `word` as one shell word: as is if it is plain, else in single quotes.
+fn shell_quote(word: &str) -> String {
+    let plain = !word.is_empty()
+        && word
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "_-./=,:@%+".contains(c));
+    if plain {
+        word.to_owned()
+    } else {
+        format!("'{}'", word.replace('\'', "'\\''"))
+    }
 }
 
 #[cfg(test)]
@@ -343,6 +393,14 @@ mod tests {
         assert_eq!(split_escaped("x"), ["x"]);
         assert_eq!(range("1..4").unwrap(), (1, 4));
         assert!(range("a..b").is_none());
+    }
+
+    #[test]
+    fn resume_commands_are_quoted_for_a_shell() {
+        assert_eq!(shell_quote("int_param=0..3"), "int_param=0..3");
+        assert_eq!(shell_quote("a b"), "'a b'");
+        assert_eq!(shell_quote("it's"), "'it'\\''s'");
+        assert_eq!(shell_quote(""), "''");
     }
 
     #[test]

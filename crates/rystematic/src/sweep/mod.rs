@@ -119,6 +119,8 @@ pub struct Sweep {
     devices: Option<Vec<String>>,
     runs_per_device: usize,
     dir: Option<PathBuf>,
+    /// The command that resumes this sweep (command-line sweeps).
+    resume_command: Option<String>,
     /// Where a new sweep directory goes, if not in `dir` (default:
     /// `<output_dir>/sweeps`).
     sweeps_dir: Option<PathBuf>,
@@ -144,6 +146,7 @@ impl Sweep {
             runs_per_device: 1,
             dir: None,
             sweeps_dir: None,
+            resume_command: None,
             resume: false,
         }
     }
@@ -192,6 +195,13 @@ impl Sweep {
 
     pub(crate) fn with_args(mut self, args: Vec<String>) -> Sweep {
         self.args = args;
+        self
+    }
+
+    /// The command line that resumes this sweep, logged when it is
+    /// interrupted.
+    pub(crate) fn resume_command(mut self, command: String) -> Sweep {
+        self.resume_command = Some(command);
         self
     }
 
@@ -256,7 +266,9 @@ impl Sweep {
                         dir.display()
                     ))
                 })?;
-                dir.clone()
+                // Absolute, so the report and logs name it the same way
+                // whatever the working directory.
+                std::path::absolute(dir).unwrap_or_else(|_| dir.clone())
             }
             None => {
                 let sweeps = match &self.sweeps_dir {
@@ -274,7 +286,7 @@ impl Sweep {
         };
         // Held until this function returns: one runner per sweep directory.
         let _lock = SweepLock::acquire(&dir)?;
-        let manifest = self.manifest(&dir, &path).map_err(fail)?;
+        let manifest = self.manifest(&dir, &path)?;
         let exe = crate::process::current_exe().map_err(|e| fail(e.to_string()))?;
 
         let state = Arc::new(Mutex::new(State {
@@ -283,10 +295,29 @@ impl Sweep {
             dir: dir.clone(),
             slots,
             interrupted: false,
+            resume_hint: self.resume_command.clone().unwrap_or_else(|| {
+                format!(
+                    "Sweep::new(..).dir({:?}).resume(true)",
+                    dir.display().to_string()
+                )
+            }),
+            manifest_failing: false,
         }));
-        state_lock(&state).save();
+        {
+            let mut guard = state_lock(&state);
+            guard.save();
+            let total = guard.manifest.runs.len();
+            let done = count_done(&guard.manifest);
+            tracing::info!(
+                target: "rystematic",
+                "Sweep of {total} runs ({} to run, at most {} at once); manifest: {}",
+                total - done,
+                self.max_processes,
+                guard.manifest_path().display()
+            );
+        }
         let on_signal = state.clone();
-        let _interrupt = signals::on_interrupt(move |_| interrupt(&on_signal));
+        let _interrupt = signals::on_interrupt(move |signal| interrupt(&on_signal, signal));
 
         let mut launcher = LocalLauncher::new(self.max_processes);
         let mut started = false;
@@ -341,38 +372,37 @@ impl Sweep {
     }
 
     /// A new manifest (taking the parameter sets), or the one being resumed.
-    fn manifest(&mut self, dir: &Path, path: &[String]) -> Result<Manifest, String> {
+    fn manifest(&mut self, dir: &Path, path: &[String]) -> Result<Manifest, Error> {
+        let fail = |reason: String| Error::Process {
+            experiment: self.experiment.name().to_owned(),
+            reason,
+        };
         let now = timestamp(&clock::now());
-        if self.resume
-            && let Ok(mut existing) = Manifest::read(dir)
-        {
-            if !existing.is_same_sweep(path, &self.args, &self.points) {
-                return Err(format!(
-                    "'{}' holds a different sweep; cannot resume it with these parameter sets",
-                    dir.display()
-                ));
-            }
-            for run in &mut existing.runs {
-                let completed = run.status == SweepStatus::Completed
-                    && run
-                        .run_dir
-                        .as_deref()
-                        .and_then(|d| RunInfo::read(d).ok())
-                        .is_some_and(|info| info.status == RunStatus::Completed);
-                if !completed {
-                    run.status = SweepStatus::Pending;
+        let file = dir.join(MANIFEST_FILE);
+        if self.resume {
+            match Manifest::read(dir) {
+                Ok(existing) => {
+                    if !existing.is_same_sweep(path, &self.args, &self.points) {
+                        return Err(fail(format!(
+                            "'{}' holds a different sweep; cannot resume it with these parameter \
+                             sets",
+                            dir.display()
+                        )));
+                    }
+                    // The manifest holds every set: do not keep a second copy.
+                    self.points = Vec::new();
+                    return Ok(resumed(existing, now));
                 }
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                // A damaged manifest is not "no sweep": starting afresh
+                // would run every completed run again.
+                Err(source) => return Err(SweepError::BadManifest { path: file, source }.into()),
             }
-            existing.updated = now;
-            // The manifest holds every set: do not keep a second copy.
-            self.points = Vec::new();
-            return Ok(existing);
-        }
-        if dir.join(MANIFEST_FILE).exists() && !self.resume {
-            return Err(format!(
+        } else if file.exists() {
+            return Err(fail(format!(
                 "'{}' already holds a sweep; resume it or choose another directory",
                 dir.display()
-            ));
+            )));
         }
         Ok(Manifest {
             experiment: path.to_vec(),
@@ -386,6 +416,24 @@ impl Sweep {
                 .collect(),
         })
     }
+}
+
+/// `existing`, ready to go on: every run that did not complete (according
+/// to both the manifest and its `run.json`) is pending again.
+fn resumed(mut existing: Manifest, now: String) -> Manifest {
+    for run in &mut existing.runs {
+        let completed = run.status == SweepStatus::Completed
+            && run
+                .run_dir
+                .as_deref()
+                .and_then(|d| RunInfo::read(d).ok())
+                .is_some_and(|info| info.status == RunStatus::Completed);
+        if !completed {
+            run.status = SweepStatus::Pending;
+        }
+    }
+    existing.updated = now;
+    existing
 }
 
 /// Reads the manifest of the sweep in `dir`.
