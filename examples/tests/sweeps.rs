@@ -494,6 +494,109 @@ fn two_resumes_at_once_run_each_missing_run_exactly_once() {
 }
 
 #[test]
+fn resume_without_an_identical_sweep_says_so_and_starts_a_new_one() {
+    let sb = Sandbox::new();
+    sb.run(
+        SWEEP,
+        &["work", "--sweep", "int_param=1,2", "--str-param", "x"],
+    )
+    .ok();
+    let run = sb.run(
+        SWEEP,
+        &[
+            "work",
+            "--sweep",
+            "int_param=1,2,3",
+            "--str-param",
+            "x",
+            "--resume-sweep",
+        ],
+    );
+    run.ok();
+    let sweeps = sb.path().canonicalize().unwrap().join("output/sweeps/work");
+    let warning = format!(
+        "[WARN] [rystematic] --resume-sweep: no sweep in {} is this one (experiment sweep work, \
+         options [--str-param x], 3 parameter sets); starting a new one",
+        sweeps.display()
+    );
+    assert!(run.stderr.contains(&warning), "{}", run.stderr);
+    assert_eq!(support::run_dirs(&sweeps).len(), 2);
+    assert_eq!(sb.run_dirs("work").len(), 5);
+}
+
+/// The manifest path from a sweep report's summary line.
+fn reported_manifest(stdout: &str) -> PathBuf {
+    let last = stdout.lines().last().unwrap_or_default();
+    let (_, path) = last
+        .split_once("; manifest: ")
+        .unwrap_or_else(|| panic!("no summary line: {stdout}"));
+    PathBuf::from(path)
+}
+
+#[test]
+fn first_run_and_resume_print_the_same_absolute_manifest_path() {
+    let sb = Sandbox::new();
+    let args = ["work", "--sweep", "int_param=1,2", "--str-param", "x"];
+    let first = sb.run(SWEEP, &args);
+    first.ok();
+    let resumed = sb.run(SWEEP, &[&args[..], &["--resume-sweep"]].concat());
+    resumed.ok();
+    let path = reported_manifest(&first.stdout);
+    assert!(path.is_absolute(), "{}", first.stdout);
+    assert_eq!(
+        path,
+        cli_sweep_dir(&sb)
+            .canonicalize()
+            .unwrap()
+            .join("sweep.json")
+    );
+    assert_eq!(
+        reported_manifest(&resumed.stdout),
+        path,
+        "{}",
+        resumed.stdout
+    );
+    // Every run directory in the table is absolute too.
+    for line in first.stdout.lines().skip(1).take(2) {
+        let dir = line.split_whitespace().last().unwrap();
+        assert!(Path::new(dir).is_absolute(), "{line}");
+    }
+}
+
+#[test]
+fn the_readme_sample_report_has_the_real_columns_and_paths() {
+    let readme = read(&Path::new(env!("CARGO_MANIFEST_DIR")).join("../README.md"));
+    let start = readme.find("printing it gives a table:").unwrap();
+    let block = &readme[start..];
+    let block = &block[block.find("```text\n").unwrap() + 8..];
+    let sample: Vec<&str> = block[..block.find("```").unwrap()]
+        .lines()
+        .filter(|l| !l.starts_with('$'))
+        .collect();
+    let sb = Sandbox::new();
+    let run = sb.run(SWEEP, &["sweep"]);
+    run.ok();
+    let real: Vec<&str> = run.stdout.lines().collect();
+    let words = |line: &str| {
+        line.split_whitespace()
+            .map(str::to_owned)
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(words(sample[0]), words(real[0]), "header");
+    assert_eq!(sample.len(), real.len(), "{sample:?}");
+    for (s, r) in sample.iter().zip(&real).skip(1).take(4) {
+        // Same columns; the directory is absolute in both.
+        assert_eq!(words(s).len(), words(r).len() - 2, "{s} / {r}");
+        assert!(words(s).last().unwrap().starts_with('/'), "{s}");
+    }
+    let summary = |line: &str| {
+        line.split_once("manifest: ")
+            .map(|(a, b)| (a.to_owned(), b.starts_with('/')))
+    };
+    assert_eq!(summary(sample[5]), summary(real[5]));
+}
+
+#[test]
 fn command_line_sweeps_use_the_same_options_for_every_run() {
     let sb = Sandbox::new();
     let run = sb.run(
@@ -664,7 +767,29 @@ fn each_run_gets_its_own_gpus() {
         .env("CUDA_VISIBLE_DEVICES", "0,1,2,3")
         .output()
         .unwrap();
-    support::Run::of(out).ok();
+    let run = support::Run::of(out);
+    run.ok();
+    // Runs with devices get a devices column in the report.
+    let header: Vec<&str> = run
+        .stdout
+        .lines()
+        .next()
+        .unwrap()
+        .split_whitespace()
+        .collect();
+    assert_eq!(
+        header,
+        [
+            "#",
+            "status",
+            "exit",
+            "time",
+            "values",
+            "devices",
+            "run",
+            "directory"
+        ]
+    );
     let m = manifest(&cli_sweep_dir(&sb));
     let runs = m["runs"].as_array().unwrap();
     let mut devices_by_dir = BTreeMap::new();

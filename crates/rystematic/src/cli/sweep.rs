@@ -158,6 +158,12 @@ pub(crate) fn run(
     // The sweep's parent logs like a run: where the manifest is, how to
     // resume, what went wrong (a program's own subscriber takes precedence).
     crate::standard::logging::install();
+    let looked_for = format!(
+        "experiment {}, options [{}], {} parameter sets",
+        path.join(" "),
+        base_args.join(" "),
+        points.len()
+    );
     let mut sweep = Sweep::new(exp, points)
         .with_args(base_args)
         .max_processes(matches.get_one::<u32>(JOBS).map_or(1, |&n| n as usize))
@@ -169,7 +175,11 @@ pub(crate) fn run(
         }
         None => {
             if resume {
-                tracing::info!(target: "rystematic", "no identical sweep to resume; starting a new one");
+                tracing::warn!(
+                    target: "rystematic",
+                    "--resume-sweep: no sweep in {} is this one ({looked_for}); starting a new one",
+                    absolute(&sweeps.join(exp.name())).display(),
+                );
             }
             // The sweep creates its directory once it is known to be valid.
             sweep.in_new_dir_under(sweeps)
