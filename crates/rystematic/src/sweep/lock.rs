@@ -105,7 +105,7 @@ fn describe_holder(path: &PathBuf) -> String {
 
 /// Whether a process with this pid exists (signal 0; EPERM: it exists but
 /// is not ours).
-fn process_exists(pid: u32) -> bool {
+pub(super) fn process_exists(pid: u32) -> bool {
     let Ok(pid) = i32::try_from(pid) else {
         return false;
     };

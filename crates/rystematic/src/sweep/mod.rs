@@ -12,6 +12,7 @@ mod error;
 mod launcher;
 mod lock;
 mod manifest;
+mod previous;
 mod progress;
 mod report;
 mod state;
@@ -44,6 +45,11 @@ use crate::value::Value;
 /// cost grows with its size: past this, a sweep is refused before anything
 /// is created (on the command line, before its values are even listed).
 pub const MAX_SWEEP_RUNS: usize = 100_000;
+
+/// How long a resume waits for the runs of an earlier, killed runner to
+/// end (they get SIGTERM when it dies, and take a moment to record it)
+/// before it refuses to start them again.
+const PATIENCE: std::time::Duration = std::time::Duration::from_secs(5);
 
 /// The cartesian product of value lists, in row-major order of the names
 /// as given (the last name varies fastest). A scalar is a constant; to
@@ -286,8 +292,8 @@ impl Sweep {
         };
         // Held until this function returns: one runner per sweep directory.
         let _lock = SweepLock::acquire(&dir)?;
-        let manifest = self.manifest(&dir, &path)?;
         let exe = crate::process::current_exe().map_err(|e| fail(e.to_string()))?;
+        let manifest = self.manifest(&dir, &path, &exe)?;
 
         let state = Arc::new(Mutex::new(State {
             progress: Progress::new(manifest.runs.len(), count_done(&manifest)),
@@ -341,8 +347,9 @@ impl Sweep {
                 queue.pop_front();
                 let job = guard.job(index, &exe, &path, &self.args, &devices);
                 guard.start(index, devices);
-                if let Err(e) = launcher.launch(job) {
-                    guard.finish_unstarted(index, &e.to_string());
+                match launcher.launch(job) {
+                    Ok(pid) => guard.launched(index, pid),
+                    Err(e) => guard.finish_unstarted(index, &e.to_string()),
                 }
                 started = true;
             }
@@ -372,7 +379,7 @@ impl Sweep {
     }
 
     /// A new manifest (taking the parameter sets), or the one being resumed.
-    fn manifest(&mut self, dir: &Path, path: &[String]) -> Result<Manifest, Error> {
+    fn manifest(&mut self, dir: &Path, path: &[String], exe: &Path) -> Result<Manifest, Error> {
         let fail = |reason: String| Error::Process {
             experiment: self.experiment.name().to_owned(),
             reason,
@@ -381,7 +388,7 @@ impl Sweep {
         let file = dir.join(MANIFEST_FILE);
         if self.resume {
             match Manifest::read(dir) {
-                Ok(existing) => {
+                Ok(mut existing) => {
                     if !existing.is_same_sweep(path, &self.args, &self.points) {
                         return Err(fail(format!(
                             "'{}' holds a different sweep; cannot resume it with these parameter \
@@ -391,6 +398,7 @@ impl Sweep {
                     }
                     // The manifest holds every set: do not keep a second copy.
                     self.points = Vec::new();
+                    previous::settle(dir, &mut existing, exe, PATIENCE)?;
                     return Ok(resumed(existing, now));
                 }
                 Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}

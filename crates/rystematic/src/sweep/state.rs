@@ -8,6 +8,7 @@ use std::sync::{Mutex, MutexGuard};
 use super::devices::DeviceSlots;
 use super::launcher::{Job, JobExit};
 use super::manifest::{MANIFEST_FILE, Manifest, SweepStatus};
+use super::previous::report_path;
 use super::progress::Progress;
 use crate::process::Interrupt;
 use crate::process::child::{GRACE, describe_exit, stop_all};
@@ -41,7 +42,7 @@ impl State {
     }
 
     fn report_path(&self, index: usize) -> PathBuf {
-        self.dir.join(format!(".run-{index}.report.json"))
+        report_path(&self.dir, index)
     }
 
     pub(super) fn job(
@@ -84,6 +85,13 @@ impl State {
         run.duration_s = None;
         run.devices = devices;
         run.attempts += 1;
+        run.pid = None;
+        run.host = Some(crate::standard::hostname());
+    }
+
+    /// The run's process started.
+    pub(super) fn launched(&mut self, index: usize, pid: u32) {
+        self.manifest.runs[index].pid = Some(pid);
     }
 
     /// A job that could not even start.
