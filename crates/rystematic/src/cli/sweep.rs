@@ -195,8 +195,9 @@ pub(crate) fn run(
 
 /// One `--sweep` option: a parameter and its values.
 #[derive(Debug)]
-struct Axis {
-    name: String,
+pub(crate) struct Axis {
+    /// The parameter.
+    pub(crate) name: String,
     values: AxisValues,
 }
 
@@ -211,7 +212,7 @@ enum AxisValues {
 
 impl Axis {
     /// How many values (a range of i64 can hold more than usize on 32 bits).
-    fn count(&self) -> u128 {
+    pub(crate) fn count(&self) -> u128 {
         match &self.values {
             AxisValues::Range(start, end) => {
                 u128::try_from(i128::from(*end) - i128::from(*start)).unwrap_or(0)
@@ -255,7 +256,7 @@ fn check_size(axes: &[Axis]) -> Result<(), String> {
 }
 
 /// `lr=0.1,0.01` → lr: ["0.1", "0.01"]; `seed=0..5` → seed: 0 to 4.
-fn parse_axis(exp: &Experiment, spec: &str) -> Result<Axis, String> {
+pub(crate) fn parse_axis(exp: &Experiment, spec: &str) -> Result<Axis, String> {
     let (name, list) = spec
         .split_once('=')
         .ok_or_else(|| format!("invalid value '{spec}' for '--sweep': expected NAME=V1,V2,..."))?;
