@@ -85,8 +85,9 @@ impl SweepLock {
 /// `pid 123 on host gpu1 since …`, from the lock file.
 fn describe_holder(path: &PathBuf) -> String {
     // The holder writes its name just after it locks: for a moment the file
-    // is empty, or still names a runner that was killed. Give it a moment.
-    let deadline = Instant::now() + Duration::from_secs(1);
+    // is empty, or still names a runner that was killed. Give it a moment
+    // (generous for a loaded machine; a live holder answers in microseconds).
+    let deadline = Instant::now() + Duration::from_secs(3);
     loop {
         let holder = std::fs::read(path)
             .ok()
