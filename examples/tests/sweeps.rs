@@ -685,8 +685,16 @@ fn resume_right_after_a_parent_kill_9_runs_each_set_exactly_once() {
     sb.run(SWEEP, &resume).ok();
     let m = manifest(&cli_sweep_dir(&sb));
     assert_eq!(statuses(&m), ["completed"; 4]);
-    // One result per set: nothing completed twice.
-    assert_eq!(results(&sb), ["0-x", "1-x", "2-x", "3-x"]);
+    // Each set completed exactly once. (A killed attempt may have written
+    // its result as it was being stopped, but it did not complete.)
+    let mut completed: Vec<String> = sb
+        .run_dirs("work")
+        .iter()
+        .filter(|d| run_json(d)["status"] == "completed")
+        .map(|d| read(&d.join("result.txt")))
+        .collect();
+    completed.sort();
+    assert_eq!(completed, ["0-x", "1-x", "2-x", "3-x"]);
     for run in m["runs"].as_array().unwrap() {
         let dir = PathBuf::from(run["run_dir"].as_str().unwrap());
         assert_eq!(read(&dir.join("result.txt")), format!("{}-x", run["index"]));
@@ -711,7 +719,7 @@ fn children_of(pid: u32) -> Vec<u32> {
 
 #[test]
 #[ignore = "needs the parent-death signal of the processes branch (children die with their \
-            parent); run it once that is merged"]
+            parent): passes on sweeps merged with proc; remove this line when merged"]
 fn parent_kill_9_with_live_children_none_survive_and_resume_duplicates_nothing() {
     let sb = Sandbox::new();
     let child = spawn(&sb, &HELD_SWEEP);
