@@ -6,6 +6,10 @@ use std::path::PathBuf;
 /// A sweep that cannot start: its directory is taken, its manifest is
 /// damaged, or a run of an earlier attempt may still be alive. Nothing has
 /// run when a sweep returns one of these.
+///
+/// A message names the context; the cause, if any, is the
+/// [`source`](std::error::Error::source), so a reporter walking the chain
+/// prints it once.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum SweepError {
@@ -22,7 +26,7 @@ pub enum SweepError {
         holder: String,
     },
     /// The sweep directory's lock file could not be opened or locked.
-    #[error("cannot lock the sweep directory with '{}': {source}", path.display())]
+    #[error("cannot lock the sweep directory with '{}'", path.display())]
     Lock {
         /// The lock file.
         path: PathBuf,
@@ -45,7 +49,7 @@ pub enum SweepError {
         reason: String,
     },
     /// The manifest to resume cannot be read or parsed.
-    #[error("cannot resume the sweep: its manifest '{}' is unreadable: {source}", path.display())]
+    #[error("cannot resume the sweep: its manifest '{}' is unreadable", path.display())]
     BadManifest {
         /// The manifest file.
         path: PathBuf,
