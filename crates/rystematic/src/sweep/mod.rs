@@ -12,6 +12,7 @@ mod error;
 mod launcher;
 mod lock;
 mod manifest;
+mod matrix;
 mod previous;
 mod progress;
 mod report;
@@ -23,6 +24,7 @@ use std::sync::{Arc, Mutex};
 
 pub use error::SweepError;
 pub use manifest::{MANIFEST_FILE, SweepRun, SweepStatus};
+pub use matrix::param_matrix;
 pub use report::SweepReport;
 
 use devices::DeviceSlots;
@@ -51,58 +53,10 @@ pub const MAX_SWEEP_RUNS: usize = 100_000;
 /// before it refuses to start them again.
 const PATIENCE: std::time::Duration = std::time::Duration::from_secs(5);
 
-/// The cartesian product of value lists, in row-major order of the names
-/// as given (the last name varies fastest). A scalar is a constant; to
-/// hold a list constant, wrap it in a one-element list.
-///
-/// ```
-/// use rystematic::{param_matrix, Value};
-///
-/// let sets = param_matrix([
-///     ("int_param", Value::from(vec![1, 2])),
-///     ("str_param", Value::from(vec!["hello", "world"])),
-///     ("fixed", Value::from(0.5)),
-/// ]);
-/// let pairs: Vec<String> = sets
-///     .iter()
-///     .map(|s| format!("{}-{}", s["int_param"], s["str_param"]))
-///     .collect();
-/// assert_eq!(pairs, ["1-hello", "1-world", "2-hello", "2-world"]);
-/// assert!(sets.iter().all(|s| s["fixed"] == Value::Float(0.5)));
-/// ```
-pub fn param_matrix<I, K, V>(params: I) -> Vec<Values>
-where
-    I: IntoIterator<Item = (K, V)>,
-    K: Into<String>,
-    V: Into<Value>,
-{
-    let axes: Vec<(String, Vec<Value>)> = params
-        .into_iter()
-        .map(|(name, value)| {
-            let values = match value.into() {
-                Value::List(items) => items,
-                scalar => vec![scalar],
-            };
-            (name.into(), values)
-        })
-        .collect();
-    let mut sets = vec![Values::new()];
-    for (name, values) in &axes {
-        sets = sets
-            .into_iter()
-            .flat_map(|set| {
-                values.iter().map(move |value| {
-                    let mut set = set.clone();
-                    set.insert(name.clone(), value.clone());
-                    set
-                })
-            })
-            .collect();
-    }
-    sets
-}
-
 /// A parameter sweep, configured and ready to [`run`](Sweep::run).
+///
+/// One sweep directory has one runner at a time: [`Sweep::run`] holds an
+/// exclusive lock on `sweep.lock` in it for as long as it runs.
 ///
 /// ```no_run
 /// # use rystematic::{Experiment, Sweep, param_matrix, Value};
@@ -193,7 +147,10 @@ impl Sweep {
 
     /// Continue the sweep in [`Sweep::dir`] if it holds this same sweep:
     /// completed runs are skipped; failed, interrupted and missing ones run
-    /// again.
+    /// again. A run the manifest still calls running (its runner was
+    /// killed) is waited for, for a few seconds, while its previous attempt
+    /// may be alive, and counts as completed if that attempt completed. A
+    /// manifest that cannot be read is an error, never a fresh start.
     pub fn resume(mut self, resume: bool) -> Sweep {
         self.resume = resume;
         self
@@ -470,30 +427,4 @@ fn count_done(manifest: &Manifest) -> usize {
         .iter()
         .filter(|r| r.status == SweepStatus::Completed)
         .count()
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn param_matrix_is_row_major_with_constants() {
-        let sets = param_matrix([
-            ("a", Value::from(vec![1, 2, 3])),
-            ("b", Value::from(vec!["x", "y"])),
-            ("c", Value::Null),
-        ]);
-        assert_eq!(sets.len(), 6);
-        let order: Vec<String> = sets
-            .iter()
-            .map(|s| format!("{}{}", s["a"], s["b"]))
-            .collect();
-        assert_eq!(order, ["1x", "1y", "2x", "2y", "3x", "3y"]);
-        assert!(sets.iter().all(|s| s["c"] == Value::Null));
-        assert!(param_matrix([("a", Value::List(vec![]))]).is_empty());
-        assert_eq!(
-            param_matrix(Vec::<(String, Value)>::new()),
-            vec![Values::new()]
-        );
-    }
 }
