@@ -7,14 +7,25 @@
 //! cargo run --bin sweep -- work --sweep int_param=1..4 --sweep str_param=a,b --jobs 2
 //! ```
 
-use std::time::Duration;
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
 
 use anyhow::{bail, ensure};
 use rystematic::{Experiment, Group, Param, Params, Run, Value, param_matrix};
 
 fn work(params: &Params, run: &Run) -> anyhow::Result<()> {
-    std::thread::sleep(Duration::from_secs_f64(params.get("sleep_s")?));
     let int_param: i64 = params.get("int_param")?;
+    // Tests use `sleep_from` and `sleep_until` to hold some runs while
+    // others finish, so a signal arrives at a known point of the sweep.
+    if params
+        .get::<Option<i64>>("sleep_from")?
+        .is_none_or(|from| int_param >= from)
+    {
+        sleep(
+            Duration::from_secs_f64(params.get("sleep_s")?),
+            params.get::<Option<PathBuf>>("sleep_until")?,
+        );
+    }
     let str_param: String = params.get("str_param")?;
     if let Ok(devices) = std::env::var("CUDA_VISIBLE_DEVICES") {
         tracing::info!("CUDA_VISIBLE_DEVICES={devices}");
@@ -29,6 +40,17 @@ fn work(params: &Params, run: &Run) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Sleeps for `duration`, or until `until` exists.
+fn sleep(duration: Duration, until: Option<PathBuf>) {
+    let Some(until) = until else {
+        return std::thread::sleep(duration);
+    };
+    let deadline = Instant::now() + duration;
+    while !until.exists() && Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
 fn work_experiment() -> Experiment {
     Experiment::new("work", work)
         .param(Param::int("int_param").required())
@@ -39,6 +61,8 @@ fn work_experiment() -> Experiment {
                 .help("Seconds to sleep first."),
         )
         .param(Param::int("fail_on").help("Fail when int_param has this value."))
+        .param(Param::int("sleep_from").help("Sleep only when int_param is at least this."))
+        .param(Param::path("sleep_until").help("Stop sleeping once this file exists."))
 }
 
 fn sweep_experiment(work: Experiment) -> Experiment {

@@ -30,6 +30,27 @@ fn cli_sweep_dir(sb: &Sandbox) -> PathBuf {
     dirs.into_iter().next().unwrap()
 }
 
+/// The manifest, or `None` while the sweep has not written it.
+fn try_manifest(dir: &Path) -> Option<Value> {
+    serde_json::from_str(&std::fs::read_to_string(dir.join("sweep.json")).ok()?).ok()
+}
+
+/// Polls `condition` until it holds (20 s at most).
+#[track_caller]
+fn wait_until(what: &str, condition: impl FnMut() -> bool) {
+    wait_within(Duration::from_secs(20), what, condition);
+}
+
+/// Polls `condition` until it holds (`limit` at most).
+#[track_caller]
+fn wait_within(limit: Duration, what: &str, mut condition: impl FnMut() -> bool) {
+    let deadline = Instant::now() + limit;
+    while !condition() {
+        assert!(Instant::now() < deadline, "timed out waiting: {what}");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
 fn statuses(manifest: &Value) -> Vec<String> {
     manifest["runs"]
         .as_array()
@@ -210,7 +231,75 @@ fn sigterm_to_a_command_line_sweep_exits_143() {
     let out = child.wait_with_output().unwrap();
     assert_eq!(out.status.code(), Some(143));
     assert_nothing_left_running(&sb);
-    assert_eq!(statuses(&manifest(&cli_sweep_dir(&sb))), ["interrupted"; 3]);
+    let dir = cli_sweep_dir(&sb);
+    assert_eq!(statuses(&manifest(&dir)), ["interrupted"; 3]);
+    // The parent logs like a run: where the manifest is and how to resume.
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let manifest_path = dir.canonicalize().unwrap().join("sweep.json");
+    assert!(
+        stderr.contains(&format!(
+            "[WARN] [rystematic] Sweep interrupted by SIGTERM: 3 of 3 runs unfinished; manifest: {}\n",
+            manifest_path.display()
+        )),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains(&format!(
+            "[WARN] [rystematic] Resume with: {SWEEP} work --sweep int_param=0..3 --str-param x \
+             --sleep-s 30 --jobs 3 --resume-sweep\n"
+        )),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn a_manifest_that_cannot_be_written_is_reported() {
+    let sb = Sandbox::new();
+    let child = spawn(&sb, &HELD_SWEEP);
+    wait_for_statuses(&sb, &["completed", "completed", "running", "running"], 4);
+    // A non-empty directory where the manifest goes: every write fails.
+    let path = cli_sweep_dir(&sb).join("sweep.json");
+    std::fs::remove_file(&path).unwrap();
+    std::fs::create_dir_all(path.join("in-the-way")).unwrap();
+    sb.write("release", "");
+    let out = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let errors: Vec<&str> = stderr
+        .lines()
+        .filter(|l| l.contains("[ERROR] [rystematic] cannot write the sweep manifest"))
+        .collect();
+    // Reported once per outage, naming the file, not once per write.
+    assert_eq!(errors.len(), 1, "{stderr}");
+    assert!(errors[0].contains(&path.display().to_string()), "{stderr}");
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+}
+
+#[test]
+fn a_damaged_manifest_is_a_usage_error_not_a_new_sweep() {
+    let sb = Sandbox::new();
+    let args = ["work", "--sweep", "int_param=1,2", "--str-param", "x"];
+    sb.run(SWEEP, &args).ok();
+    let path = cli_sweep_dir(&sb).join("sweep.json");
+    std::fs::write(&path, "{\"experiment\": [\"work\"], \"runs\": [").unwrap();
+    let run = sb.run(SWEEP, &[&args[..], &["--resume-sweep"]].concat());
+    run.expect_code(2);
+    let errors: Vec<&str> = run
+        .stderr
+        .lines()
+        .filter(|l| l.starts_with("error:"))
+        .collect();
+    assert_eq!(errors.len(), 1, "{}", run.stderr);
+    assert!(
+        errors[0].contains(&format!(
+            "its manifest '{}' is unreadable",
+            path.canonicalize().unwrap().display()
+        )),
+        "{}",
+        run.stderr
+    );
+    // Nothing ran again and no new sweep started.
+    assert_eq!(sb.run_dirs("work").len(), 2);
+    cli_sweep_dir(&sb);
 }
 
 #[test]
@@ -251,6 +340,7 @@ fn a_child_killed_with_sigkill_is_failed_and_the_sweep_goes_on() {
 #[test]
 fn resume_after_an_interrupted_sweep_runs_each_set_exactly_once() {
     let sb = Sandbox::new();
+    // Runs 0 and 1 finish at once; 2 and 3 sleep until `release` exists.
     let args = [
         "work",
         "--sweep",
@@ -258,21 +348,43 @@ fn resume_after_an_interrupted_sweep_runs_each_set_exactly_once() {
         "--str-param",
         "x",
         "--sleep-s",
-        "1",
+        "30",
+        "--sleep-from",
+        "2",
+        "--sleep-until",
+        "release",
         "--jobs",
         "2",
     ];
     let child = spawn(&sb, &args);
-    support::wait_for_runs(&sb, "work", 2, "result.txt");
+    // Wait on the sweep's own state, not on a file the run writes before
+    // it ends: 0 and 1 completed in the manifest, 2 and 3 started.
+    wait_until("runs 0 and 1 complete while 2 and 3 run", || {
+        let Some(dir) = support::run_dirs(&sb.path().join("output/sweeps/work")).pop() else {
+            return false;
+        };
+        let Some(m) = try_manifest(&dir) else {
+            return false;
+        };
+        statuses(&m) == ["completed", "completed", "running", "running"]
+            && sb
+                .run_dirs("work")
+                .iter()
+                .filter(|d| d.join("run.json").exists())
+                .count()
+                == 4
+    });
     support::signal("INT", child.id());
     assert_eq!(child.wait_with_output().unwrap().status.code(), Some(130));
     let first = statuses(&manifest(&cli_sweep_dir(&sb)));
-    let done_first: Vec<usize> = (0..4).filter(|&i| first[i] == "completed").collect();
-    assert_eq!(done_first.len(), 2, "{first:?}");
-    assert!(first.iter().all(|s| s != "running"), "{first:?}");
+    assert_eq!(
+        first,
+        ["completed", "completed", "interrupted", "interrupted"]
+    );
 
     let mut resumed = args.to_vec();
     resumed.push("--resume-sweep");
+    sb.write("release", "");
     let run = sb.run(SWEEP, &resumed);
     run.ok();
     let m = manifest(&cli_sweep_dir(&sb));
@@ -280,9 +392,352 @@ fn resume_after_an_interrupted_sweep_runs_each_set_exactly_once() {
     // Every parameter set completed exactly once over both invocations,
     // and what completed the first time did not run again.
     assert_eq!(results(&sb), ["0-x", "1-x", "2-x", "3-x"]);
-    for i in done_first {
-        assert_eq!(m["runs"][i]["attempts"], 1, "{m}");
+    assert_eq!(m["runs"][0]["attempts"], 1, "{m}");
+    assert_eq!(m["runs"][1]["attempts"], 1, "{m}");
+    assert_eq!(m["runs"][2]["attempts"], 2, "{m}");
+    assert_nothing_left_running(&sb);
+}
+
+/// `work` over int_param 0..4, where 2 and 3 sleep until `release`
+/// exists: interrupted once 0 and 1 completed, so 2 and 3 are left to resume.
+const HELD_SWEEP: [&str; 13] = [
+    "work",
+    "--sweep",
+    "int_param=0..4",
+    "--str-param",
+    "x",
+    "--sleep-s",
+    "30",
+    "--sleep-from",
+    "2",
+    "--sleep-until",
+    "release",
+    "--jobs",
+    "2",
+];
+
+/// Runs [`HELD_SWEEP`] until 0 and 1 completed and 2 and 3 run, then
+/// interrupts it.
+fn interrupted_held_sweep(sb: &Sandbox) {
+    let child = spawn(sb, &HELD_SWEEP);
+    wait_for_statuses(sb, &["completed", "completed", "running", "running"], 4);
+    support::signal("INT", child.id());
+    assert_eq!(child.wait_with_output().unwrap().status.code(), Some(130));
+}
+
+/// Waits until the one command-line sweep's manifest has `expected` and
+/// `runs` runs of `work` have written `run.json`.
+fn wait_for_statuses(sb: &Sandbox, expected: &[&str], runs: usize) {
+    wait_until(&format!("statuses {expected:?}"), || {
+        let Some(dir) = support::run_dirs(&sb.path().join("output/sweeps/work")).pop() else {
+            return false;
+        };
+        try_manifest(&dir).is_some_and(|m| statuses(&m) == expected)
+            && sb
+                .run_dirs("work")
+                .iter()
+                .filter(|d| d.join("run.json").exists())
+                .count()
+                == runs
+    });
+}
+
+#[test]
+fn two_resumes_at_once_run_each_missing_run_exactly_once() {
+    let sb = Sandbox::new();
+    interrupted_held_sweep(&sb);
+    let mut resume = HELD_SWEEP.to_vec();
+    resume.push("--resume-sweep");
+    let (a, b) = (spawn(&sb, &resume), spawn(&sb, &resume));
+    let pids = [a.id(), b.id()];
+    // One of them holds the sweep (its runs wait for `release`); the other
+    // must fail at once, naming the holder.
+    let mut children = vec![Some(a), Some(b)];
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let (loser, out) = loop {
+        assert!(Instant::now() < deadline, "neither resume gave way");
+        let done = children
+            .iter_mut()
+            .position(|c| c.as_mut().unwrap().try_wait().unwrap().is_some());
+        if let Some(i) = done {
+            break (i, children[i].take().unwrap().wait_with_output().unwrap());
+        }
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    let winner = children.into_iter().flatten().next().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    let error: Vec<&str> = stderr.lines().filter(|l| l.starts_with("error:")).collect();
+    assert_eq!(error.len(), 1, "{stderr}");
+    assert!(
+        error[0].contains("is being run by")
+            && error[0].contains(&format!("pid {} on host", pids[1 - loser])),
+        "{stderr}"
+    );
+    wait_for_statuses(&sb, &["completed", "completed", "running", "running"], 6);
+    sb.write("release", "");
+    let out = winner.wait_with_output().unwrap();
+    support::Run::of(out).ok();
+    let m = manifest(&cli_sweep_dir(&sb));
+    assert_eq!(statuses(&m), ["completed"; 4]);
+    // 4 runs the first time, 2 on resume: nothing ran twice.
+    assert_eq!(sb.run_dirs("work").len(), 6);
+    assert_eq!(results(&sb), ["0-x", "1-x", "2-x", "3-x"]);
+    let attempts: Vec<&Value> = m["runs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| &r["attempts"])
+        .collect();
+    assert_eq!(attempts, [1, 1, 2, 2]);
+    assert_nothing_left_running(&sb);
+}
+
+#[test]
+fn resume_without_an_identical_sweep_says_so_and_starts_a_new_one() {
+    let sb = Sandbox::new();
+    sb.run(
+        SWEEP,
+        &["work", "--sweep", "int_param=1,2", "--str-param", "x"],
+    )
+    .ok();
+    let run = sb.run(
+        SWEEP,
+        &[
+            "work",
+            "--sweep",
+            "int_param=1,2,3",
+            "--str-param",
+            "x",
+            "--resume-sweep",
+        ],
+    );
+    run.ok();
+    let sweeps = sb.path().canonicalize().unwrap().join("output/sweeps/work");
+    let warning = format!(
+        "[WARN] [rystematic] --resume-sweep: no sweep in {} is this one (experiment sweep work, \
+         options [--str-param x], 3 parameter sets); starting a new one",
+        sweeps.display()
+    );
+    assert!(run.stderr.contains(&warning), "{}", run.stderr);
+    assert_eq!(support::run_dirs(&sweeps).len(), 2);
+    assert_eq!(sb.run_dirs("work").len(), 5);
+}
+
+/// The manifest path from a sweep report's summary line.
+fn reported_manifest(stdout: &str) -> PathBuf {
+    let last = stdout.lines().last().unwrap_or_default();
+    let (_, path) = last
+        .split_once("; manifest: ")
+        .unwrap_or_else(|| panic!("no summary line: {stdout}"));
+    PathBuf::from(path)
+}
+
+#[test]
+fn first_run_and_resume_print_the_same_absolute_manifest_path() {
+    let sb = Sandbox::new();
+    let args = ["work", "--sweep", "int_param=1,2", "--str-param", "x"];
+    let first = sb.run(SWEEP, &args);
+    first.ok();
+    let resumed = sb.run(SWEEP, &[&args[..], &["--resume-sweep"]].concat());
+    resumed.ok();
+    let path = reported_manifest(&first.stdout);
+    assert!(path.is_absolute(), "{}", first.stdout);
+    assert_eq!(
+        path,
+        cli_sweep_dir(&sb)
+            .canonicalize()
+            .unwrap()
+            .join("sweep.json")
+    );
+    assert_eq!(
+        reported_manifest(&resumed.stdout),
+        path,
+        "{}",
+        resumed.stdout
+    );
+    // Every run directory in the table is absolute too.
+    for line in first.stdout.lines().skip(1).take(2) {
+        let dir = line.split_whitespace().last().unwrap();
+        assert!(Path::new(dir).is_absolute(), "{line}");
     }
+}
+
+#[test]
+fn the_readme_sample_report_has_the_real_columns_and_paths() {
+    let readme = read(&Path::new(env!("CARGO_MANIFEST_DIR")).join("../README.md"));
+    let start = readme.find("printing it gives a table:").unwrap();
+    let block = &readme[start..];
+    let block = &block[block.find("```text\n").unwrap() + 8..];
+    let sample: Vec<&str> = block[..block.find("```").unwrap()]
+        .lines()
+        .filter(|l| !l.starts_with('$'))
+        .collect();
+    let sb = Sandbox::new();
+    let run = sb.run(SWEEP, &["sweep"]);
+    run.ok();
+    let real: Vec<&str> = run.stdout.lines().collect();
+    let words = |line: &str| {
+        line.split_whitespace()
+            .map(str::to_owned)
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(words(sample[0]), words(real[0]), "header");
+    assert_eq!(sample.len(), real.len(), "{sample:?}");
+    for (s, r) in sample.iter().zip(&real).skip(1).take(4) {
+        // Same columns; the directory is absolute in both.
+        assert_eq!(words(s).len(), words(r).len() - 2, "{s} / {r}");
+        assert!(words(s).last().unwrap().starts_with('/'), "{s}");
+    }
+    let summary = |line: &str| {
+        line.split_once("manifest: ")
+            .map(|(a, b)| (a.to_owned(), b.starts_with('/')))
+    };
+    assert_eq!(summary(sample[5]), summary(real[5]));
+}
+
+#[test]
+fn resume_waits_for_a_previous_attempt_that_may_be_alive_and_never_reruns_it() {
+    let sb = Sandbox::new();
+    interrupted_held_sweep(&sb);
+    // Stand in for run 2's previous attempt, left `running` by a runner that
+    // was killed: a real, live run of the same experiment and values.
+    let mut live = sb
+        .cmd(SWEEP)
+        .args([
+            "work",
+            "--int-param",
+            "2",
+            "--str-param",
+            "x",
+            "--sleep-s",
+            "30",
+            "--sleep-from",
+            "2",
+            "--sleep-until",
+            "release",
+        ])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let pid = live.id();
+    let mut live_dir = None;
+    wait_until("the live run's run.json", || {
+        live_dir = sb.run_dirs("work").into_iter().find(|d| {
+            d.join("run.json").exists() && run_json(d)["pid"].as_u64() == Some(u64::from(pid))
+        });
+        live_dir.is_some()
+    });
+    let live_dir = live_dir.unwrap();
+    let host = run_json(&live_dir)["host"].as_str().unwrap().to_owned();
+    let sweep_dir = cli_sweep_dir(&sb);
+    let mut m = manifest(&sweep_dir);
+    m["runs"][2]["status"] = "running".into();
+    m["runs"][2]["pid"] = pid.into();
+    m["runs"][2]["host"] = host.clone().into();
+    std::fs::write(sweep_dir.join("sweep.json"), m.to_string()).unwrap();
+    std::fs::write(
+        sweep_dir.join(".run-2.report.json"),
+        serde_json::json!({ "run_dir": live_dir, "pid": pid }).to_string(),
+    )
+    .unwrap();
+
+    // While it lives, resume waits, then refuses: nothing starts.
+    let mut resume = HELD_SWEEP.to_vec();
+    resume.push("--resume-sweep");
+    let run = sb.run(SWEEP, &resume);
+    run.expect_code(1);
+    assert!(
+        run.error_line().contains(&format!(
+            "run 2 ('{}') may still be alive (pid {pid} on host {host})",
+            live_dir.display()
+        )),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(sb.run_dirs("work").len(), 5, "nothing started");
+
+    // Once it completed, resume counts it and runs only what is missing.
+    sb.write("release", "");
+    assert!(live.wait().unwrap().success());
+    sb.run(SWEEP, &resume).ok();
+    let m = manifest(&sweep_dir);
+    assert_eq!(statuses(&m), ["completed"; 4]);
+    assert_eq!(m["runs"][2]["run_dir"].as_str(), live_dir.to_str());
+    assert_eq!(sb.run_dirs("work").len(), 6, "only run 3 ran again");
+    assert_eq!(results(&sb), ["0-x", "1-x", "2-x", "3-x"]);
+    assert_nothing_left_running(&sb);
+}
+
+#[test]
+fn resume_right_after_a_parent_kill_9_runs_each_set_exactly_once() {
+    let sb = Sandbox::new();
+    let child = spawn(&sb, &HELD_SWEEP);
+    wait_for_statuses(&sb, &["completed", "completed", "running", "running"], 4);
+    support::signal("KILL", child.id());
+    child.wait_with_output().unwrap();
+    // Whether the killed runner's runs die with it or finish on their own,
+    // a resume started at once must neither overlap them nor redo them.
+    sb.write("release", "");
+    let mut resume = HELD_SWEEP.to_vec();
+    resume.push("--resume-sweep");
+    sb.run(SWEEP, &resume).ok();
+    let m = manifest(&cli_sweep_dir(&sb));
+    assert_eq!(statuses(&m), ["completed"; 4]);
+    // Each set completed exactly once. (A killed attempt may have written
+    // its result as it was being stopped, but it did not complete.)
+    let mut completed: Vec<String> = sb
+        .run_dirs("work")
+        .iter()
+        .filter(|d| run_json(d)["status"] == "completed")
+        .map(|d| read(&d.join("result.txt")))
+        .collect();
+    completed.sort();
+    assert_eq!(completed, ["0-x", "1-x", "2-x", "3-x"]);
+    for run in m["runs"].as_array().unwrap() {
+        let dir = PathBuf::from(run["run_dir"].as_str().unwrap());
+        assert_eq!(read(&dir.join("result.txt")), format!("{}-x", run["index"]));
+    }
+    assert_nothing_left_running(&sb);
+}
+
+/// The pids of `pid`'s children.
+fn children_of(pid: u32) -> Vec<u32> {
+    let tasks = std::fs::read_dir(format!("/proc/{pid}/task"))
+        .into_iter()
+        .flatten();
+    tasks
+        .filter_map(|t| std::fs::read_to_string(t.ok()?.path().join("children")).ok())
+        .flat_map(|c| {
+            c.split_whitespace()
+                .filter_map(|p| p.parse().ok())
+                .collect::<Vec<u32>>()
+        })
+        .collect()
+}
+
+#[test]
+fn parent_kill_9_with_live_children_none_survive_and_resume_duplicates_nothing() {
+    let sb = Sandbox::new();
+    let child = spawn(&sb, &HELD_SWEEP);
+    wait_for_statuses(&sb, &["completed", "completed", "running", "running"], 4);
+    let runs = children_of(child.id());
+    assert_eq!(runs.len(), 2, "{runs:?}");
+    support::signal("KILL", child.id());
+    child.wait_with_output().unwrap();
+    wait_until("the runs of the killed sweep end", || {
+        runs.iter().all(|&pid| !alive(u64::from(pid)))
+    });
+    // The held runs never completed; resume runs each missing set once.
+    sb.write("release", "");
+    let mut resume = HELD_SWEEP.to_vec();
+    resume.push("--resume-sweep");
+    sb.run(SWEEP, &resume).ok();
+    let m = manifest(&cli_sweep_dir(&sb));
+    assert_eq!(statuses(&m), ["completed"; 4]);
+    assert_eq!(sb.run_dirs("work").len(), 6);
+    assert_eq!(results(&sb), ["0-x", "1-x", "2-x", "3-x"]);
     assert_nothing_left_running(&sb);
 }
 
@@ -352,6 +807,91 @@ fn command_line_sweep_mistakes_are_usage_errors() {
 }
 
 #[test]
+fn a_sweep_too_large_to_run_is_refused_before_anything_is_built() {
+    let sb = Sandbox::new();
+    let cases: [(&[&str], &str); 3] = [
+        (
+            &["work", "--sweep", "int_param=0..9223372036854775807"],
+            "9223372036854775807 runs (int_param: 9223372036854775807 values) is more than the \
+             limit of 100000 runs per sweep",
+        ),
+        (
+            &[
+                "work",
+                "--sweep",
+                "int_param=-9223372036854775808..9223372036854775807",
+                "--sweep",
+                "fail_on=-9223372036854775808..9223372036854775807",
+                "--sweep",
+                "sleep_from=-9223372036854775808..9223372036854775807",
+            ],
+            "more than 2^128 runs",
+        ),
+        // One past the limit.
+        (
+            &[
+                "work",
+                "--sweep",
+                "int_param=0..1000",
+                "--sweep",
+                "fail_on=0..101",
+            ],
+            "101000 runs (int_param: 1000 values × fail_on: 101 values)",
+        ),
+    ];
+    for (args, expected) in cases {
+        let run = sb.run(SWEEP, &[args, &["--str-param", "x"]].concat());
+        run.expect_code(2);
+        let errors: Vec<&str> = run
+            .stderr
+            .lines()
+            .filter(|l| l.starts_with("error:"))
+            .collect();
+        assert_eq!(errors.len(), 1, "{}", run.stderr);
+        assert!(errors[0].contains(expected), "{args:?}: {}", run.stderr);
+        assert!(!run.stderr.contains("panicked"), "{}", run.stderr);
+    }
+    assert!(!sb.has_output(), "no sweep directory for a refused sweep");
+}
+
+#[test]
+fn a_sweep_at_the_size_limit_starts() {
+    let sb = Sandbox::new();
+    // 1000 × 100 = 100000 runs, the limit: checked value by value, not
+    // combination by combination, so the first run starts without waiting
+    // for 100000 checks.
+    let child = spawn(
+        &sb,
+        &[
+            "work",
+            "--sweep",
+            "int_param=0..1000",
+            "--sweep",
+            "fail_on=0..100",
+            "--str-param",
+            "x",
+            "--sleep-s",
+            "30",
+        ],
+    );
+    wait_within(Duration::from_secs(60), "the first run starts", || {
+        sb.run_dirs("work")
+            .iter()
+            .any(|d| d.join("run.json").exists())
+    });
+    support::signal("INT", child.id());
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(130));
+    let m = manifest(&cli_sweep_dir(&sb));
+    let runs = m["runs"].as_array().unwrap();
+    assert_eq!(runs.len(), 100_000);
+    assert_eq!(runs[0]["status"], "interrupted");
+    assert_eq!(runs[99_999]["status"], "pending");
+    assert_eq!(runs[99_999]["values"]["int_param"], "999");
+    assert_eq!(runs[99_999]["values"]["fail_on"], "99");
+}
+
+#[test]
 fn each_run_gets_its_own_gpus() {
     let sb = Sandbox::new();
     let out = sb
@@ -372,7 +912,29 @@ fn each_run_gets_its_own_gpus() {
         .env("CUDA_VISIBLE_DEVICES", "0,1,2,3")
         .output()
         .unwrap();
-    support::Run::of(out).ok();
+    let run = support::Run::of(out);
+    run.ok();
+    // Runs with devices get a devices column in the report.
+    let header: Vec<&str> = run
+        .stdout
+        .lines()
+        .next()
+        .unwrap()
+        .split_whitespace()
+        .collect();
+    assert_eq!(
+        header,
+        [
+            "#",
+            "status",
+            "exit",
+            "time",
+            "values",
+            "devices",
+            "run",
+            "directory"
+        ]
+    );
     let m = manifest(&cli_sweep_dir(&sb));
     let runs = m["runs"].as_array().unwrap();
     let mut devices_by_dir = BTreeMap::new();
@@ -427,12 +989,52 @@ fn each_run_gets_its_own_gpus() {
             "2",
         ],
     );
-    run.expect_code(1);
+    run.expect_code(2);
     assert!(
-        run.stderr.contains("needs 2 device(s) but only"),
+        run.error_line().contains("needs 2 device(s) but only"),
         "{}",
         run.stderr
     );
+    // The refused sweep left no directory behind.
+    assert_eq!(
+        support::run_dirs(&sb.path().join("output/sweeps/work")).len(),
+        1
+    );
+}
+
+#[test]
+fn gpus_per_run_without_devices_is_a_usage_error_that_creates_nothing() {
+    let sb = Sandbox::new();
+    for devices in [None, Some(""), Some("0")] {
+        let mut cmd = sb.cmd(SWEEP);
+        cmd.args([
+            "work",
+            "--sweep",
+            "int_param=1,2",
+            "--str-param",
+            "x",
+            "--gpus-per-run",
+            "2",
+        ]);
+        match devices {
+            Some(ids) => cmd.env("CUDA_VISIBLE_DEVICES", ids),
+            None => cmd.env_remove("CUDA_VISIBLE_DEVICES"),
+        };
+        let run = support::Run::of(cmd.output().unwrap());
+        run.expect_code(2);
+        let errors: Vec<&str> = run
+            .stderr
+            .lines()
+            .filter(|l| l.starts_with("error:"))
+            .collect();
+        assert_eq!(errors.len(), 1, "{}", run.stderr);
+        assert!(
+            errors[0].contains("each run needs 2 device(s)"),
+            "{}",
+            run.stderr
+        );
+    }
+    assert!(!sb.has_output(), "a refused sweep creates no directory");
 }
 
 #[test]

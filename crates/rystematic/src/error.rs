@@ -261,6 +261,10 @@ pub enum Error {
         /// What went wrong.
         reason: String,
     },
+    /// A sweep could not start or go on (its directory is taken, its
+    /// manifest is damaged, ...).
+    #[error(transparent)]
+    Sweep(#[from] crate::sweep::SweepError),
     /// The main function returned an error or panicked. As for `Setup`, the
     /// cause is the source, not part of the message.
     #[error("experiment `{experiment}` failed")]
@@ -294,6 +298,7 @@ impl Error {
     pub fn exit_code(&self) -> i32 {
         match self {
             Error::Usage(_) => 2,
+            Error::Sweep(e) => e.exit_code(),
             Error::AlreadyRunning { .. }
             | Error::Setup { .. }
             | Error::Process { .. }

@@ -7,7 +7,8 @@
 //!
 //! `--sweep NAME=V1,V2,...` (repeatable) gives a parameter a list of values
 //! (`\,` for a literal comma; `A..B` for the integers A to B-1); the runs
-//! are the cartesian product, in the order the options were given. Every
+//! are the cartesian product, in the order the options were given, at most
+//! [`MAX_SWEEP_RUNS`] of them (counted before any is built). Every
 //! other option applies to all runs. `--jobs N` runs N at once (default 1),
 //! `--gpus-per-run N` hands each run N ids from `CUDA_VISIBLE_DEVICES`, and
 //! `--resume-sweep` continues the latest identical sweep: what completed is
@@ -23,9 +24,9 @@ use super::{CliError, CliOutcome, command, error_kind};
 use crate::error::Source;
 use crate::experiment::{Experiment, HasParams, Values};
 use crate::resolve::Request;
-use crate::standard::{clock, names, run_dir};
-use crate::sweep::MANIFEST_FILE;
-use crate::sweep::{Sweep, param_matrix};
+use crate::standard::names;
+use crate::sweep::{MANIFEST_FILE, MAX_SWEEP_RUNS};
+use crate::sweep::{Sweep, SweepError, param_matrix};
 use crate::value::Value;
 
 const SWEEP: &str = "sweep";
@@ -89,73 +90,101 @@ pub(crate) fn run(
             "--jobs, --gpus-per-run and --resume-sweep need at least one --sweep".to_owned(),
         ));
     }
-    let mut axes: Vec<(String, Value)> = Vec::new();
+    let mut axes: Vec<Axis> = Vec::new();
     for spec in specs {
-        let (name, values) =
-            parse_axis(exp, spec).map_err(|m| usage(cmd, ErrorKind::ValueValidation, m))?;
-        if axes.iter().any(|(n, _)| *n == name) {
+        let axis = parse_axis(exp, spec).map_err(|m| usage(cmd, ErrorKind::ValueValidation, m))?;
+        if axes.iter().any(|a| a.name == axis.name) {
             return Err(usage(
                 cmd,
                 ErrorKind::ArgumentConflict,
-                format!("--sweep gives '{name}' twice"),
+                format!("--sweep gives '{}' twice", axis.name),
             ));
         }
-        axes.push((
-            name,
-            Value::List(values.into_iter().map(Value::Str).collect()),
-        ));
+        axes.push(axis);
     }
-    let points = param_matrix(axes);
+    // Count before anything is built: a range can hold 2^63 values.
+    check_size(&axes).map_err(|m| usage(cmd, ErrorKind::ValueValidation, m))?;
 
-    // Every run must be valid before any starts.
+    // Every run must be valid before any starts. Values are checked one at
+    // a time, so each value of each axis is checked once (with the first
+    // value of every other axis), not every combination: the sum of the
+    // axes' lengths, not their product.
     let base = command::request(exp.param_set(), matches, args);
-    let resolve = |point: &Values| -> Result<_, CliError> {
+    let resolve = |point: Values| -> Result<_, CliError> {
         let mut request: Request = base.clone();
         request.overrides = exp
-            .programmatic_request(point.clone())
+            .programmatic_request(point)
             .map_err(|e| CliError::Run(e.into()))?
             .overrides;
         request.overrides.origin = Source::CommandLine;
         exp.resolve(request)
             .map_err(|e| CliError::Clap(cmd.clone().error(error_kind(&e), e)))
     };
-    let resolved = points.iter().map(resolve).collect::<Result<Vec<_>, _>>()?;
-    let output_dir: PathBuf = resolved[0].params.get(names::OUTPUT_DIR).map_err(|e| {
+    let first: Values = axes
+        .iter()
+        .map(|a| (a.name.clone(), Value::Str(a.value(0))))
+        .collect();
+    let resolved = resolve(first.clone())?;
+    for axis in &axes {
+        for i in 1..axis.len() {
+            let mut point = first.clone();
+            point.insert(axis.name.clone(), Value::Str(axis.value(i)));
+            resolve(point)?;
+        }
+    }
+    let output_dir: PathBuf = resolved.params.get(names::OUTPUT_DIR).map_err(|e| {
         CliError::Run(crate::error::Error::Process {
             experiment: exp.name().to_owned(),
             reason: e.to_string(),
         })
     })?;
+    let points = param_matrix(axes.iter().map(|a| {
+        (
+            a.name.clone(),
+            Value::List((0..a.len()).map(|i| Value::Str(a.value(i))).collect()),
+        )
+    }));
 
     let base_args = without_sweep_options(args);
     let resume = matches.get_flag(RESUME);
     let sweeps = output_dir.join("sweeps");
     let path = exp.process_path();
-    let resumable = resume
-        .then(|| find_resumable(&sweeps.join(exp.name()), &path, &base_args, &points))
-        .flatten();
-    let dir = match resumable {
-        Some(dir) => {
-            tracing::info!(target: "rystematic", "resuming the sweep in {}", dir.display());
-            dir
-        }
-        None => {
-            if resume {
-                tracing::info!(target: "rystematic", "no identical sweep to resume; starting a new one");
-            }
-            run_dir::create(&sweeps, exp.name(), &clock::now()).map_err(|e| {
-                CliError::Run(crate::error::Error::Process {
-                    experiment: exp.name().to_owned(),
-                    reason: format!("cannot create a sweep directory: {e}"),
-                })
-            })?
-        }
+    let resumable = if resume {
+        find_resumable(&sweeps.join(exp.name()), &path, &base_args, &points)
+            .map_err(|e| CliError::Run(e.into()))?
+    } else {
+        None
     };
+    // The sweep's parent logs like a run: where the manifest is, how to
+    // resume, what went wrong (a program's own subscriber takes precedence).
+    crate::standard::logging::install();
+    let looked_for = format!(
+        "experiment {}, options [{}], {} parameter sets",
+        path.join(" "),
+        base_args.join(" "),
+        points.len()
+    );
     let mut sweep = Sweep::new(exp, points)
         .with_args(base_args)
         .max_processes(matches.get_one::<u32>(JOBS).map_or(1, |&n| n as usize))
-        .dir(dir)
-        .resume(true);
+        .resume_command(resume_command());
+    sweep = match resumable {
+        Some(dir) => {
+            tracing::info!(target: "rystematic", "Resuming the sweep in {}", dir.display());
+            sweep.dir(dir).resume(true)
+        }
+        None => {
+            if resume {
+                tracing::warn!(
+                    target: "rystematic",
+                    "--resume-sweep: no sweep in {} is this one ({looked_for}); starting a new one",
+                    absolute(&sweeps.join(exp.name())).display(),
+                );
+            }
+            // The sweep creates its directory once it is known to be valid.
+            sweep.in_new_dir_under(sweeps)
+        }
+    };
     if let Some(&n) = matches.get_one::<u32>(GPUS_PER_RUN) {
         sweep = sweep.gpus_per_run(n as usize);
     }
@@ -164,8 +193,70 @@ pub(crate) fn run(
     Ok(CliOutcome::Sweep(report))
 }
 
-/// `lr=0.1,0.01` → ("lr", ["0.1", "0.01"]).
-pub(crate) fn parse_axis(exp: &Experiment, spec: &str) -> Result<(String, Vec<String>), String> {
+/// One `--sweep` option: a parameter and its values.
+#[derive(Debug)]
+pub(crate) struct Axis {
+    /// The parameter.
+    pub(crate) name: String,
+    values: AxisValues,
+}
+
+/// A range is kept as its bounds, so it costs nothing until it is counted
+/// (and refused if too large).
+#[derive(Debug)]
+enum AxisValues {
+    /// The integers `start..end`.
+    Range(i64, i64),
+    List(Vec<String>),
+}
+
+impl Axis {
+    /// How many values (a range of i64 can hold more than usize on 32 bits).
+    pub(crate) fn count(&self) -> u128 {
+        match &self.values {
+            AxisValues::Range(start, end) => {
+                u128::try_from(i128::from(*end) - i128::from(*start)).unwrap_or(0)
+            }
+            AxisValues::List(values) => values.len() as u128,
+        }
+    }
+
+    /// How many values, once [`check_size`] has bounded them.
+    fn len(&self) -> usize {
+        usize::try_from(self.count()).unwrap_or(usize::MAX)
+    }
+
+    /// The `i`th value, as typed on the command line.
+    fn value(&self, i: usize) -> String {
+        match &self.values {
+            AxisValues::Range(start, _) => (i128::from(*start) + i as i128).to_string(),
+            AxisValues::List(values) => values[i].clone(),
+        }
+    }
+}
+
+/// Refuses a sweep of more than [`MAX_SWEEP_RUNS`] runs.
+fn check_size(axes: &[Axis]) -> Result<(), String> {
+    let total = axes
+        .iter()
+        .try_fold(1u128, |acc, axis| acc.checked_mul(axis.count()));
+    if total.is_some_and(|n| n <= MAX_SWEEP_RUNS as u128) {
+        return Ok(());
+    }
+    let sizes: Vec<String> = axes
+        .iter()
+        .map(|a| format!("{}: {} values", a.name, a.count()))
+        .collect();
+    let total = total.map_or_else(|| "more than 2^128".to_owned(), |n| n.to_string());
+    Err(format!(
+        "invalid value for '--sweep': {total} runs ({}) is more than the limit of {MAX_SWEEP_RUNS} \
+         runs per sweep",
+        sizes.join(" × ")
+    ))
+}
+
+/// `lr=0.1,0.01` → lr: ["0.1", "0.01"]; `seed=0..5` → seed: 0 to 4.
+pub(crate) fn parse_axis(exp: &Experiment, spec: &str) -> Result<Axis, String> {
     let (name, list) = spec
         .split_once('=')
         .ok_or_else(|| format!("invalid value '{spec}' for '--sweep': expected NAME=V1,V2,..."))?;
@@ -181,20 +272,20 @@ pub(crate) fn parse_axis(exp: &Experiment, spec: &str) -> Result<(String, Vec<St
         return Err("'--sweep' cannot vary params_file".to_owned());
     }
     let values = match range(list).filter(|_| param.kind.is_integer()) {
-        Some(values) => values,
-        None => split_escaped(list),
+        Some((start, end)) => AxisValues::Range(start, end),
+        None => AxisValues::List(split_escaped(list)),
     };
-    if values.is_empty() {
+    let axis = Axis { name, values };
+    if axis.count() == 0 {
         return Err(format!("invalid value '{spec}' for '--sweep': no values"));
     }
-    Ok((name, values))
+    Ok(axis)
 }
 
-/// `1..4` → 1, 2, 3.
-fn range(text: &str) -> Option<Vec<String>> {
+/// `1..4` → (1, 4): the integers 1, 2, 3.
+fn range(text: &str) -> Option<(i64, i64)> {
     let (start, end) = text.split_once("..")?;
-    let (start, end): (i64, i64) = (start.trim().parse().ok()?, end.trim().parse().ok()?);
-    Some((start..end).map(|i| i.to_string()).collect())
+    Some((start.trim().parse().ok()?, end.trim().parse().ok()?))
 }
 
 /// Splits on commas, except `\,`.
@@ -242,22 +333,65 @@ fn without_sweep_options(args: &[OsString]) -> Vec<String> {
     kept
 }
 
-/// The newest sweep under `parent` that is this same sweep.
+/// The newest sweep under `parent` that is this same sweep (absolute).
+///
+/// A manifest that cannot be read, met before the match, is an error: it
+/// may be the very sweep asked for, and starting a new one instead would run
+/// every completed run again.
 fn find_resumable(
     parent: &Path,
     path: &[String],
     args: &[String],
     points: &[Values],
-) -> Option<PathBuf> {
-    let mut dirs: Vec<PathBuf> = std::fs::read_dir(parent)
-        .ok()?
+) -> Result<Option<PathBuf>, SweepError> {
+    let Ok(entries) = std::fs::read_dir(parent) else {
+        return Ok(None);
+    };
+    let mut dirs: Vec<PathBuf> = entries
         .filter_map(|e| Some(e.ok()?.path()))
         .filter(|d| d.join(MANIFEST_FILE).is_file())
         .collect();
     dirs.sort();
-    dirs.into_iter().rev().find(|dir| {
-        crate::sweep::read_manifest(dir).is_ok_and(|m| m.is_same_sweep(path, args, points))
-    })
+    for dir in dirs.into_iter().rev() {
+        let manifest =
+            crate::sweep::read_manifest(&dir).map_err(|source| SweepError::BadManifest {
+                path: absolute(&dir.join(MANIFEST_FILE)),
+                source,
+            })?;
+        if manifest.is_same_sweep(path, args, points) {
+            return Ok(Some(absolute(&dir)));
+        }
+    }
+    Ok(None)
+}
+
+fn absolute(path: &Path) -> PathBuf {
+    std::path::absolute(path).unwrap_or_else(|_| path.to_owned())
+}
+
+/// This process's command line with `--resume-sweep`, quoted for a POSIX
+/// shell.
+fn resume_command() -> String {
+    let mut words: Vec<String> = std::env::args_os()
+        .map(|a| shell_quote(&a.to_string_lossy()))
+        .collect();
+    if !words.iter().any(|w| w == "--resume-sweep") {
+        words.push("--resume-sweep".to_owned());
+    }
+    words.join(" ")
+}
+
+/// `word` as one shell word: as is if it is plain, else in single quotes.
+fn shell_quote(word: &str) -> String {
+    let plain = !word.is_empty()
+        && word
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "_-./=,:@%+".contains(c));
+    if plain {
+        word.to_owned()
+    } else {
+        format!("'{}'", word.replace('\'', "'\\''"))
+    }
 }
 
 #[cfg(test)]
@@ -268,8 +402,16 @@ mod tests {
     fn values_split_on_unescaped_commas() {
         assert_eq!(split_escaped("a,b\\,c,"), ["a", "b,c", ""]);
         assert_eq!(split_escaped("x"), ["x"]);
-        assert_eq!(range("1..4").unwrap(), ["1", "2", "3"]);
+        assert_eq!(range("1..4").unwrap(), (1, 4));
         assert!(range("a..b").is_none());
+    }
+
+    #[test]
+    fn resume_commands_are_quoted_for_a_shell() {
+        assert_eq!(shell_quote("int_param=0..3"), "int_param=0..3");
+        assert_eq!(shell_quote("a b"), "'a b'");
+        assert_eq!(shell_quote("it's"), "'it'\\''s'");
+        assert_eq!(shell_quote(""), "''");
     }
 
     #[test]

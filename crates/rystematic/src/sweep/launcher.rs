@@ -37,8 +37,8 @@ pub(crate) trait Launcher: Send {
     fn capacity(&self) -> usize;
     /// How many jobs run now.
     fn running(&self) -> usize;
-    /// Starts a job.
-    fn launch(&mut self, job: Job) -> io::Result<()>;
+    /// Starts a job; returns its process id.
+    fn launch(&mut self, job: Job) -> io::Result<u32>;
     /// Blocks until a running job ends (`None` if none runs).
     fn wait_any(&mut self) -> Option<JobExit>;
 }
@@ -72,13 +72,14 @@ impl Launcher for LocalLauncher {
         self.running.len()
     }
 
-    fn launch(&mut self, job: Job) -> io::Result<()> {
+    fn launch(&mut self, job: Job) -> io::Result<u32> {
         let child = process::spawn(
             &job.spec,
             Some(&job.spec_dir),
             Console::File(job.console),
             &job.env,
         )?;
+        let pid = child.id();
         let (index, notify, waiter) = (job.index, self.notify.clone(), child.clone());
         std::thread::Builder::new()
             .name(format!("rystematic-sweep-{index}"))
@@ -91,7 +92,7 @@ impl Launcher for LocalLauncher {
                 });
             })?;
         self.running.insert(index, child);
-        Ok(())
+        Ok(pid)
     }
 
     fn wait_any(&mut self) -> Option<JobExit> {

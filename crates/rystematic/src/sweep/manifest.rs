@@ -68,6 +68,13 @@ pub struct SweepRun {
     pub devices: Vec<String>,
     /// How many times it was started (resumes add attempts).
     pub attempts: u32,
+    /// The process of the latest attempt, once started: a resume checks
+    /// it before starting the run again.
+    #[serde(default)]
+    pub pid: Option<u32>,
+    /// The host that process ran on.
+    #[serde(default)]
+    pub host: Option<String>,
 }
 
 impl SweepRun {
@@ -84,6 +91,8 @@ impl SweepRun {
             duration_s: None,
             devices: Vec::new(),
             attempts: 0,
+            pid: None,
+            host: None,
         }
     }
 }

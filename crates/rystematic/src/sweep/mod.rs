@@ -8,8 +8,12 @@
 //! `interrupted` (in their `run.json` and the manifest) and exits 130/143.
 
 mod devices;
+mod error;
 mod launcher;
+mod lock;
 mod manifest;
+mod matrix;
+mod previous;
 mod progress;
 mod report;
 mod state;
@@ -18,11 +22,14 @@ use std::collections::VecDeque;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
+pub use error::SweepError;
 pub use manifest::{MANIFEST_FILE, SweepRun, SweepStatus};
+pub use matrix::param_matrix;
 pub use report::SweepReport;
 
 use devices::DeviceSlots;
 use launcher::{Launcher, LocalLauncher};
+use lock::SweepLock;
 pub(crate) use manifest::Manifest;
 use progress::Progress;
 use state::{State, interrupt, state_lock};
@@ -35,58 +42,21 @@ use crate::standard::clock;
 use crate::standard::run_info::{RunInfo, RunStatus, timestamp};
 use crate::value::Value;
 
-/// The cartesian product of value lists, in row-major order of the names
-/// as given (the last name varies fastest). A scalar is a constant; to
-/// hold a list constant, wrap it in a one-element list.
-///
-/// ```
-/// use rystematic::{param_matrix, Value};
-///
-/// let sets = param_matrix([
-///     ("int_param", Value::from(vec![1, 2])),
-///     ("str_param", Value::from(vec!["hello", "world"])),
-///     ("fixed", Value::from(0.5)),
-/// ]);
-/// let pairs: Vec<String> = sets
-///     .iter()
-///     .map(|s| format!("{}-{}", s["int_param"], s["str_param"]))
-///     .collect();
-/// assert_eq!(pairs, ["1-hello", "1-world", "2-hello", "2-world"]);
-/// assert!(sets.iter().all(|s| s["fixed"] == Value::Float(0.5)));
-/// ```
-pub fn param_matrix<I, K, V>(params: I) -> Vec<Values>
-where
-    I: IntoIterator<Item = (K, V)>,
-    K: Into<String>,
-    V: Into<Value>,
-{
-    let axes: Vec<(String, Vec<Value>)> = params
-        .into_iter()
-        .map(|(name, value)| {
-            let values = match value.into() {
-                Value::List(items) => items,
-                scalar => vec![scalar],
-            };
-            (name.into(), values)
-        })
-        .collect();
-    let mut sets = vec![Values::new()];
-    for (name, values) in &axes {
-        sets = sets
-            .into_iter()
-            .flat_map(|set| {
-                values.iter().map(move |value| {
-                    let mut set = set.clone();
-                    set.insert(name.clone(), value.clone());
-                    set
-                })
-            })
-            .collect();
-    }
-    sets
-}
+/// The most runs one sweep may have. Every parameter set has an entry in
+/// the manifest, which is rewritten as runs start and end, so a sweep's
+/// cost grows with its size: past this, a sweep is refused before anything
+/// is created (on the command line, before its values are even listed).
+pub const MAX_SWEEP_RUNS: usize = 100_000;
+
+/// How long a resume waits for the runs of an earlier, killed runner to
+/// end (they get SIGTERM when it dies, and take a moment to record it)
+/// before it refuses to start them again.
+const PATIENCE: std::time::Duration = std::time::Duration::from_secs(5);
 
 /// A parameter sweep, configured and ready to [`run`](Sweep::run).
+///
+/// One sweep directory has one runner at a time: [`Sweep::run`] holds an
+/// exclusive lock on `sweep.lock` in it for as long as it runs.
 ///
 /// ```no_run
 /// # use rystematic::{Experiment, Sweep, param_matrix, Value};
@@ -109,6 +79,11 @@ pub struct Sweep {
     devices: Option<Vec<String>>,
     runs_per_device: usize,
     dir: Option<PathBuf>,
+    /// The command that resumes this sweep (command-line sweeps).
+    resume_command: Option<String>,
+    /// Where a new sweep directory goes, if not in `dir` (default:
+    /// `<output_dir>/sweeps`).
+    sweeps_dir: Option<PathBuf>,
     resume: bool,
 }
 
@@ -130,6 +105,8 @@ impl Sweep {
             devices: None,
             runs_per_device: 1,
             dir: None,
+            sweeps_dir: None,
+            resume_command: None,
             resume: false,
         }
     }
@@ -170,7 +147,10 @@ impl Sweep {
 
     /// Continue the sweep in [`Sweep::dir`] if it holds this same sweep:
     /// completed runs are skipped; failed, interrupted and missing ones run
-    /// again.
+    /// again. A run the manifest still calls running (its runner was
+    /// killed) is waited for, for a few seconds, while its previous attempt
+    /// may be alive, and counts as completed if that attempt completed. A
+    /// manifest that cannot be read is an error, never a fresh start.
     pub fn resume(mut self, resume: bool) -> Sweep {
         self.resume = resume;
         self
@@ -181,17 +161,42 @@ impl Sweep {
         self
     }
 
+    /// The command line that resumes this sweep, logged when it is
+    /// interrupted.
+    pub(crate) fn resume_command(mut self, command: String) -> Sweep {
+        self.resume_command = Some(command);
+        self
+    }
+
+    /// Without [`Sweep::dir`]: create the new sweep's directory under
+    /// `sweeps` (`<sweeps>/<experiment>/<date>_<time>_<suffix>`), once the
+    /// sweep is known to be valid.
+    pub(crate) fn in_new_dir_under(mut self, sweeps: PathBuf) -> Sweep {
+        self.sweeps_dir = Some(sweeps);
+        self
+    }
+
     /// Runs every parameter set and blocks until all have ended.
     ///
     /// # Errors
     /// Before anything runs: a parameter set with bad values
-    /// ([`Error::Usage`]), an experiment the program's entry point cannot
-    /// reach, impossible device requests, a sweep directory that cannot be
-    /// created or holds another sweep ([`Error::Process`]). Runs that fail
-    /// are not errors: see [`SweepReport`].
-    pub fn run(self) -> Result<SweepReport, Error> {
+    /// ([`Error::Usage`]); an experiment the program's entry point cannot
+    /// reach, a sweep directory that cannot be created or holds another
+    /// sweep ([`Error::Process`]); too many sets, impossible device
+    /// requests, a sweep directory another process runs, a damaged manifest
+    /// ([`Error::Sweep`]). Nothing is created before the sweep is known to
+    /// be valid. Runs that fail are not errors: see [`SweepReport`].
+    pub fn run(mut self) -> Result<SweepReport, Error> {
+        if self.points.len() > MAX_SWEEP_RUNS {
+            return Err(SweepError::TooLarge {
+                runs: self.points.len(),
+                limit: MAX_SWEEP_RUNS,
+            }
+            .into());
+        }
+        let name = self.experiment.name().to_owned();
         let fail = |reason: String| Error::Process {
-            experiment: self.experiment.name().to_owned(),
+            experiment: name.clone(),
             reason,
         };
         // Without an entry point (a #[test], a main calling run), each run
@@ -215,21 +220,40 @@ impl Sweep {
                     n,
                     self.runs_per_device,
                 )
-                .map_err(fail)?,
+                .map_err(|reason| SweepError::Devices { reason })?,
             ),
         };
+        // Only now, with the sweep known to be valid, is anything created.
         let dir = match &self.dir {
-            Some(dir) => dir.clone(),
-            None => default_dir(experiment).map_err(|e| fail(e.to_string()))?,
+            Some(dir) => {
+                std::fs::create_dir_all(dir).map_err(|e| {
+                    fail(format!(
+                        "cannot create sweep directory '{}': {e}",
+                        dir.display()
+                    ))
+                })?;
+                // Absolute, so the report and logs name it the same way
+                // whatever the working directory.
+                std::path::absolute(dir).unwrap_or_else(|_| dir.clone())
+            }
+            None => {
+                let sweeps = match &self.sweeps_dir {
+                    Some(sweeps) => sweeps.clone(),
+                    None => default_sweeps_dir(experiment),
+                };
+                crate::standard::run_dir::create(&sweeps, experiment.name(), &clock::now())
+                    .map_err(|e| {
+                        fail(format!(
+                            "cannot create a sweep directory in '{}': {e}",
+                            sweeps.display()
+                        ))
+                    })?
+            }
         };
-        std::fs::create_dir_all(&dir).map_err(|e| {
-            fail(format!(
-                "cannot create sweep directory '{}': {e}",
-                dir.display()
-            ))
-        })?;
-        let manifest = self.manifest(&dir, &path).map_err(fail)?;
+        // Held until this function returns: one runner per sweep directory.
+        let _lock = SweepLock::acquire(&dir)?;
         let exe = crate::process::current_exe().map_err(|e| fail(e.to_string()))?;
+        let manifest = self.manifest(&dir, &path, &exe)?;
 
         let state = Arc::new(Mutex::new(State {
             progress: Progress::new(manifest.runs.len(), count_done(&manifest)),
@@ -237,12 +261,32 @@ impl Sweep {
             dir: dir.clone(),
             slots,
             interrupted: false,
+            resume_hint: self.resume_command.clone().unwrap_or_else(|| {
+                format!(
+                    "Sweep::new(..).dir({:?}).resume(true)",
+                    dir.display().to_string()
+                )
+            }),
+            manifest_failing: false,
         }));
-        state_lock(&state).save();
+        {
+            let mut guard = state_lock(&state);
+            guard.save();
+            let total = guard.manifest.runs.len();
+            let done = count_done(&guard.manifest);
+            tracing::info!(
+                target: "rystematic",
+                "Sweep of {total} runs ({} to run, at most {} at once); manifest: {}",
+                total - done,
+                self.max_processes,
+                guard.manifest_path().display()
+            );
+        }
         let on_signal = state.clone();
-        let _interrupt = signals::on_interrupt(move |_| interrupt(&on_signal));
+        let _interrupt = signals::on_interrupt(move |signal| interrupt(&on_signal, signal));
 
         let mut launcher = LocalLauncher::new(self.max_processes);
+        let mut started = false;
         let mut queue: VecDeque<usize> = state_lock(&state)
             .manifest
             .runs
@@ -263,10 +307,15 @@ impl Sweep {
                 queue.pop_front();
                 let job = guard.job(index, &exe, &path, &self.args, &devices);
                 guard.start(index, devices);
-                if let Err(e) = launcher.launch(job) {
-                    guard.finish_unstarted(index, &e.to_string());
+                match launcher.launch(job) {
+                    Ok(pid) => guard.launched(index, pid),
+                    Err(e) => guard.finish_unstarted(index, &e.to_string()),
                 }
-                guard.save();
+                started = true;
+            }
+            if std::mem::take(&mut started) {
+                // One manifest write for every run started in this round.
+                state_lock(&state).save();
             }
             let Some(exit) = launcher.wait_any() else {
                 break;
@@ -289,51 +338,70 @@ impl Sweep {
         })
     }
 
-    /// A new manifest, or the one being resumed.
-    fn manifest(&self, dir: &Path, path: &[String]) -> Result<Manifest, String> {
+    /// A new manifest (taking the parameter sets), or the one being resumed.
+    fn manifest(&mut self, dir: &Path, path: &[String], exe: &Path) -> Result<Manifest, Error> {
+        let fail = |reason: String| Error::Process {
+            experiment: self.experiment.name().to_owned(),
+            reason,
+        };
         let now = timestamp(&clock::now());
-        if self.resume
-            && let Ok(mut existing) = Manifest::read(dir)
-        {
-            if !existing.is_same_sweep(path, &self.args, &self.points) {
-                return Err(format!(
-                    "'{}' holds a different sweep; cannot resume it with these parameter sets",
-                    dir.display()
-                ));
-            }
-            for run in &mut existing.runs {
-                let completed = run.status == SweepStatus::Completed
-                    && run
-                        .run_dir
-                        .as_deref()
-                        .and_then(|d| RunInfo::read(d).ok())
-                        .is_some_and(|info| info.status == RunStatus::Completed);
-                if !completed {
-                    run.status = SweepStatus::Pending;
+        let file = dir.join(MANIFEST_FILE);
+        if self.resume {
+            match Manifest::read(dir) {
+                Ok(mut existing) => {
+                    if !existing.is_same_sweep(path, &self.args, &self.points) {
+                        return Err(fail(format!(
+                            "'{}' holds a different sweep; cannot resume it with these parameter \
+                             sets",
+                            dir.display()
+                        )));
+                    }
+                    // The manifest holds every set: do not keep a second copy.
+                    self.points = Vec::new();
+                    previous::settle(dir, &mut existing, exe, PATIENCE)?;
+                    return Ok(resumed(existing, now));
                 }
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                // A damaged manifest is not "no sweep": starting afresh
+                // would run every completed run again.
+                Err(source) => return Err(SweepError::BadManifest { path: file, source }.into()),
             }
-            existing.updated = now;
-            return Ok(existing);
-        }
-        if dir.join(MANIFEST_FILE).exists() && !self.resume {
-            return Err(format!(
+        } else if file.exists() {
+            return Err(fail(format!(
                 "'{}' already holds a sweep; resume it or choose another directory",
                 dir.display()
-            ));
+            )));
         }
         Ok(Manifest {
             experiment: path.to_vec(),
             args: self.args.clone(),
             created: now.clone(),
             updated: now,
-            runs: self
-                .points
-                .iter()
+            runs: std::mem::take(&mut self.points)
+                .into_iter()
                 .enumerate()
-                .map(|(index, values)| SweepRun::pending(index, values.clone()))
+                .map(|(index, values)| SweepRun::pending(index, values))
                 .collect(),
         })
     }
+}
+
+/// `existing`, ready to go on: every run that did not complete (according
+/// to both the manifest and its `run.json`) is pending again.
+fn resumed(mut existing: Manifest, now: String) -> Manifest {
+    for run in &mut existing.runs {
+        let completed = run.status == SweepStatus::Completed
+            && run
+                .run_dir
+                .as_deref()
+                .and_then(|d| RunInfo::read(d).ok())
+                .is_some_and(|info| info.status == RunStatus::Completed);
+        if !completed {
+            run.status = SweepStatus::Pending;
+        }
+    }
+    existing.updated = now;
+    existing
 }
 
 /// Reads the manifest of the sweep in `dir`.
@@ -341,23 +409,19 @@ pub(crate) fn read_manifest(dir: &Path) -> std::io::Result<Manifest> {
     Manifest::read(dir)
 }
 
-/// `<output_dir>/sweeps/<experiment>/<date>_<time>_<suffix>`, with the
-/// experiment's default output directory.
-fn default_dir(experiment: &Experiment) -> std::io::Result<PathBuf> {
+/// `<output_dir>/sweeps`, with the experiment's default output directory.
+fn default_sweeps_dir(experiment: &Experiment) -> PathBuf {
     let output_dir = experiment
-        .resolve(
-            experiment
-                .programmatic_request(Values::new())
-                .map_err(std::io::Error::other)?,
-        )
+        .programmatic_request(Values::new())
         .ok()
+        .and_then(|request| experiment.resolve(request).ok())
         .and_then(|r| {
             r.params
                 .get::<PathBuf>(crate::standard::names::OUTPUT_DIR)
                 .ok()
         })
         .unwrap_or_else(|| PathBuf::from("./output"));
-    crate::standard::run_dir::create(&output_dir.join("sweeps"), experiment.name(), &clock::now())
+    output_dir.join("sweeps")
 }
 
 fn count_done(manifest: &Manifest) -> usize {
@@ -366,30 +430,4 @@ fn count_done(manifest: &Manifest) -> usize {
         .iter()
         .filter(|r| r.status == SweepStatus::Completed)
         .count()
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn param_matrix_is_row_major_with_constants() {
-        let sets = param_matrix([
-            ("a", Value::from(vec![1, 2, 3])),
-            ("b", Value::from(vec!["x", "y"])),
-            ("c", Value::Null),
-        ]);
-        assert_eq!(sets.len(), 6);
-        let order: Vec<String> = sets
-            .iter()
-            .map(|s| format!("{}{}", s["a"], s["b"]))
-            .collect();
-        assert_eq!(order, ["1x", "1y", "2x", "2y", "3x", "3y"]);
-        assert!(sets.iter().all(|s| s["c"] == Value::Null));
-        assert!(param_matrix([("a", Value::List(vec![]))]).is_empty());
-        assert_eq!(
-            param_matrix(Vec::<(String, Value)>::new()),
-            vec![Values::new()]
-        );
-    }
 }

@@ -36,14 +36,16 @@ impl SweepReport {
     }
 }
 
-/// A table: one line per run with status, exit, duration, values, directory.
+/// A table: one line per run with status, exit, duration, values, devices
+/// (only if runs were given any) and directory, then a summary line.
 impl fmt::Display for SweepReport {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let rows: Vec<[String; 6]> = self
+        let devices = self.runs.iter().any(|r| !r.devices.is_empty());
+        let rows: Vec<Vec<String>> = self
             .runs
             .iter()
             .map(|run| {
-                [
+                let mut row = vec![
                     run.index.to_string(),
                     run.status.to_string(),
                     match (run.exit_code, run.signal) {
@@ -58,21 +60,36 @@ impl fmt::Display for SweepReport {
                         .map(|(k, v)| format!("{k}={v}"))
                         .collect::<Vec<_>>()
                         .join(" "),
+                ];
+                if devices {
+                    row.push(if run.devices.is_empty() {
+                        "-".to_owned()
+                    } else {
+                        run.devices.join(",")
+                    });
+                }
+                row.push(
                     run.run_dir
                         .as_ref()
                         .map_or_else(|| "-".to_owned(), |d| d.display().to_string()),
-                ]
+                );
+                row
             })
             .collect();
-        let header = ["#", "status", "exit", "time", "values", "run directory"];
-        let mut widths = header.map(str::len);
+        let mut header = vec!["#", "status", "exit", "time", "values"];
+        if devices {
+            header.push("devices");
+        }
+        header.push("run directory");
+        let header: Vec<String> = header.into_iter().map(str::to_owned).collect();
+        let mut widths: Vec<usize> = header.iter().map(String::len).collect();
         for row in &rows {
             for (width, cell) in widths.iter_mut().zip(row) {
                 *width = (*width).max(cell.chars().count());
             }
         }
         let line = |f: &mut fmt::Formatter<'_>, cells: &[String]| -> fmt::Result {
-            for (i, (cell, width)) in cells.iter().zip(widths).enumerate() {
+            for (i, (cell, width)) in cells.iter().zip(&widths).enumerate() {
                 if i + 1 == cells.len() {
                     writeln!(f, "{cell}")?;
                 } else {
@@ -81,7 +98,7 @@ impl fmt::Display for SweepReport {
             }
             Ok(())
         };
-        line(f, &header.map(str::to_owned))?;
+        line(f, &header)?;
         for row in &rows {
             line(f, row)?;
         }

@@ -7,8 +7,10 @@ use std::sync::{Mutex, MutexGuard};
 
 use super::devices::DeviceSlots;
 use super::launcher::{Job, JobExit};
-use super::manifest::{Manifest, SweepStatus};
+use super::manifest::{MANIFEST_FILE, Manifest, SweepStatus};
+use super::previous::report_path;
 use super::progress::Progress;
+use crate::process::Interrupt;
 use crate::process::child::{GRACE, describe_exit, stop_all};
 use crate::process::spec::{self, ChildSpec};
 use crate::standard::clock;
@@ -21,6 +23,10 @@ pub(super) struct State {
     pub(super) slots: Option<DeviceSlots>,
     pub(super) progress: Progress,
     pub(super) interrupted: bool,
+    /// How to resume this sweep, for the line logged when it is interrupted.
+    pub(super) resume_hint: String,
+    /// Whether the latest manifest write failed (logged once per outage).
+    pub(super) manifest_failing: bool,
 }
 
 pub(super) fn state_lock(state: &Mutex<State>) -> MutexGuard<'_, State> {
@@ -36,7 +42,7 @@ impl State {
     }
 
     fn report_path(&self, index: usize) -> PathBuf {
-        self.dir.join(format!(".run-{index}.report.json"))
+        report_path(&self.dir, index)
     }
 
     pub(super) fn job(
@@ -79,6 +85,13 @@ impl State {
         run.duration_s = None;
         run.devices = devices;
         run.attempts += 1;
+        run.pid = None;
+        run.host = Some(crate::standard::hostname());
+    }
+
+    /// The run's process started.
+    pub(super) fn launched(&mut self, index: usize, pid: u32) {
+        self.manifest.runs[index].pid = Some(pid);
     }
 
     /// A job that could not even start.
@@ -144,15 +157,44 @@ impl State {
         self.manifest.runs[index].run_dir = Some(report.run_dir);
     }
 
-    pub(super) fn save(&mut self) {
+    /// The manifest file.
+    pub(super) fn manifest_path(&self) -> PathBuf {
+        self.dir.join(MANIFEST_FILE)
+    }
+
+    /// Writes the manifest. A failure is logged (once, until a write works
+    /// again) and does not stop the runs: they keep their own `run.json`.
+    /// Returns whether the manifest on disk is up to date.
+    pub(super) fn save(&mut self) -> bool {
         self.manifest.updated = timestamp(&clock::now());
-        if let Err(e) = self.manifest.write(&self.dir) {
-            tracing::error!(target: "rystematic", "cannot write the sweep manifest: {e}");
-        }
+        let written = match self.manifest.write(&self.dir) {
+            Ok(()) => {
+                if std::mem::take(&mut self.manifest_failing) {
+                    tracing::info!(
+                        target: "rystematic",
+                        "the sweep manifest {} is up to date again",
+                        self.manifest_path().display()
+                    );
+                }
+                true
+            }
+            Err(e) => {
+                if !std::mem::replace(&mut self.manifest_failing, true) {
+                    tracing::error!(
+                        target: "rystematic",
+                        "cannot write the sweep manifest {}: {e}; the runs go on, but the \
+                         manifest is out of date until a write succeeds",
+                        self.manifest_path().display()
+                    );
+                }
+                false
+            }
+        };
         let running = self.count(SweepStatus::Running);
         let failed = self.count(SweepStatus::Failed);
         let done = self.count(SweepStatus::Completed) + failed;
         self.progress.update(done, running, failed);
+        written
     }
 
     fn count(&self, status: SweepStatus) -> usize {
@@ -166,7 +208,7 @@ impl State {
 
 /// Ctrl-C / SIGTERM: stop every run's process tree, mark what was running
 /// as interrupted (manifest and `run.json`), keep the manifest consistent.
-pub(super) fn interrupt(state: &Mutex<State>) {
+pub(super) fn interrupt(state: &Mutex<State>, signal: Interrupt) {
     let mut guard = state_lock(state);
     guard.interrupted = true;
     stop_all(GRACE);
@@ -181,11 +223,21 @@ pub(super) fn interrupt(state: &Mutex<State>) {
         guard.collect_run_dir(index, RunStatus::Interrupted, "interrupted");
         guard.end(index, SweepStatus::Interrupted);
     }
-    guard.save();
+    let saved = guard.save();
     guard.progress.abandon();
+    let unfinished = guard
+        .manifest
+        .runs
+        .iter()
+        .filter(|r| r.status != SweepStatus::Completed)
+        .count();
     tracing::warn!(
         target: "rystematic",
-        "sweep interrupted; resume it from {}",
-        guard.dir.display()
+        "Sweep interrupted by {}: {unfinished} of {} runs unfinished; manifest: {}{}",
+        signal.name(),
+        guard.manifest.runs.len(),
+        guard.manifest_path().display(),
+        if saved { "" } else { " (out of date: it could not be written)" }
     );
+    tracing::warn!(target: "rystematic", "Resume with: {}", guard.resume_hint);
 }

@@ -1,0 +1,95 @@
+//! [`SweepError`]: why a sweep could not start (or go on).
+
+use std::io;
+use std::path::PathBuf;
+
+/// A sweep that cannot start: its directory is taken, its manifest is
+/// damaged, or a run of an earlier attempt may still be alive. Nothing has
+/// run when a sweep returns one of these.
+///
+/// A message names the context; the cause, if any, is the
+/// [`source`](std::error::Error::source), so a reporter walking the chain
+/// prints it once.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum SweepError {
+    /// Another process runs (or resumes) the sweep in this directory.
+    #[error(
+        "the sweep in '{}' is being run by {holder}; one sweep directory has one runner at a \
+         time: wait for it to end, or stop it",
+        dir.display()
+    )]
+    Busy {
+        /// The sweep directory.
+        dir: PathBuf,
+        /// Who holds it, e.g. `pid 123 on host gpu1 since 2026-…`.
+        holder: String,
+    },
+    /// The sweep directory's lock file could not be opened or locked.
+    #[error("cannot lock the sweep directory with '{}'", path.display())]
+    Lock {
+        /// The lock file.
+        path: PathBuf,
+        /// What the system said.
+        #[source]
+        source: io::Error,
+    },
+    /// More parameter sets than [`MAX_SWEEP_RUNS`](super::MAX_SWEEP_RUNS).
+    #[error("a sweep of {runs} runs is more than the limit of {limit} runs per sweep")]
+    TooLarge {
+        /// How many parameter sets were given.
+        runs: usize,
+        /// The limit.
+        limit: usize,
+    },
+    /// Runs need more device ids than there are.
+    #[error("cannot give each run its devices: {reason}")]
+    Devices {
+        /// What was asked and what is there.
+        reason: String,
+    },
+    /// The manifest to resume cannot be read or parsed.
+    #[error("cannot resume the sweep: its manifest '{}' is unreadable", path.display())]
+    BadManifest {
+        /// The manifest file.
+        path: PathBuf,
+        /// What was wrong with it.
+        #[source]
+        source: io::Error,
+    },
+    /// A run that an earlier runner started may still be alive, so starting
+    /// it again could run it twice.
+    #[error(
+        "cannot resume the sweep in '{}': run {index} ('{}') may still be alive (pid {pid} on \
+         host {host}); wait for it to end, or stop it",
+        dir.display(),
+        run_dir.display()
+    )]
+    RunStillAlive {
+        /// The sweep directory.
+        dir: PathBuf,
+        /// The run's index in the sweep.
+        index: usize,
+        /// The run's directory.
+        run_dir: PathBuf,
+        /// Its process.
+        pid: u32,
+        /// Its host.
+        host: String,
+    },
+}
+
+impl SweepError {
+    /// The exit code a command line ends with: 2 for bad input (a damaged
+    /// manifest to resume, too many runs, too few devices), 1 otherwise.
+    pub fn exit_code(&self) -> i32 {
+        match self {
+            SweepError::BadManifest { .. }
+            | SweepError::TooLarge { .. }
+            | SweepError::Devices { .. } => 2,
+            SweepError::Busy { .. }
+            | SweepError::Lock { .. }
+            | SweepError::RunStillAlive { .. } => 1,
+        }
+    }
+}
