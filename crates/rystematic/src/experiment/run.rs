@@ -28,11 +28,17 @@ impl Experiment {
     /// # Ok::<_, rystematic::Error>(())
     /// ```
     ///
+    /// In a child process started (by `run_in_new_process`,
+    /// `launch_subprocess` or a sweep) to run this experiment in a program
+    /// without `cli()`, such as a `#[test]`, this call runs the child's
+    /// part instead and exits the process with its exit code.
+    ///
     /// # Errors
     /// A key that names no parameter, a bad value, or a missing required
     /// value is [`Error::Usage`] (and nothing is created); a failing run is
     /// [`Error::Failed`]; starting while another experiment runs in this
-    /// process is [`Error::AlreadyRunning`].
+    /// process is [`Error::AlreadyRunning`]; in a child process started for
+    /// another experiment, [`Error::Process`].
     pub fn run<I, K, V>(&self, values: I) -> Result<RunSummary, Error>
     where
         I: IntoIterator<Item = (K, V)>,
