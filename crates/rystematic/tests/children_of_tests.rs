@@ -184,9 +184,8 @@ fn a_child_that_reaches_another_experiment_first_fails_instead_of_redoing_work()
     let _turn = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
     let out = tempfile::tempdir().unwrap();
     // The child re-runs the test this thread is named after, which runs
-    // experiment `ranks` before anything else: it must refuse, not run it.
-    // (The child's test harness then reports that test as failed on the
-    // console: expected.)
+    // experiment `ranks` before anything else: it must exit with an error
+    // (printed on the console: expected), not run it.
     let path = out.path().to_owned();
     let child = std::thread::Builder::new()
         .name("launch_subprocess_from_a_test_runs_rank_1".into())
