@@ -178,3 +178,26 @@ fn a_sweep_from_a_test_runs_each_point_in_a_child() {
     assert_eq!(ns, ["1", "2"]);
     assert!(spec_files_in(out.path()).is_empty());
 }
+
+#[test]
+fn a_child_that_reaches_another_experiment_first_fails_instead_of_redoing_work() {
+    let _turn = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    let out = tempfile::tempdir().unwrap();
+    // The child re-runs the test this thread is named after, which runs
+    // experiment `ranks` before anything else: it must exit with an error
+    // (printed on the console: expected), not run it.
+    let path = out.path().to_owned();
+    let child = std::thread::Builder::new()
+        .name("launch_subprocess_from_a_test_runs_rank_1".into())
+        .spawn(move || {
+            marker_experiment()
+                .run_in_new_process([("n", Value::from(1)), ("output_dir", Value::from(path))])
+                .unwrap()
+        })
+        .unwrap()
+        .join()
+        .unwrap();
+    assert!(!child.wait().success());
+    assert!(!out.path().join("marker").exists());
+    assert!(my_spec_files().is_empty(), "{:?}", my_spec_files());
+}

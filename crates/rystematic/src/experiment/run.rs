@@ -28,11 +28,17 @@ impl Experiment {
     /// # Ok::<_, rystematic::Error>(())
     /// ```
     ///
+    /// In a child process started (by `run_in_new_process`,
+    /// `launch_subprocess` or a sweep) to run this experiment in a program
+    /// without `cli()`, such as a `#[test]`, this call runs the child's
+    /// part instead and exits the process with its exit code.
+    ///
     /// # Errors
     /// A key that names no parameter, a bad value, or a missing required
     /// value is [`Error::Usage`] (and nothing is created); a failing run is
     /// [`Error::Failed`]; starting while another experiment runs in this
-    /// process is [`Error::AlreadyRunning`].
+    /// process is [`Error::AlreadyRunning`]. (A child process started for
+    /// another experiment exits with an error instead: see the README.)
     pub fn run<I, K, V>(&self, values: I) -> Result<RunSummary, Error>
     where
         I: IntoIterator<Item = (K, V)>,
@@ -40,7 +46,7 @@ impl Experiment {
         V: Into<Value>,
     {
         self.check_definition();
-        self.serve_if_child()?;
+        self.serve_if_child();
         let request = self.programmatic_request(collect_values(values))?;
         self.start(request, None)
     }
@@ -66,7 +72,7 @@ impl Experiment {
         V: Into<Value>,
     {
         self.check_definition();
-        self.serve_if_child()?;
+        self.serve_if_child();
         let values = collect_values(values);
         self.resolve(self.programmatic_request(values.clone())?)?;
         let spawn_error = |reason: String| Error::Process {
@@ -117,34 +123,39 @@ impl Experiment {
     /// If this process is a child started to run an experiment and no entry
     /// point has served it (no `cli()`: a `#[test]`, or a `main` calling
     /// `run`), serves it here when it is this experiment, and exits the
-    /// process with the run's exit code. `Ok` if this is not such a child.
+    /// process with the run's exit code. Returns if this is not such a
+    /// child.
     ///
-    /// # Errors
-    /// The spec names another experiment: the program reached this one
-    /// first and would otherwise repeat the parent's work.
-    pub(crate) fn serve_if_child(&self) -> Result<(), Error> {
+    /// A child that reaches another experiment first exits with an error
+    /// (code 1) at once: going on would repeat the parent's work, and in
+    /// the worst case start the same child again.
+    pub(crate) fn serve_if_child(&self) {
         let Some(path) = process::spec::pending() else {
-            return Ok(());
+            return;
         };
-        if path != self.process_path() {
-            return Err(Error::Process {
-                experiment: self.name.clone(),
-                reason: format!(
-                    "this process was started to run experiment `{}` in a new process, but \
-                     reached `{}` first; without an entry point (cli()), a child re-enters \
-                     the program and must reach the same call for the same experiment",
-                    path.join(" "),
-                    self.name
-                ),
+        let Some(spec) = process::spec::take() else {
+            return;
+        };
+        let outcome = spec
+            .map_err(|reason| cli::child_failed(&self.name, reason))
+            .and_then(|spec| {
+                if path == self.process_path() {
+                    cli::serve_spec(self, spec)
+                } else {
+                    Err(cli::child_failed(
+                        &self.name,
+                        format!(
+                            "this process was started to run experiment `{}` in a new process, \
+                             but reached `{}` first; without an entry point (cli()), a child \
+                             re-enters the program and must reach the same call for the same \
+                             experiment",
+                            path.join(" "),
+                            self.name
+                        ),
+                    ))
+                }
             });
-        }
-        match process::spec::take() {
-            Some(spec) => cli::exit(
-                spec.map_err(|reason| cli::child_failed(&self.name, reason))
-                    .and_then(|spec| cli::serve_spec(self, spec)),
-            ),
-            None => Ok(()),
-        }
+        cli::exit(outcome)
     }
 
     /// How a child process of this program names this experiment.

@@ -142,6 +142,7 @@ impl Extension for Standard {
                 .with_context(|| {
                     format!("cannot create a run directory in '{}'", parent.display())
                 })?;
+                record.sync_name_in_background(&dir);
                 (dir, Some(record))
             }
         };
@@ -216,10 +217,12 @@ impl Extension for Standard {
     }
 }
 
-/// `run.json` of a main (rank 0) process, and the pending `git status`.
+/// `run.json` of a main (rank 0) process, the pending `git status`, and
+/// the pending sync of the run directory's name.
 struct Record {
     info: Mutex<RunInfo>,
     dirty: Mutex<Option<Receiver<Option<bool>>>>,
+    name_synced: Mutex<Option<std::thread::JoinHandle<std::io::Result<()>>>>,
 }
 
 impl Record {
@@ -259,6 +262,28 @@ impl Record {
         Record {
             info: Mutex::new(info),
             dirty: Mutex::new(dirty),
+            name_synced: Mutex::new(None),
+        }
+    }
+
+    /// Syncs the run directory's name (its parent directory) while the
+    /// experiment starts: a disk flush the run need not wait for. The end
+    /// of the run waits for it.
+    fn sync_name_in_background(&self, dir: &Path) {
+        let owned = dir.to_owned();
+        let spawned = std::thread::Builder::new()
+            .name("rystematic-sync".into())
+            .spawn(move || run_dir::sync_name(&owned));
+        match spawned {
+            Ok(handle) => {
+                *self.name_synced.lock().unwrap_or_else(|e| e.into_inner()) = Some(handle);
+            }
+            // No thread: sync now.
+            Err(_) => {
+                if let Err(e) = run_dir::sync_name(dir) {
+                    tracing::warn!(target: "rystematic", "cannot sync the run directory's name: {e}");
+                }
+            }
         }
     }
 
@@ -294,8 +319,19 @@ impl Record {
         if let (Some(git), Some(rx)) = (info.git.as_mut(), pending) {
             git.dirty = rx.recv_timeout(GIT_STATUS_WAIT).ok().flatten();
         }
-        info.write()
-            .with_context(|| format!("cannot write run.json in '{}'", info.output_dir.display()))
+        let written = info
+            .write()
+            .with_context(|| format!("cannot write run.json in '{}'", info.output_dir.display()));
+        // After the final write, whose own flushes then overlap this one.
+        let pending = self
+            .name_synced
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .take();
+        if let Some(Ok(Err(e))) = pending.map(std::thread::JoinHandle::join) {
+            tracing::warn!(target: "rystematic", "cannot sync the run directory's name: {e}");
+        }
+        written
     }
 }
 

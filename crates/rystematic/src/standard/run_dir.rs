@@ -27,7 +27,15 @@ pub(crate) fn create(
     experiment: &str,
     now: &jiff::ZonedDateTime,
 ) -> io::Result<PathBuf> {
-    create_with(output_dir, experiment, now, |_, _| Ok::<_, io::Error>(()))
+    let dir = create_with(output_dir, experiment, now, |_, _| Ok::<_, io::Error>(()))?;
+    sync_name(&dir)?;
+    Ok(dir)
+}
+
+/// Makes a directory made by [`create_with`] durable under its name (syncs
+/// the directory it is in).
+pub(crate) fn sync_name(dir: &Path) -> io::Result<()> {
+    crate::fs::sync_dir(dir.parent().unwrap_or(Path::new(".")))
 }
 
 /// Creates a new, never-used run directory, complete from the moment it
@@ -40,8 +48,9 @@ pub(crate) fn create(
 /// second in different processes. If the final name is taken, another is
 /// drawn and `fill` called again. `fill` writes plainly
 /// (`fs::write_unpublished`): the files (directly in the staging
-/// directory) are synced together before it is renamed, and the rename
-/// is synced too, so once this returns all of it is on disk.
+/// directory) are synced together before it is renamed. The rename itself
+/// is not synced yet: [`sync_name`] does that (a run does it in the
+/// background while its experiment starts).
 ///
 /// # Errors
 /// `fill`'s error, or an I/O error; the staging directory is removed.
@@ -63,13 +72,10 @@ pub(crate) fn create_with<E: From<io::Error>>(
             fill(&staging, &dir)?;
             // What `fill` wrote reaches the disk before the directory gets
             // its name: never a run directory with torn files, even after
-            // a power cut. Then the name itself, in the parent.
+            // a power cut.
             crate::fs::sync_dir_and_files(&staging)?;
             match rename_noreplace(&staging, &dir) {
-                Ok(()) => {
-                    crate::fs::sync_dir(&parent)?;
-                    return Ok(dir);
-                }
+                Ok(()) => return Ok(dir),
                 Err(e) if e.kind() == io::ErrorKind::AlreadyExists => continue,
                 Err(e) => return Err(e.into()),
             }
@@ -256,6 +262,9 @@ mod tests {
                 .to_string_lossy()
                 .into_owned()
         };
+        let events = crate::fs::traced_under(out.path());
+        assert_eq!(events.len(), 4, "the name is synced apart: {events:?}");
+        sync_name(&dir).unwrap();
         let events = crate::fs::traced_under(out.path());
         assert_eq!(events.len(), 5, "{events:?}");
         let mut first: Vec<_> = events[..3].to_vec();
