@@ -14,8 +14,9 @@ use support::{Sandbox, read, run_json};
 
 const SWEEP: &str = env!("CARGO_BIN_EXE_sweep");
 
+/// The manifest as it stands: the snapshot with the journal applied.
 fn manifest(dir: &Path) -> Value {
-    serde_json::from_str(&read(&dir.join("sweep.json"))).unwrap()
+    try_manifest(dir).unwrap_or_else(|| panic!("no manifest in {}", dir.display()))
 }
 
 /// The sweep directory of the `sweep` experiment's run.
@@ -32,7 +33,11 @@ fn cli_sweep_dir(sb: &Sandbox) -> PathBuf {
 
 /// The manifest, or `None` while the sweep has not written it.
 fn try_manifest(dir: &Path) -> Option<Value> {
-    serde_json::from_str(&std::fs::read_to_string(dir.join("sweep.json")).ok()?).ok()
+    let mut snapshot: Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("sweep.json")).ok()?).ok()?;
+    let report = rystematic::SweepReport::read(dir).ok()?;
+    snapshot["runs"] = serde_json::to_value(report.runs).unwrap();
+    Some(snapshot)
 }
 
 /// Polls `condition` until it holds (20 s at most).
@@ -637,6 +642,8 @@ fn resume_waits_for_a_previous_attempt_that_may_be_alive_and_never_reruns_it() {
     m["runs"][2]["pid"] = pid.into();
     m["runs"][2]["host"] = host.clone().into();
     std::fs::write(sweep_dir.join("sweep.json"), m.to_string()).unwrap();
+    // The snapshot now holds the whole state: no journal to replay over it.
+    let _ = std::fs::remove_file(sweep_dir.join("sweep.journal"));
     std::fs::write(
         sweep_dir.join(".run-2.report.json"),
         serde_json::json!({ "run_dir": live_dir, "pid": pid }).to_string(),

@@ -68,7 +68,7 @@ pub use tracing;
 pub mod files {
     pub use crate::standard::PARAMETERS_FILE;
     pub use crate::standard::run_info::RUN_INFO_FILE;
-    pub use crate::sweep::MANIFEST_FILE;
+    pub use crate::sweep::{JOURNAL_FILE, MANIFEST_FILE};
 }
 
 /// Entry points for the fuzz targets (`fuzz/`). Not a public API.

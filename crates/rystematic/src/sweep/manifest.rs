@@ -1,9 +1,17 @@
-//! The sweep manifest, `sweep.json`: every parameter set of a sweep, its
-//! run directory and status, rewritten atomically whenever a run starts or
-//! ends, so an interrupted sweep can be read — and resumed — from it.
+//! The sweep manifest: every parameter set of a sweep, its run directory
+//! and status, so an interrupted sweep can be read — and resumed — from it.
+//!
+//! It lives in two files. `sweep.json` is a snapshot of the whole sweep,
+//! written atomically; `sweep.journal` holds one JSON line per change since
+//! that snapshot (a run started, ended, ...), appended and synced. A change
+//! costs one small append however large the sweep, and the snapshot is
+//! rewritten only when the journal has grown as large as it (and when the
+//! sweep ends), so the cost per run stays flat. Reading applies the journal
+//! to the snapshot; a torn last line (a crash mid-append) is ignored.
 
 use std::fmt;
-use std::io;
+use std::fs::{File, OpenOptions};
+use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
@@ -11,8 +19,11 @@ use serde::{Deserialize, Serialize};
 use crate::experiment::Values;
 use crate::fs::write_atomic;
 
-/// File name of the manifest inside a sweep directory.
+/// File name of the manifest's snapshot inside a sweep directory.
 pub const MANIFEST_FILE: &str = "sweep.json";
+
+/// File name of the manifest's journal: the changes since the snapshot.
+pub const JOURNAL_FILE: &str = "sweep.journal";
 
 /// Where one parameter set of a sweep is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -110,15 +121,39 @@ pub(crate) struct Manifest {
 }
 
 impl Manifest {
+    /// The snapshot with the journal's changes applied.
     pub(crate) fn read(dir: &Path) -> io::Result<Manifest> {
         let text = std::fs::read(dir.join(MANIFEST_FILE))?;
-        serde_json::from_slice(&text).map_err(io::Error::other)
+        let mut manifest: Manifest = serde_json::from_slice(&text).map_err(io::Error::other)?;
+        let journal = match std::fs::read(dir.join(JOURNAL_FILE)) {
+            Ok(journal) => journal,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => Vec::new(),
+            Err(e) => return Err(e),
+        };
+        // Only whole lines: a crash mid-append leaves a torn last one.
+        let whole = journal
+            .iter()
+            .rposition(|b| *b == b'\n')
+            .map_or(0, |end| end + 1);
+        for line in journal[..whole]
+            .split(|b| *b == b'\n')
+            .filter(|l| !l.is_empty())
+        {
+            let change: RunState = serde_json::from_slice(line).map_err(io::Error::other)?;
+            if let Some(run) = manifest.runs.get_mut(change.index) {
+                change.apply(run);
+            }
+        }
+        Ok(manifest)
     }
 
-    pub(crate) fn write(&self, dir: &Path) -> io::Result<()> {
+    /// Writes the snapshot atomically and returns its size in bytes. The
+    /// journal must be emptied after it (see [`Journal::start`]).
+    pub(crate) fn write(&self, dir: &Path) -> io::Result<u64> {
         let mut json = serde_json::to_vec_pretty(self).map_err(io::Error::other)?;
         json.push(b'\n');
-        write_atomic(&dir.join(MANIFEST_FILE), &json)
+        write_atomic(&dir.join(MANIFEST_FILE), &json)?;
+        Ok(json.len() as u64)
     }
 
     /// Whether `self` describes the same sweep: experiment, common options
@@ -137,5 +172,164 @@ impl Manifest {
                 .iter()
                 .zip(points)
                 .all(|(run, values)| &run.values == values)
+    }
+}
+
+/// A run's entry without its parameter values (which never change): one
+/// line of the journal.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct RunState {
+    index: usize,
+    status: SweepStatus,
+    run_dir: Option<PathBuf>,
+    exit_code: Option<i32>,
+    signal: Option<i32>,
+    started: Option<String>,
+    ended: Option<String>,
+    duration_s: Option<f64>,
+    devices: Vec<String>,
+    attempts: u32,
+    pid: Option<u32>,
+    host: Option<String>,
+}
+
+impl RunState {
+    fn of(run: &SweepRun) -> RunState {
+        RunState {
+            index: run.index,
+            status: run.status,
+            run_dir: run.run_dir.clone(),
+            exit_code: run.exit_code,
+            signal: run.signal,
+            started: run.started.clone(),
+            ended: run.ended.clone(),
+            duration_s: run.duration_s,
+            devices: run.devices.clone(),
+            attempts: run.attempts,
+            pid: run.pid,
+            host: run.host.clone(),
+        }
+    }
+
+    fn apply(self, run: &mut SweepRun) {
+        run.status = self.status;
+        run.run_dir = self.run_dir;
+        run.exit_code = self.exit_code;
+        run.signal = self.signal;
+        run.started = self.started;
+        run.ended = self.ended;
+        run.duration_s = self.duration_s;
+        run.devices = self.devices;
+        run.attempts = self.attempts;
+        run.pid = self.pid;
+        run.host = self.host;
+    }
+}
+
+/// The manifest's journal, open for appending.
+#[derive(Debug)]
+pub(crate) struct Journal {
+    file: File,
+    /// Bytes appended since the snapshot.
+    pub(crate) bytes: u64,
+}
+
+impl Journal {
+    /// An empty journal, right after a snapshot was written: what it held is
+    /// in the snapshot now.
+    pub(crate) fn start(dir: &Path) -> io::Result<Journal> {
+        let file = OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(dir.join(JOURNAL_FILE))?;
+        file.set_len(0)?;
+        file.sync_data()?;
+        Ok(Journal { file, bytes: 0 })
+    }
+
+    /// Appends the current state of `runs` in one write, and syncs it.
+    pub(crate) fn append<'a>(
+        &mut self,
+        runs: impl IntoIterator<Item = &'a SweepRun>,
+    ) -> io::Result<()> {
+        let mut lines = Vec::new();
+        for run in runs {
+            serde_json::to_writer(&mut lines, &RunState::of(run)).map_err(io::Error::other)?;
+            lines.push(b'\n');
+        }
+        if lines.is_empty() {
+            return Ok(());
+        }
+        self.file.write_all(&lines)?;
+        self.file.sync_data()?;
+        self.bytes += lines.len() as u64;
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn manifest(n: usize) -> Manifest {
+        Manifest {
+            experiment: vec!["prog".into(), "work".into()],
+            args: Vec::new(),
+            created: "t".into(),
+            updated: "t".into(),
+            runs: (0..n)
+                .map(|i| SweepRun::pending(i, Values::new()))
+                .collect(),
+        }
+    }
+
+    #[test]
+    fn reading_applies_the_journal_to_the_snapshot_and_skips_a_torn_line() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut m = manifest(3);
+        m.write(dir.path()).unwrap();
+        let mut journal = Journal::start(dir.path()).unwrap();
+        m.runs[1].status = SweepStatus::Running;
+        m.runs[1].attempts = 1;
+        journal.append([&m.runs[1]]).unwrap();
+        m.runs[1].status = SweepStatus::Completed;
+        m.runs[1].run_dir = Some("out/run".into());
+        m.runs[2].status = SweepStatus::Failed;
+        journal.append([&m.runs[1], &m.runs[2]]).unwrap();
+        // A crash in the middle of the next append.
+        let mut file = OpenOptions::new()
+            .append(true)
+            .open(dir.path().join(JOURNAL_FILE))
+            .unwrap();
+        file.write_all(br#"{"index":0,"status":"compl"#).unwrap();
+
+        let read = Manifest::read(dir.path()).unwrap();
+        let statuses: Vec<SweepStatus> = read.runs.iter().map(|r| r.status).collect();
+        assert_eq!(
+            statuses,
+            [
+                SweepStatus::Pending,
+                SweepStatus::Completed,
+                SweepStatus::Failed
+            ]
+        );
+        assert_eq!(read.runs[1].run_dir.as_deref(), Some(Path::new("out/run")));
+        assert_eq!(read.runs[1].attempts, 1);
+
+        // A new snapshot empties the journal.
+        let m = read;
+        m.write(dir.path()).unwrap();
+        let journal = Journal::start(dir.path()).unwrap();
+        assert_eq!(journal.bytes, 0);
+        assert_eq!(
+            std::fs::metadata(dir.path().join(JOURNAL_FILE))
+                .unwrap()
+                .len(),
+            0
+        );
+        assert_eq!(
+            Manifest::read(dir.path()).unwrap().runs[2].status,
+            SweepStatus::Failed
+        );
     }
 }

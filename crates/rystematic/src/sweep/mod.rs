@@ -18,12 +18,12 @@ mod progress;
 mod report;
 mod state;
 
-use std::collections::VecDeque;
+use std::collections::{BTreeSet, VecDeque};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
 pub use error::SweepError;
-pub use manifest::{MANIFEST_FILE, SweepRun, SweepStatus};
+pub use manifest::{JOURNAL_FILE, MANIFEST_FILE, SweepRun, SweepStatus};
 pub use matrix::param_matrix;
 pub use report::SweepReport;
 
@@ -32,7 +32,7 @@ use launcher::{Launcher, LocalLauncher};
 use lock::SweepLock;
 pub(crate) use manifest::Manifest;
 use progress::Progress;
-use state::{State, interrupt, state_lock};
+use state::{Counts, State, interrupt, state_lock};
 
 use crate::error::Error;
 use crate::experiment::{Experiment, Values, collect_values};
@@ -254,6 +254,7 @@ impl Sweep {
         let _lock = SweepLock::acquire(&dir)?;
         let exe = crate::process::current_exe().map_err(|e| fail(e.to_string()))?;
         let manifest = self.manifest(&dir, &path, &exe)?;
+        let manifest_counts = Counts::of(&manifest);
 
         let state = Arc::new(Mutex::new(State {
             progress: Progress::new(manifest.runs.len(), count_done(&manifest)),
@@ -268,6 +269,10 @@ impl Sweep {
                 )
             }),
             manifest_failing: false,
+            journal: None,
+            snapshot_bytes: 0,
+            changed: BTreeSet::new(),
+            counts: manifest_counts,
         }));
         {
             let mut guard = state_lock(&state);
@@ -331,7 +336,9 @@ impl Sweep {
             guard.finish(exit);
             guard.save();
         }
-        let guard = state_lock(&state);
+        let mut guard = state_lock(&state);
+        // The final state as one snapshot: sweep.json alone is complete.
+        guard.save_with(true);
         Ok(SweepReport {
             dir,
             runs: guard.manifest.runs.clone(),

@@ -1,7 +1,7 @@
 //! [`SweepReport`]: what `run_parameter_sweep` returns, and its summary table.
 
 use std::fmt;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use super::manifest::{SweepRun, SweepStatus};
 
@@ -16,6 +16,20 @@ pub struct SweepReport {
 }
 
 impl SweepReport {
+    /// Reads the sweep in `dir` as it stands now: its manifest snapshot
+    /// (`sweep.json`) with the changes since (`sweep.journal`) applied —
+    /// while the sweep runs, too.
+    ///
+    /// # Errors
+    /// If there is no manifest, or it cannot be parsed.
+    pub fn read(dir: &Path) -> std::io::Result<SweepReport> {
+        let manifest = super::manifest::Manifest::read(dir)?;
+        Ok(SweepReport {
+            dir: dir.to_owned(),
+            runs: manifest.runs,
+        })
+    }
+
     /// How many runs completed.
     pub fn completed(&self) -> usize {
         self.count(SweepStatus::Completed)

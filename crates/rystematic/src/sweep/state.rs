@@ -2,12 +2,13 @@
 //! thread: the manifest, device slots and progress, and how runs start,
 //! end and get interrupted.
 
+use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::sync::{Mutex, MutexGuard};
 
 use super::devices::DeviceSlots;
 use super::launcher::{Job, JobExit};
-use super::manifest::{MANIFEST_FILE, Manifest, SweepStatus};
+use super::manifest::{Journal, MANIFEST_FILE, Manifest, SweepStatus};
 use super::previous::report_path;
 use super::progress::Progress;
 use crate::process::Interrupt;
@@ -27,7 +28,49 @@ pub(super) struct State {
     pub(super) resume_hint: String,
     /// Whether the latest manifest write failed (logged once per outage).
     pub(super) manifest_failing: bool,
+    /// The manifest's journal, once a snapshot was written.
+    pub(super) journal: Option<Journal>,
+    /// The size of the latest snapshot: the journal may grow as large
+    /// before a new snapshot replaces it.
+    pub(super) snapshot_bytes: u64,
+    /// Runs changed since the manifest was last saved.
+    pub(super) changed: BTreeSet<usize>,
+    /// How many runs are in each status, kept as they change (counting
+    /// them on every change would cost a pass over the whole sweep).
+    pub(super) counts: Counts,
 }
+
+/// Runs per status.
+#[derive(Debug, Default, Clone, Copy)]
+pub(super) struct Counts {
+    running: usize,
+    completed: usize,
+    failed: usize,
+}
+
+impl Counts {
+    pub(super) fn of(manifest: &Manifest) -> Counts {
+        let mut counts = Counts::default();
+        for run in &manifest.runs {
+            counts.add(run.status, 1);
+        }
+        counts
+    }
+
+    fn add(&mut self, status: SweepStatus, n: isize) {
+        let slot = match status {
+            SweepStatus::Running => &mut self.running,
+            SweepStatus::Completed => &mut self.completed,
+            SweepStatus::Failed => &mut self.failed,
+            SweepStatus::Pending | SweepStatus::Interrupted => return,
+        };
+        *slot = slot.saturating_add_signed(n);
+    }
+}
+
+/// The journal is never compacted below this size: small sweeps write
+/// their snapshot at the start and the end only.
+const MIN_JOURNAL_BEFORE_SNAPSHOT: u64 = 1 << 20;
 
 pub(super) fn state_lock(state: &Mutex<State>) -> MutexGuard<'_, State> {
     state.lock().unwrap_or_else(|e| e.into_inner())
@@ -74,9 +117,18 @@ impl State {
         }
     }
 
-    pub(super) fn start(&mut self, index: usize, devices: Vec<String>) {
+    /// Moves run `index` to `status`, keeping the counts.
+    fn set_status(&mut self, index: usize, status: SweepStatus) {
         let run = &mut self.manifest.runs[index];
-        run.status = SweepStatus::Running;
+        self.counts.add(run.status, -1);
+        self.counts.add(status, 1);
+        run.status = status;
+        self.changed.insert(index);
+    }
+
+    pub(super) fn start(&mut self, index: usize, devices: Vec<String>) {
+        self.set_status(index, SweepStatus::Running);
+        let run = &mut self.manifest.runs[index];
         run.run_dir = None;
         run.exit_code = None;
         run.signal = None;
@@ -92,6 +144,7 @@ impl State {
     /// The run's process started.
     pub(super) fn launched(&mut self, index: usize, pid: u32) {
         self.manifest.runs[index].pid = Some(pid);
+        self.changed.insert(index);
     }
 
     /// A job that could not even start.
@@ -127,8 +180,8 @@ impl State {
 
     fn end(&mut self, index: usize, status: SweepStatus) {
         let now = clock::now();
+        self.set_status(index, status);
         let run = &mut self.manifest.runs[index];
-        run.status = status;
         run.duration_s = run
             .started
             .as_deref()
@@ -155,6 +208,7 @@ impl State {
             let _ = info.write();
         }
         self.manifest.runs[index].run_dir = Some(report.run_dir);
+        self.changed.insert(index);
     }
 
     /// The manifest file.
@@ -162,13 +216,26 @@ impl State {
         self.dir.join(MANIFEST_FILE)
     }
 
-    /// Writes the manifest. A failure is logged (once, until a write works
-    /// again) and does not stop the runs: they keep their own `run.json`.
-    /// Returns whether the manifest on disk is up to date.
-    pub(super) fn save(&mut self) -> bool {
-        self.manifest.updated = timestamp(&clock::now());
-        let written = match self.manifest.write(&self.dir) {
+    /// Saves what changed: an append to the journal, or a new snapshot when
+    /// the journal has grown as large as the last one (or `snapshot` asks
+    /// for one, as the end of a sweep does). A failure is logged (once,
+    /// until a write works again) and does not stop the runs: they keep
+    /// their own `run.json`. Returns whether the manifest on disk is up to
+    /// date.
+    pub(super) fn save_with(&mut self, snapshot: bool) -> bool {
+        let result = match &mut self.journal {
+            Some(journal)
+                if !snapshot
+                    && journal.bytes < self.snapshot_bytes.max(MIN_JOURNAL_BEFORE_SNAPSHOT) =>
+            {
+                let runs = &self.manifest.runs;
+                journal.append(self.changed.iter().map(|&i| &runs[i]))
+            }
+            _ => self.write_snapshot(),
+        };
+        let written = match result {
             Ok(()) => {
+                self.changed.clear();
                 if std::mem::take(&mut self.manifest_failing) {
                     tracing::info!(
                         target: "rystematic",
@@ -179,6 +246,8 @@ impl State {
                 true
             }
             Err(e) => {
+                // The next save writes a whole snapshot again.
+                self.journal = None;
                 if !std::mem::replace(&mut self.manifest_failing, true) {
                     tracing::error!(
                         target: "rystematic",
@@ -190,19 +259,25 @@ impl State {
                 false
             }
         };
-        let running = self.count(SweepStatus::Running);
-        let failed = self.count(SweepStatus::Failed);
-        let done = self.count(SweepStatus::Completed) + failed;
-        self.progress.update(done, running, failed);
+        let Counts {
+            running,
+            completed,
+            failed,
+        } = self.counts;
+        self.progress.update(completed + failed, running, failed);
         written
     }
 
-    fn count(&self, status: SweepStatus) -> usize {
-        self.manifest
-            .runs
-            .iter()
-            .filter(|r| r.status == status)
-            .count()
+    /// Saves what changed (see [`State::save_with`]).
+    pub(super) fn save(&mut self) -> bool {
+        self.save_with(false)
+    }
+
+    fn write_snapshot(&mut self) -> std::io::Result<()> {
+        self.manifest.updated = timestamp(&clock::now());
+        self.snapshot_bytes = self.manifest.write(&self.dir)?;
+        self.journal = Some(Journal::start(&self.dir)?);
+        Ok(())
     }
 }
 
@@ -223,7 +298,7 @@ pub(super) fn interrupt(state: &Mutex<State>, signal: Interrupt) {
         guard.collect_run_dir(index, RunStatus::Interrupted, "interrupted");
         guard.end(index, SweepStatus::Interrupted);
     }
-    let saved = guard.save();
+    let saved = guard.save_with(true);
     guard.progress.abandon();
     let unfinished = guard
         .manifest
