@@ -9,6 +9,7 @@
 pub(crate) mod clock;
 pub(crate) mod git;
 pub(crate) mod logging;
+pub(crate) mod provenance;
 pub(crate) mod run_dir;
 pub(crate) mod run_info;
 pub(crate) mod seed;
@@ -18,6 +19,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 use std::sync::atomic::AtomicU32;
 use std::sync::mpsc::{self, Receiver};
+use std::thread::JoinHandle;
 use std::time::Duration;
 
 use anyhow::Context as _;
@@ -197,10 +199,12 @@ impl Extension for Standard {
     }
 }
 
-/// `run.json` of a main (rank 0) process, and the pending `git status`.
+/// `run.json` of a main (rank 0) process, the pending `git diff` and the
+/// pending hash of the executable.
 struct Record {
     info: Mutex<RunInfo>,
     dirty: Mutex<Option<Receiver<Option<bool>>>>,
+    exe_hash: Mutex<Option<JoinHandle<Option<String>>>>,
 }
 
 impl Record {
@@ -213,7 +217,7 @@ impl Record {
         let cwd = std::env::current_dir().unwrap_or_default();
         let repo = git::Repo::discover(&cwd);
         let dirty = repo.as_ref().map(|repo| {
-            let handle = repo.spawn_dirty_check();
+            let handle = repo.spawn_dirty_check(output_dir.join(git::DIFF_FILE));
             let (tx, rx) = mpsc::channel();
             std::thread::spawn(move || {
                 let _ = tx.send(handle.join().ok().flatten());
@@ -237,7 +241,12 @@ impl Record {
             }),
             rystematic_version: env!("CARGO_PKG_VERSION").to_owned(),
             random_seed: seed,
+            executable: provenance::current_exe(),
+            executable_sha256: None,
+            experiment_path: Some(run.path().to_vec()),
+            build: Some(provenance::BuildInfo::current()),
         };
+        let exe_hash = info.executable.clone().map(provenance::spawn_exe_hash);
         // Report first: once run.json exists, a parent can always find it
         // (and fix it, should this process die before ending the run).
         crate::process::spec::report_run_dir(output_dir)
@@ -247,6 +256,7 @@ impl Record {
         Ok(Record {
             info: Mutex::new(info),
             dirty: Mutex::new(dirty),
+            exe_hash: Mutex::new(exe_hash),
         })
     }
 
@@ -269,6 +279,14 @@ impl Record {
         let pending = self.dirty.lock().unwrap_or_else(|e| e.into_inner()).take();
         if let (Some(git), Some(rx)) = (info.git.as_mut(), pending) {
             git.dirty = rx.recv_timeout(GIT_STATUS_WAIT).ok().flatten();
+        }
+        let hashing = self
+            .exe_hash
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .take();
+        if let Some(handle) = hashing {
+            info.executable_sha256 = handle.join().ok().flatten();
         }
         info.write()
             .with_context(|| format!("cannot write run.json in '{}'", info.output_dir.display()))

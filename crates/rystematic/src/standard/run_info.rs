@@ -5,6 +5,7 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
+use super::provenance::BuildInfo;
 use crate::fs::write_atomic;
 
 /// File name of the run metadata inside a run directory.
@@ -62,6 +63,15 @@ pub struct RunInfo {
     pub rystematic_version: String,
     /// The `random_seed` the run used.
     pub random_seed: i64,
+    /// The executable that ran it (`None` if the OS could not tell).
+    pub executable: Option<PathBuf>,
+    /// SHA-256 of the executable, lowercase hex (`None` until the final
+    /// `run.json`, or if it could not be read).
+    pub executable_sha256: Option<String>,
+    /// Group names from the root, then the experiment's name.
+    pub experiment_path: Option<Vec<String>>,
+    /// The compiler, target and profile the program was built with.
+    pub build: Option<BuildInfo>,
 }
 
 /// The repository state a run started from.
@@ -139,6 +149,10 @@ mod tests {
             }),
             rystematic_version: "0.1.0".into(),
             random_seed: 42,
+            executable: Some("/bin/prog".into()),
+            executable_sha256: None,
+            experiment_path: Some(vec!["e".into()]),
+            build: Some(BuildInfo::current()),
         };
         assert_eq!(info.started, "2026-11-28T05:15:13.500000+01:00");
         info.write().unwrap();
