@@ -9,6 +9,7 @@ use clap::{Args, Parser, Subcommand};
 use crate::error::RunsError;
 use crate::gc::{self, GcOptions};
 use crate::ls::{self, LsOptions};
+use crate::rerun;
 use crate::scan;
 use crate::select::{self, Filter};
 use crate::show;
@@ -60,6 +61,34 @@ enum Command {
         /// The output directory to look for the runs in.
         #[arg(long, default_value = "./output")]
         dir: PathBuf,
+    },
+    /// Run a run's program again with its parameters (plus overrides), as a
+    /// new run beside it. Refuses when the recorded executable is gone or
+    /// changed (unless --force).
+    Rerun {
+        /// A run directory, or a unique prefix of a run id.
+        run: String,
+        /// The output directory to look for RUN in.
+        #[arg(long, default_value = "./output")]
+        dir: PathBuf,
+        /// Run the executable even if it changed since the run.
+        #[arg(long)]
+        force: bool,
+        /// Options for the program, after `--` (e.g. `-- --lr 0.1`).
+        #[arg(last = true, value_name = "OVERRIDES")]
+        overrides: Vec<String>,
+    },
+    /// Rerun a run and compare the scalars both recorded, step by step:
+    /// exit 0 when identical, 1 naming the first tag and step that differ.
+    Verify {
+        /// A run directory, or a unique prefix of a run id.
+        run: String,
+        /// The output directory to look for RUN in.
+        #[arg(long, default_value = "./output")]
+        dir: PathBuf,
+        /// Run the executable even if it changed since the run.
+        #[arg(long)]
+        force: bool,
     },
     /// Delete the runs matching filters (a dry run unless --yes).
     Gc {
@@ -175,6 +204,29 @@ fn execute(command: Command, out: &mut dyn Write) -> Result<i32, RunsError> {
             let a = scan::read_run(&scan::find_run(&dir, &a)?)?;
             let b = scan::read_run(&scan::find_run(&dir, &b)?)?;
             Ok(i32::from(show::diff(&a, &b, out)?))
+        }
+        Command::Rerun {
+            run,
+            dir,
+            force,
+            overrides,
+        } => {
+            let run = rerun::find(&dir, &run)?;
+            let done = rerun::rerun(&run, &overrides, force)?;
+            if let Some(new) = &done.dir {
+                writeln!(out, "rerun of {} in {}", run.id, new.display())
+                    .map_err(RunsError::output)?;
+            }
+            // A signal-killed program has no exit code; 1 says it failed.
+            Ok(done.code.unwrap_or(1))
+        }
+        Command::Verify { run, dir, force } => {
+            let run = rerun::find(&dir, &run)?;
+            Ok(if rerun::verify(&run, force, out)? {
+                0
+            } else {
+                1
+            })
         }
         Command::Gc {
             dir,

@@ -1,4 +1,4 @@
-//! The `rystematic` command: list, show, compare and clean up the runs of
+//! The `rystematic` command: list, show, compare, rerun, verify and clean up the runs of
 //! any program built with rystematic. The run directories are the
 //! database: no server and no index.
 //!
@@ -17,6 +17,7 @@ pub mod cli;
 mod error;
 pub mod gc;
 pub mod ls;
+pub mod rerun;
 pub mod scalars;
 pub mod scan;
 pub mod select;
