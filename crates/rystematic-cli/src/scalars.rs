@@ -55,29 +55,34 @@ pub fn last_values(path: &Path) -> io::Result<BTreeMap<String, Point>> {
     let head_len = len.min(CHUNK);
     let mut head = vec![0; head_len as usize];
     file.read_exact(&mut head)?;
-    // The head's complete lines, in order: later rows win. A last line
-    // without its newline may still be being written: it is skipped.
+    // The head's complete lines. A last line without its newline may still
+    // be being written: it is skipped.
     let head_complete = match head.iter().rposition(|&b| b == b'\n') {
         Some(end) => &head[..=end],
         None => &[][..],
     };
-    let mut last = BTreeMap::new();
-    for line in head_complete.split(|&b| b == b'\n') {
-        if let Some((step, tag, value)) = parse_row(line) {
-            last.insert(tag, Point { step, value });
-        }
-    }
+    let mut last = Last::default();
     if head_len == len {
-        return Ok(last);
+        // Small file: newest rows first, each tag's first sighting wins;
+        // only those rows are parsed in full.
+        for line in head_complete.rsplit(|&b| b == b'\n') {
+            last.take_if_new(line);
+        }
+        return Ok(last.values);
     }
-    let wanted: BTreeSet<String> = last.keys().cloned().collect();
-    let head_values = std::mem::take(&mut last);
+    let wanted: BTreeSet<&[u8]> = head_complete
+        .split(|&b| b == b'\n')
+        .filter_map(split_row)
+        // Rows only: the header's step is not a number.
+        .filter(|(step, _, _)| !step.is_empty() && step.iter().all(u8::is_ascii_digit))
+        .map(|(_, tag, _)| tag)
+        .collect();
 
-    // Backwards from the end, a chunk at a time, never re-reading the head.
+    // Backwards from the end, a chunk at a time, down to the head.
     let mut end = len;
     let mut carry: Vec<u8> = Vec::new();
     let floor = head_complete.len() as u64;
-    while end > floor && !wanted.iter().all(|t| last.contains_key(t)) {
+    while end > floor && last.seen.len() < wanted.len() {
         let start = end.saturating_sub(CHUNK).max(floor);
         let mut chunk = vec![0; (end - start) as usize];
         file.seek(SeekFrom::Start(start))?;
@@ -103,17 +108,52 @@ pub fn last_values(path: &Path) -> io::Result<BTreeMap<String, Point>> {
             lines.next();
         }
         for line in lines {
-            if let Some((step, tag, value)) = parse_row(line) {
-                last.entry(tag).or_insert(Point { step, value });
-            }
+            last.take_if_new(line);
         }
         carry = chunk[..first_full].to_vec();
         end = start;
     }
-    for (tag, point) in head_values {
-        last.entry(tag).or_insert(point);
+    // Tags not seen in the tail: their last value is in the head.
+    if last.seen.len() < wanted.len() {
+        for line in head_complete.rsplit(|&b| b == b'\n') {
+            last.take_if_new(line);
+        }
     }
-    Ok(last)
+    Ok(last.values)
+}
+
+/// Step, raw tag and value of a row, without parsing (`None` when the row
+/// has fewer than three fields).
+fn split_row(line: &[u8]) -> Option<(&[u8], &[u8], &[u8])> {
+    let first = line.iter().position(|&b| b == b',')?;
+    let last = line.iter().rposition(|&b| b == b',')?;
+    (last > first).then(|| (&line[..first], &line[first + 1..last], &line[last + 1..]))
+}
+
+/// The last values found so far, newest rows first.
+#[derive(Default)]
+struct Last {
+    /// Raw tags seen, in a list: runs record few tags, and comparing short
+    /// byte strings beats hashing them.
+    seen: Vec<Vec<u8>>,
+    values: BTreeMap<String, Point>,
+}
+
+impl Last {
+    /// Records `line`'s value if its tag has none yet. The common case — a
+    /// tag already seen — costs a split and a few comparisons.
+    fn take_if_new(&mut self, line: &[u8]) {
+        let Some((_, raw_tag, _)) = split_row(line) else {
+            return;
+        };
+        if self.seen.iter().any(|t| t == raw_tag) {
+            return;
+        }
+        if let Some((step, tag, value)) = parse_row(line) {
+            self.seen.push(raw_tag.to_vec());
+            self.values.entry(tag).or_insert(Point { step, value });
+        }
+    }
 }
 
 /// Every row of `path`, in file order (for `show` and `verify`).

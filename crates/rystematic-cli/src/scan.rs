@@ -168,47 +168,86 @@ impl Default for ReadOptions {
 /// Reads every run and sweep under `output`. Only a missing or unreadable
 /// `output` itself is an error; everything below it goes into the result.
 pub fn scan(output: &Path, options: ReadOptions) -> Result<Scan, RunsError> {
-    let mut scan = Scan::default();
-    for top in sorted_entries(output).map_err(RunsError::io(output))? {
+    // First the directory walk (cheap), then the reading of each run, which
+    // dominates, spread over the cores.
+    enum Job {
+        Entry(PathBuf),
+        Sweep(PathBuf),
+        Damaged(PathBuf, String),
+    }
+    let mut jobs = Vec::new();
+    for (top, is_dir) in sorted_entries(output).map_err(RunsError::io(output))? {
         if is_hidden(&top) {
             continue;
         }
-        if !top.is_dir() {
-            scan.damaged
-                .push((top, "not a directory: not an experiment's folder".into()));
+        if !is_dir {
+            jobs.push(Job::Damaged(
+                top,
+                "not a directory: not an experiment's folder".into(),
+            ));
             continue;
         }
         let children = match sorted_entries(&top) {
             Ok(children) => children,
             Err(e) => {
-                scan.damaged.push((top, format!("cannot read: {e}")));
+                jobs.push(Job::Damaged(top, format!("cannot read: {e}")));
                 continue;
             }
         };
         let is_sweeps = top.file_name().is_some_and(|n| n == "sweeps");
         let mut found = false;
-        for child in children.into_iter().filter(|c| c.is_dir() && !is_hidden(c)) {
+        for (child, _) in children.into_iter().filter(|(c, d)| *d && !is_hidden(c)) {
             found = true;
             if is_sweeps && !child.join(RUN_INFO_FILE).exists() {
                 // `sweeps/<experiment>/<stamp>/sweep.json`
                 match sorted_entries(&child) {
-                    Ok(stamps) => {
-                        for stamp in stamps.into_iter().filter(|s| s.is_dir() && !is_hidden(s)) {
-                            push(&mut scan, read_sweep(&stamp));
-                        }
-                    }
-                    Err(e) => scan.damaged.push((child, format!("cannot read: {e}"))),
+                    Ok(stamps) => jobs.extend(
+                        stamps
+                            .into_iter()
+                            .filter(|(s, d)| *d && !is_hidden(s))
+                            .map(|(s, _)| Job::Sweep(s)),
+                    ),
+                    Err(e) => jobs.push(Job::Damaged(child, format!("cannot read: {e}"))),
                 }
             } else {
-                push(&mut scan, read_entry(&child, options));
+                jobs.push(Job::Entry(child));
             }
         }
         if !found {
-            scan.damaged.push((
+            jobs.push(Job::Damaged(
                 top,
                 "no run directories in it: not an experiment's folder".into(),
             ));
         }
+    }
+
+    let read = |job: &Job| match job {
+        Job::Entry(dir) => read_entry(dir, options),
+        Job::Sweep(dir) => read_sweep(dir),
+        Job::Damaged(path, reason) => Entry::Damaged {
+            path: path.clone(),
+            reason: reason.clone(),
+        },
+    };
+    let threads = std::thread::available_parallelism()
+        .map_or(1, |n| n.get())
+        .min(8);
+    let per_thread = jobs.len().div_ceil(threads).max(256);
+    let entries: Vec<Entry> = std::thread::scope(|scope| {
+        let handles: Vec<_> = jobs
+            .chunks(per_thread)
+            .map(|chunk| scope.spawn(move || chunk.iter().map(read).collect::<Vec<_>>()))
+            .collect();
+        handles
+            .into_iter()
+            // A reader that panicked is a bug; losing its chunk silently
+            // would be worse than showing the panic.
+            .flat_map(|h| h.join().unwrap_or_else(|p| std::panic::resume_unwind(p)))
+            .collect()
+    });
+    let mut scan = Scan::default();
+    for entry in entries {
+        push(&mut scan, entry);
     }
     Ok(scan)
 }
@@ -337,12 +376,12 @@ pub fn find_run(output: &Path, run: &str) -> Result<PathBuf, RunsError> {
         return Ok(as_path.to_owned());
     }
     let mut matches = Vec::new();
-    for top in sorted_entries(output).map_err(RunsError::io(output))? {
-        if !top.is_dir() || is_hidden(&top) {
+    for (top, is_dir) in sorted_entries(output).map_err(RunsError::io(output))? {
+        if !is_dir || is_hidden(&top) {
             continue;
         }
-        for child in sorted_entries(&top).unwrap_or_default() {
-            if file_name(&child).starts_with(run) && child.is_dir() {
+        for (child, is_dir) in sorted_entries(&top).unwrap_or_default() {
+            if is_dir && file_name(&child).starts_with(run) {
                 matches.push(child);
             }
         }
@@ -372,9 +411,18 @@ pub fn read_run(dir: &Path) -> Result<RunRecord, RunsError> {
     }
 }
 
-fn sorted_entries(dir: &Path) -> std::io::Result<Vec<PathBuf>> {
+/// The entries of `dir`, sorted, each with whether it is a directory
+/// (from the directory listing: no `stat` per entry, except for symlinks).
+fn sorted_entries(dir: &Path) -> std::io::Result<Vec<(PathBuf, bool)>> {
     let mut paths = fs::read_dir(dir)?
-        .map(|entry| entry.map(|e| e.path()))
+        .map(|entry| {
+            let entry = entry?;
+            let is_dir = match entry.file_type()? {
+                t if t.is_symlink() => entry.path().is_dir(),
+                t => t.is_dir(),
+            };
+            Ok((entry.path(), is_dir))
+        })
         .collect::<std::io::Result<Vec<_>>>()?;
     paths.sort();
     Ok(paths)
