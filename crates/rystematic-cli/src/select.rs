@@ -2,7 +2,7 @@
 //! that differ, and `--sort`.
 
 use std::cmp::Ordering;
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 
 use crate::error::RunsError;
 use crate::scan::{RunRecord, Status};
@@ -132,7 +132,15 @@ pub fn render_value(value: &serde_json::Value) -> String {
 /// Names of the parameters whose values are not the same in all `runs`
 /// (a missing parameter counts as a value of its own).
 pub fn differing_params(runs: &[&RunRecord]) -> Vec<String> {
-    let names: BTreeSet<&String> = runs.iter().flat_map(|r| r.params.keys()).collect();
+    let mut names: BTreeSet<&String> = BTreeSet::new();
+    for run in runs {
+        for name in run.params.keys() {
+            // Runs of one program share their names: look up before inserting.
+            if !names.contains(name) {
+                names.insert(name);
+            }
+        }
+    }
     names
         .into_iter()
         .filter(|name| {
@@ -204,12 +212,10 @@ pub fn sort_runs(runs: &mut [&RunRecord], key: &str, descending: bool) -> Result
             ),
         });
     }
-    let keys: BTreeMap<&str, Option<SortKey>> = runs
-        .iter()
-        .map(|r| (r.id.as_str(), sort_key(r, key)))
-        .collect();
-    runs.sort_by(|a, b| {
-        let (ka, kb) = (&keys[a.id.as_str()], &keys[b.id.as_str()]);
+    // Each key computed once, not once per comparison.
+    let mut keyed: Vec<(Option<SortKey>, &RunRecord)> =
+        runs.iter().map(|r| (sort_key(r, key), *r)).collect();
+    keyed.sort_by(|(ka, a), (kb, b)| {
         let order = match (ka, kb) {
             (Some(x), Some(y)) => {
                 let o = x.partial_cmp(y).unwrap_or_else(|| nan_last(x, y));
@@ -221,6 +227,9 @@ pub fn sort_runs(runs: &mut [&RunRecord], key: &str, descending: bool) -> Result
         };
         order.then_with(|| a.id.cmp(&b.id))
     });
+    for (slot, (_, run)) in runs.iter_mut().zip(keyed) {
+        *slot = run;
+    }
     Ok(())
 }
 
