@@ -166,6 +166,21 @@ fn rerun_makes_a_new_run_with_the_recorded_parameters_and_overrides() {
         .find(|d| d != &first && d != second)
         .unwrap();
     assert_eq!(read(&third.join("hello.txt")), "Hello Bo!\n");
+
+    // It ran in the recorded working directory, so the relative
+    // `output_dir` still led to the same place and was not overridden.
+    let cwd = std::fs::canonicalize(sb.path()).unwrap();
+    assert_eq!(run_json(&first)["cwd"], cwd.to_str().unwrap());
+    assert!(read(&third.join("parameters.yaml")).contains("output_dir: ./output\n"));
+
+    // Runs moved elsewhere: the rerun lands beside them all the same.
+    let moved = sb.path().join("archive");
+    std::fs::rename(&out, &moved).unwrap();
+    let old = moved.join("hello-world").join(id(&first));
+    let (code, _, stderr) = tool(&["rerun", old.to_str().unwrap()]);
+    assert_eq!(code, 0, "{stderr}");
+    assert_eq!(support::run_dirs(&moved.join("hello-world")).len(), 4);
+    assert!(!out.exists());
 }
 
 #[test]

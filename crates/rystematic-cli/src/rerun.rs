@@ -24,10 +24,12 @@ pub struct Rerun {
     pub dir: Option<PathBuf>,
 }
 
-/// The command that reruns `run`: the recorded executable, the
-/// experiment's path, `--params-file <run>/parameters.yaml`, the run's
-/// output root as `--output-dir` (so the new run lands beside it), then
-/// `overrides`. Refuses when the executable is gone, or when its SHA-256
+/// The command that reruns `run`: the recorded executable in the recorded
+/// working directory (so relative paths in the parameters mean what they
+/// meant; here if it is gone), the experiment's path, `--params-file
+/// <run>/parameters.yaml`, `--output-dir <the run's output root>` unless
+/// the recorded `output_dir` already leads there (so the new run lands
+/// beside the old one even when the runs were moved), then `overrides`. Refuses when the executable is gone, or when its SHA-256
 /// differs from the recorded one (or none was recorded) unless `force`.
 pub fn command(run: &RunRecord, overrides: &[String], force: bool) -> Result<Command, RunsError> {
     let info = &run.info;
@@ -83,10 +85,22 @@ pub fn command(run: &RunRecord, overrides: &[String], force: bool) -> Result<Com
     // The root of the path is the program itself.
     cmd.args(path.iter().skip(1))
         .arg("--params-file")
-        .arg(absolute(&params_file))
-        .arg("--output-dir")
-        .arg(absolute(&output_root(run)))
-        .args(overrides);
+        .arg(absolute(&params_file));
+    let cwd = info.cwd.as_ref().filter(|cwd| cwd.is_dir());
+    if let Some(cwd) = cwd {
+        cmd.current_dir(cwd);
+    }
+    let root = output_root(run);
+    let recorded = run
+        .params
+        .get("output_dir")
+        .and_then(|v| v.as_str())
+        .map(|dir| cwd.map_or_else(|| PathBuf::from(dir), |cwd| cwd.join(dir)));
+    let same = |a: &Path, b: &Path| matches!((fs::canonicalize(a), fs::canonicalize(b)), (Ok(a), Ok(b)) if a == b);
+    if !recorded.is_some_and(|dir| same(&dir, &root)) {
+        cmd.arg("--output-dir").arg(absolute(&root));
+    }
+    cmd.args(overrides);
     Ok(cmd)
 }
 
@@ -95,7 +109,7 @@ pub fn command(run: &RunRecord, overrides: &[String], force: bool) -> Result<Com
 pub fn rerun(run: &RunRecord, overrides: &[String], force: bool) -> Result<Rerun, RunsError> {
     let mut cmd = command(run, overrides, force)?;
     let program = PathBuf::from(cmd.get_program());
-    let parent = output_root(run).join(&run.info.experiment);
+    let parent = absolute(&output_root(run)).join(&run.info.experiment);
     let before = subdirs(&parent);
     let mut child = cmd.spawn().map_err(|source| RunsError::Spawn {
         program: program.clone(),

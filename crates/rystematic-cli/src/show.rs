@@ -41,6 +41,7 @@ pub fn metadata(run: &RunRecord) -> Vec<(&'static str, String)> {
         ("host", info.host.clone()),
         ("pid", info.pid.to_string()),
         ("command", opt(info.argv.as_ref().map(|a| a.join(" ")))),
+        ("cwd", field("cwd")),
         (
             "git commit",
             opt(info.git.as_ref().and_then(|g| g.commit.clone())),

@@ -245,6 +245,7 @@ impl Record {
             executable_sha256: None,
             experiment_path: Some(run.path().to_vec()),
             build: Some(provenance::BuildInfo::current()),
+            cwd: std::env::current_dir().ok(),
         };
         let exe_hash = info.executable.clone().map(provenance::spawn_exe_hash);
         // Report first: once run.json exists, a parent can always find it

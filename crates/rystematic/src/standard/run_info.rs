@@ -72,6 +72,9 @@ pub struct RunInfo {
     pub experiment_path: Option<Vec<String>>,
     /// The compiler, target and profile the program was built with.
     pub build: Option<BuildInfo>,
+    /// The working directory it ran in (relative paths in its parameters
+    /// are relative to it).
+    pub cwd: Option<PathBuf>,
 }
 
 /// The repository state a run started from.
@@ -153,6 +156,7 @@ mod tests {
             executable_sha256: None,
             experiment_path: Some(vec!["e".into()]),
             build: Some(BuildInfo::current()),
+            cwd: Some("/work".into()),
         };
         assert_eq!(info.started, "2026-11-28T05:15:13.500000+01:00");
         info.write().unwrap();
