@@ -17,6 +17,7 @@ pub mod cli;
 mod error;
 pub mod gc;
 pub mod ls;
+pub mod params;
 pub mod rerun;
 pub mod scalars;
 pub mod scan;
