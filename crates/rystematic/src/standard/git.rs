@@ -2,14 +2,18 @@
 //!
 //! The commit is read straight from `.git` (a few small file reads), so a
 //! run outside a repository, or on a machine without git, pays nothing. The
-//! dirty flag needs git's index logic, so `git status` runs in a background
-//! thread while the experiment does its work, and its answer goes into the
-//! final `run.json`.
+//! dirty flag needs git's index logic, so `git diff HEAD` runs in a
+//! background thread while the experiment does its work: its answer goes
+//! into the final `run.json`, and a non-empty diff into `git.diff` beside
+//! it (one git call for both).
 
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::thread::JoinHandle;
+
+/// File name of the uncommitted changes saved beside `run.json`.
+pub(crate) const DIFF_FILE: &str = "git.diff";
 
 /// Where the working directory's repository keeps its data.
 pub(crate) struct Repo {
@@ -64,21 +68,47 @@ impl Repo {
         })
     }
 
-    /// Starts `git status` in the background; join for "has uncommitted
-    /// changes to tracked files" (`None` if git is unavailable or fails).
-    pub(crate) fn spawn_dirty_check(&self) -> JoinHandle<Option<bool>> {
+    /// Starts `git diff HEAD` in the background; join for whether tracked
+    /// files differ from the commit, and the diff (`None` if git is
+    /// unavailable or fails, as in a repository without commits).
+    pub(crate) fn spawn_dirty_check(&self) -> JoinHandle<Option<DiffCheck>> {
         let work_tree = self.work_tree.clone();
         std::thread::spawn(move || {
+            // No optional locks: never take the index lock (and so never
+            // fight the user's own git) just to refresh stat data. Text
+            // diffs only: a changed multi-gigabyte data file must not be
+            // copied into every run.
             let output = Command::new("git")
-                .args(["status", "--porcelain", "--untracked-files=no"])
+                .args([
+                    "--no-optional-locks",
+                    "diff",
+                    "HEAD",
+                    "--no-color",
+                    "--no-ext-diff",
+                    "--no-textconv",
+                ])
                 .current_dir(work_tree)
                 .stdin(Stdio::null())
                 .stderr(Stdio::null())
                 .output()
                 .ok()?;
-            output.status.success().then_some(!output.stdout.is_empty())
+            if !output.status.success() {
+                return None;
+            }
+            Some(DiffCheck {
+                dirty: !output.stdout.is_empty(),
+                diff: output.stdout,
+            })
         })
     }
+}
+
+/// What `git diff HEAD` found.
+pub(crate) struct DiffCheck {
+    /// Whether tracked files differ from the commit.
+    pub(crate) dirty: bool,
+    /// The diff (empty when clean), saved beside `run.json` as [`DIFF_FILE`].
+    pub(crate) diff: Vec<u8>,
 }
 
 fn is_hash(s: &str) -> bool {

@@ -9,6 +9,7 @@
 pub(crate) mod clock;
 pub(crate) mod git;
 pub(crate) mod logging;
+pub(crate) mod provenance;
 pub(crate) mod run_dir;
 pub(crate) mod run_info;
 pub(crate) mod seed;
@@ -18,6 +19,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 use std::sync::atomic::AtomicU32;
 use std::sync::mpsc::{self, Receiver};
+use std::thread::JoinHandle;
 use std::time::Duration;
 
 use anyhow::Context as _;
@@ -217,12 +219,14 @@ impl Extension for Standard {
     }
 }
 
-/// `run.json` of a main (rank 0) process, the pending `git status`, and
-/// the pending sync of the run directory's name.
+/// `run.json` of a main (rank 0) process, the pending `git diff`, the
+/// pending hash of the executable and the pending sync of the run
+/// directory's name.
 struct Record {
     info: Mutex<RunInfo>,
-    dirty: Mutex<Option<Receiver<Option<bool>>>>,
-    name_synced: Mutex<Option<std::thread::JoinHandle<std::io::Result<()>>>>,
+    dirty: Mutex<Option<Receiver<Option<git::DiffCheck>>>>,
+    exe_hash: Mutex<Option<JoinHandle<Option<String>>>>,
+    name_synced: Mutex<Option<JoinHandle<std::io::Result<()>>>>,
 }
 
 impl Record {
@@ -258,10 +262,18 @@ impl Record {
             rystematic_version: env!("CARGO_PKG_VERSION").to_owned(),
             random_seed: seed,
             world: None,
+            executable: provenance::current_exe(),
+            executable_sha256: None,
+            experiment_path: Some(run.path().to_vec()),
+            build: Some(provenance::BuildInfo::current()),
+            cwd: std::env::current_dir().ok(),
         };
+        // Hashed while the experiment runs; the final run.json waits for it.
+        let exe_hash = info.executable.clone().map(provenance::spawn_exe_hash);
         Record {
             info: Mutex::new(info),
             dirty: Mutex::new(dirty),
+            exe_hash: Mutex::new(exe_hash),
             name_synced: Mutex::new(None),
         }
     }
@@ -317,7 +329,21 @@ impl Record {
         info.duration_s = Some(duration);
         let pending = self.dirty.lock().unwrap_or_else(|e| e.into_inner()).take();
         if let (Some(git), Some(rx)) = (info.git.as_mut(), pending) {
-            git.dirty = rx.recv_timeout(GIT_STATUS_WAIT).ok().flatten();
+            let check = rx.recv_timeout(GIT_STATUS_WAIT).ok().flatten();
+            git.dirty = check.as_ref().map(|c| c.dirty);
+            if let Some(diff) = check.filter(|c| c.dirty).map(|c| c.diff) {
+                // Best effort: a diff that cannot be saved still leaves
+                // `dirty: true` in run.json.
+                let _ = crate::fs::write_atomic(&info.output_dir.join(git::DIFF_FILE), &diff);
+            }
+        }
+        let hashing = self
+            .exe_hash
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .take();
+        if let Some(handle) = hashing {
+            info.executable_sha256 = handle.join().ok().flatten();
         }
         let written = info
             .write()
@@ -328,7 +354,7 @@ impl Record {
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .take();
-        if let Some(Ok(Err(e))) = pending.map(std::thread::JoinHandle::join) {
+        if let Some(Ok(Err(e))) = pending.map(JoinHandle::join) {
             tracing::warn!(target: "rystematic", "cannot sync the run directory's name: {e}");
         }
         written

@@ -5,6 +5,7 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
+use super::provenance::BuildInfo;
 use crate::fs::{write_atomic, write_unpublished};
 
 /// File name of the run metadata inside a run directory.
@@ -72,6 +73,18 @@ pub struct RunInfo {
     pub rystematic_version: String,
     /// The `random_seed` the run used.
     pub random_seed: i64,
+    /// The executable that ran it (`None` if the OS could not tell).
+    pub executable: Option<PathBuf>,
+    /// SHA-256 of the executable, lowercase hex (`None` until the final
+    /// `run.json`, or if it could not be read).
+    pub executable_sha256: Option<String>,
+    /// Group names from the root, then the experiment's name.
+    pub experiment_path: Option<Vec<String>>,
+    /// The compiler, target and profile the program was built with.
+    pub build: Option<BuildInfo>,
+    /// The working directory it ran in (relative paths in its parameters
+    /// are relative to it).
+    pub cwd: Option<PathBuf>,
     /// The world of a distributed run (absent otherwise).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub world: Option<WorldInfo>,
@@ -222,6 +235,11 @@ mod tests {
             rystematic_version: "0.1.0".into(),
             random_seed: 42,
             world: None,
+            executable: Some("/bin/prog".into()),
+            executable_sha256: None,
+            experiment_path: Some(vec!["e".into()]),
+            build: Some(BuildInfo::current()),
+            cwd: Some("/work".into()),
         };
         assert_eq!(info.started, "2026-11-28T05:15:13.500000+01:00");
         info.write().unwrap();
@@ -269,6 +287,11 @@ mod tests {
             rystematic_version: String::new(),
             random_seed: 0,
             world: None,
+            executable: None,
+            executable_sha256: None,
+            experiment_path: None,
+            build: None,
+            cwd: None,
         }
     }
 

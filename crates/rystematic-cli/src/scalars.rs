@@ -1,0 +1,238 @@
+//! Reading `scalars.csv` (`step,tag,value`, written by the recorder).
+//!
+//! `ls` wants only the last value of each tag, and a long run's file can be
+//! hundreds of megabytes, so [`last_values`] reads the head (to learn the
+//! tags, which a training loop records from its first steps) and then the
+//! file backwards from the end until every tag has been seen. Blank lines
+//! (the recorder's page padding) are skipped, as is a cut last line.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::fs::File;
+use std::io::{self, Read, Seek, SeekFrom};
+use std::path::Path;
+
+/// File name of the recorder's scalars inside a run directory.
+pub const SCALARS_FILE: &str = "scalars.csv";
+
+/// How much is read at once, from the head and from the tail.
+const CHUNK: u64 = 64 * 1024;
+
+/// One recorded value.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Point {
+    /// The step it was recorded at.
+    pub step: u64,
+    /// The value.
+    pub value: f64,
+}
+
+/// Splits one CSV row into step, tag and value (`None` for blank lines,
+/// the header, and anything malformed). Tags may be quoted.
+pub fn parse_row(line: &[u8]) -> Option<(u64, String, f64)> {
+    let line = std::str::from_utf8(line).ok()?.trim_end_matches('\r');
+    let (step, rest) = line.split_once(',')?;
+    let step = step.parse().ok()?;
+    let (tag, value) = rest.rsplit_once(',')?;
+    let tag = match tag.strip_prefix('"').and_then(|t| t.strip_suffix('"')) {
+        Some(quoted) => quoted.replace("\"\"", "\""),
+        None => tag.to_owned(),
+    };
+    Some((step, tag, value.parse().ok()?))
+}
+
+/// The last value of each tag in `path` (empty if the file does not exist).
+///
+/// A tag first recorded beyond the first 64 KiB and absent from the part
+/// of the tail that had to be read anyway can be missed; that is the price
+/// of not reading the whole file.
+pub fn last_values(path: &Path) -> io::Result<BTreeMap<String, Point>> {
+    let mut file = match File::open(path) {
+        Ok(file) => file,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(BTreeMap::new()),
+        Err(e) => return Err(e),
+    };
+    let len = file.metadata()?.len();
+    let head_len = len.min(CHUNK);
+    let mut head = vec![0; head_len as usize];
+    file.read_exact(&mut head)?;
+    // The head's complete lines. A last line without its newline may still
+    // be being written: it is skipped.
+    let head_complete = match head.iter().rposition(|&b| b == b'\n') {
+        Some(end) => &head[..=end],
+        None => &[][..],
+    };
+    let mut last = Last::default();
+    if head_len == len {
+        // Small file: newest rows first, each tag's first sighting wins;
+        // only those rows are parsed in full.
+        for line in head_complete.rsplit(|&b| b == b'\n') {
+            last.take_if_new(line);
+        }
+        return Ok(last.values);
+    }
+    let wanted: BTreeSet<&[u8]> = head_complete
+        .split(|&b| b == b'\n')
+        .filter_map(split_row)
+        // Rows only: the header's step is not a number.
+        .filter(|(step, _, _)| !step.is_empty() && step.iter().all(u8::is_ascii_digit))
+        .map(|(_, tag, _)| tag)
+        .collect();
+
+    // Backwards from the end, a chunk at a time, down to the head.
+    let mut end = len;
+    let mut carry: Vec<u8> = Vec::new();
+    let floor = head_complete.len() as u64;
+    while end > floor && last.seen.len() < wanted.len() {
+        let start = end.saturating_sub(CHUNK).max(floor);
+        let mut chunk = vec![0; (end - start) as usize];
+        file.seek(SeekFrom::Start(start))?;
+        file.read_exact(&mut chunk)?;
+        chunk.extend_from_slice(&carry);
+        // The first (partial) line waits for the next chunk, unless this
+        // chunk starts at a line start.
+        let first_full = if start == floor {
+            0
+        } else {
+            match chunk.iter().position(|&b| b == b'\n') {
+                Some(i) => i + 1,
+                None => {
+                    carry = chunk;
+                    end = start;
+                    continue;
+                }
+            }
+        };
+        let mut lines = chunk[first_full..].rsplit(|&b| b == b'\n');
+        if end == len {
+            // What follows the last newline is empty, or a cut row.
+            lines.next();
+        }
+        for line in lines {
+            last.take_if_new(line);
+        }
+        carry = chunk[..first_full].to_vec();
+        end = start;
+    }
+    // Tags not seen in the tail: their last value is in the head.
+    if last.seen.len() < wanted.len() {
+        for line in head_complete.rsplit(|&b| b == b'\n') {
+            last.take_if_new(line);
+        }
+    }
+    Ok(last.values)
+}
+
+/// Step, raw tag and value of a row, without parsing (`None` when the row
+/// has fewer than three fields).
+fn split_row(line: &[u8]) -> Option<(&[u8], &[u8], &[u8])> {
+    let first = line.iter().position(|&b| b == b',')?;
+    let last = line.iter().rposition(|&b| b == b',')?;
+    (last > first).then(|| (&line[..first], &line[first + 1..last], &line[last + 1..]))
+}
+
+/// The last values found so far, newest rows first.
+#[derive(Default)]
+struct Last {
+    /// Raw tags seen, in a list: runs record few tags, and comparing short
+    /// byte strings beats hashing them.
+    seen: Vec<Vec<u8>>,
+    values: BTreeMap<String, Point>,
+}
+
+impl Last {
+    /// Records `line`'s value if its tag has none yet. The common case — a
+    /// tag already seen — costs a split and a few comparisons.
+    fn take_if_new(&mut self, line: &[u8]) {
+        let Some((_, raw_tag, _)) = split_row(line) else {
+            return;
+        };
+        if self.seen.iter().any(|t| t == raw_tag) {
+            return;
+        }
+        if let Some((step, tag, value)) = parse_row(line) {
+            self.seen.push(raw_tag.to_vec());
+            self.values.entry(tag).or_insert(Point { step, value });
+        }
+    }
+}
+
+/// Every row of `path`, in file order (for `show` and `verify`).
+pub fn all_rows(path: &Path) -> io::Result<Vec<(u64, String, f64)>> {
+    let mut bytes = std::fs::read(path)?;
+    // A last line without its newline may still be being written.
+    let complete = bytes.iter().rposition(|&b| b == b'\n').map_or(0, |i| i + 1);
+    bytes.truncate(complete);
+    Ok(bytes.split(|&b| b == b'\n').filter_map(parse_row).collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::fmt::Write as _;
+
+    #[test]
+    fn parses_rows_and_skips_the_rest() {
+        assert_eq!(
+            parse_row(b"3,train/loss,0.5"),
+            Some((3, "train/loss".into(), 0.5))
+        );
+        assert_eq!(
+            parse_row(b"1,\"a,\"\"b\",2"),
+            Some((1, "a,\"b".into(), 2.0))
+        );
+        assert_eq!(parse_row(b"step,tag,value"), None);
+        assert_eq!(parse_row(b""), None);
+        assert_eq!(parse_row(b"4,loss,0."), Some((4, "loss".into(), 0.0)));
+        assert_eq!(parse_row(b"4,loss,"), None, "a cut row is skipped");
+    }
+
+    #[test]
+    fn last_values_of_a_big_file_match_a_full_read() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join(SCALARS_FILE);
+        let mut csv = String::from("step,tag,value\n");
+        for step in 0..40_000u64 {
+            writeln!(csv, "{step},loss,{}", 1.0 / (step + 1) as f64).unwrap();
+            if step % 1000 == 0 {
+                writeln!(csv, "{step},\"rare,tag\",{step}").unwrap();
+            }
+            if step % 500 == 0 {
+                csv.push_str("\n\n\n"); // page padding
+            }
+        }
+        csv.push_str("40000,loss,0.1"); // a row still being written
+        std::fs::write(&path, &csv).unwrap();
+        assert!(csv.len() as u64 > 4 * CHUNK);
+        let last = last_values(&path).unwrap();
+        let mut full = BTreeMap::new();
+        for (step, tag, value) in all_rows(&path).unwrap() {
+            full.insert(tag, Point { step, value });
+        }
+        assert_eq!(last, full);
+        assert_eq!(last["loss"].step, 39_999);
+        assert_eq!(last["rare,tag"].step, 39_000);
+    }
+
+    #[test]
+    fn small_and_missing_files() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join(SCALARS_FILE);
+        assert!(last_values(&path).unwrap().is_empty());
+        std::fs::write(&path, "step,tag,value\n0,a,1\n1,a,2\n0,b,3\n").unwrap();
+        let last = last_values(&path).unwrap();
+        assert_eq!(
+            last["a"],
+            Point {
+                step: 1,
+                value: 2.0
+            }
+        );
+        assert_eq!(
+            last["b"],
+            Point {
+                step: 0,
+                value: 3.0
+            }
+        );
+    }
+}

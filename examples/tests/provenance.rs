@@ -1,0 +1,251 @@
+//! Provenance in run.json (executable and its SHA-256, build, experiment
+//! path) and `git.diff` beside it; `rystematic rerun` and `verify` built on
+//! it, end to end.
+
+mod support;
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use rystematic_cli::rerun::sha256_file;
+use support::{Sandbox, read, run_json};
+
+const HELLO: &str = env!("CARGO_BIN_EXE_hello_world");
+const RECORDER: &str = env!("CARGO_BIN_EXE_recorder");
+const SWEEP: &str = env!("CARGO_BIN_EXE_sweep");
+
+fn git(dir: &Path, args: &[&str]) {
+    let ok = Command::new("git")
+        .args([
+            "-c",
+            "user.name=t",
+            "-c",
+            "user.email=t@t",
+            "-c",
+            "commit.gpgsign=false",
+        ])
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .expect("git is installed")
+        .status
+        .success();
+    assert!(ok, "git {args:?}");
+}
+
+fn tool(args: &[&str]) -> (i32, String, String) {
+    let (mut out, mut err) = (Vec::new(), Vec::new());
+    let argv = std::iter::once("rystematic").chain(args.iter().copied());
+    let code = rystematic_cli::cli::run(argv, &mut out, &mut err);
+    (
+        code,
+        String::from_utf8(out).unwrap(),
+        String::from_utf8(err).unwrap(),
+    )
+}
+
+#[test]
+fn run_json_records_the_executable_its_hash_the_build_and_the_experiment_path() {
+    let sb = Sandbox::new();
+    let cache = sb.path().join("cache");
+    let run = |bin: &str, args: &[&str]| {
+        let out = sb
+            .cmd(bin)
+            .args(args)
+            .env("XDG_CACHE_HOME", &cache)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    };
+    run(SWEEP, &["work", "--int-param", "1", "--str-param", "a"]);
+    let info = run_json(&sb.only_run_dir("work"));
+    let exe = std::fs::canonicalize(SWEEP).unwrap();
+    assert_eq!(info["executable"], exe.to_str().unwrap());
+    let sha = sha256_file(&exe).unwrap();
+    assert_eq!(info["executable_sha256"], sha.as_str());
+    assert_eq!(
+        info["experiment_path"],
+        serde_json::json!(["sweep", "work"])
+    );
+    assert!(
+        info["build"]["rustc"]
+            .as_str()
+            .unwrap()
+            .starts_with("rustc 1."),
+        "{info}"
+    );
+    assert_eq!(info["build"]["profile"], "debug");
+    assert!(
+        info["build"]["target"].as_str().unwrap().contains("-"),
+        "{info}"
+    );
+    assert_eq!(info["argv"][1], "work");
+
+    // The digest is cached by the file's identity: the next run reads it.
+    let cached: Vec<PathBuf> = std::fs::read_dir(cache.join("rystematic/exe-sha256"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    assert_eq!(cached.len(), 1);
+    assert_eq!(read(&cached[0]), sha);
+    run(HELLO, &["--name", "x"]);
+    let hello = run_json(&sb.only_run_dir("hello-world"));
+    assert_eq!(hello["experiment_path"], serde_json::json!(["hello-world"]));
+    assert_eq!(
+        hello["executable_sha256"].as_str().unwrap(),
+        sha256_file(Path::new(HELLO)).unwrap()
+    );
+}
+
+#[test]
+fn a_dirty_tree_saves_its_diff_beside_run_json() {
+    let sb = Sandbox::new();
+    git(sb.path(), &["init", "-q"]);
+    sb.write("tracked.txt", "v1\n");
+    sb.write(".gitignore", "output/\n");
+    git(sb.path(), &["add", "."]);
+    git(sb.path(), &["commit", "-q", "-m", "first"]);
+    sb.run(HELLO, &["--name", "clean"]).ok();
+    let clean = sb.only_run_dir("hello-world");
+    assert_eq!(run_json(&clean)["git"]["dirty"], false);
+    assert!(!clean.join("git.diff").exists());
+
+    sb.write("tracked.txt", "v2\n");
+    sb.write("untracked.txt", "not in the diff\n");
+    sb.run(HELLO, &["--name", "dirty"]).ok();
+    let dirty = sb
+        .run_dirs("hello-world")
+        .into_iter()
+        .find(|d| *d != clean)
+        .unwrap();
+    assert_eq!(run_json(&dirty)["git"]["dirty"], true);
+    let diff = read(&dirty.join("git.diff"));
+    assert!(diff.contains("-v1\n+v2\n"), "{diff}");
+    assert!(!diff.contains("untracked"), "{diff}");
+    // The diff applies back onto the commit.
+    git(sb.path(), &["checkout", "-q", "tracked.txt"]);
+    git(
+        sb.path(),
+        &["apply", dirty.join("git.diff").to_str().unwrap()],
+    );
+    assert_eq!(read(&sb.path().join("tracked.txt")), "v2\n");
+}
+
+#[test]
+fn rerun_makes_a_new_run_with_the_recorded_parameters_and_overrides() {
+    let sb = Sandbox::new();
+    sb.run(HELLO, &["--name", "Ada", "--random-seed", "5"]).ok();
+    let first = sb.only_run_dir("hello-world");
+    let out = sb.path().join("output");
+    let (code, stdout, stderr) = tool(&["rerun", first.to_str().unwrap()]);
+    assert_eq!(code, 0, "{stderr}");
+    let dirs = sb.run_dirs("hello-world");
+    assert_eq!(dirs.len(), 2);
+    let second = dirs.iter().find(|d| **d != first).unwrap();
+    assert!(stdout.contains(&second.display().to_string()), "{stdout}");
+    assert_eq!(read(&second.join("hello.txt")), "Hello Ada!\n");
+    assert_eq!(run_json(second)["random_seed"], 5);
+
+    let (code, _, stderr) = tool(&[
+        "rerun",
+        &id(&first),
+        "--dir",
+        out.to_str().unwrap(),
+        "--",
+        "--name",
+        "Bo",
+    ]);
+    assert_eq!(code, 0, "{stderr}");
+    let third = sb
+        .run_dirs("hello-world")
+        .into_iter()
+        .find(|d| d != &first && d != second)
+        .unwrap();
+    assert_eq!(read(&third.join("hello.txt")), "Hello Bo!\n");
+
+    // It ran in the recorded working directory, so the relative
+    // `output_dir` still led to the same place and was not overridden.
+    let cwd = std::fs::canonicalize(sb.path()).unwrap();
+    assert_eq!(run_json(&first)["cwd"], cwd.to_str().unwrap());
+    assert!(read(&third.join("parameters.yaml")).contains("output_dir: ./output\n"));
+
+    // Runs moved elsewhere: the rerun lands beside them all the same.
+    let moved = sb.path().join("archive");
+    std::fs::rename(&out, &moved).unwrap();
+    let old = moved.join("hello-world").join(id(&first));
+    let (code, _, stderr) = tool(&["rerun", old.to_str().unwrap()]);
+    assert_eq!(code, 0, "{stderr}");
+    assert_eq!(support::run_dirs(&moved.join("hello-world")).len(), 4);
+    assert!(!out.exists());
+}
+
+#[test]
+fn rerun_refuses_a_changed_or_missing_binary_unless_forced() {
+    let sb = Sandbox::new();
+    let copy = sb.path().join("hello_copy");
+    std::fs::copy(HELLO, &copy).unwrap();
+    sb.run(copy.to_str().unwrap(), &["--name", "x"]).ok();
+    let run = sb.only_run_dir("hello-world");
+    let run = run.to_str().unwrap();
+
+    // Rebuilt (here: a byte appended, which an ELF loader ignores).
+    let mut bytes = std::fs::read(&copy).unwrap();
+    bytes.push(0);
+    std::fs::write(&copy, &bytes).unwrap();
+    let (code, _, stderr) = tool(&["rerun", run]);
+    assert_eq!(code, 1, "{stderr}");
+    assert!(
+        stderr.contains("changed since the run") && stderr.contains("--force"),
+        "{stderr}"
+    );
+    assert_eq!(sb.run_dirs("hello-world").len(), 1, "nothing ran");
+    let (code, _, stderr) = tool(&["rerun", run, "--force"]);
+    assert_eq!(code, 0, "{stderr}");
+    assert_eq!(sb.run_dirs("hello-world").len(), 2);
+
+    std::fs::remove_file(&copy).unwrap();
+    let (code, _, stderr) = tool(&["rerun", run, "--force"]);
+    assert_eq!(code, 1, "{stderr}");
+    assert!(
+        stderr.contains("is gone") && stderr.contains("hello_copy"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn verify_passes_on_a_reproducible_run_and_names_the_first_difference() {
+    let sb = Sandbox::new();
+    sb.run(RECORDER, &["--steps", "30"]).ok();
+    let run = sb.only_run_dir("recorder");
+    let (code, stdout, stderr) = tool(&["verify", run.to_str().unwrap()]);
+    assert_eq!(code, 0, "{stdout}{stderr}");
+    assert!(stdout.starts_with("identical: 62 scalars"), "{stdout}");
+
+    // Tamper with one recorded value: verify names its step and tag.
+    let csv = read(&run.join("scalars.csv"));
+    let tampered = csv.replacen("17,train/acc,0.5666666666666667", "17,train/acc,0.5", 1);
+    assert_ne!(csv, tampered, "{csv}");
+    std::fs::write(run.join("scalars.csv"), tampered).unwrap();
+    let (code, stdout, _) = tool(&["verify", run.to_str().unwrap()]);
+    assert_eq!(code, 1, "{stdout}");
+    assert!(
+        stdout.starts_with(
+            "differs at step 17 tag 'train/acc': recorded 0.5, rerun 0.5666666666666667"
+        ),
+        "{stdout}"
+    );
+
+    sb.run(HELLO, &["--name", "x"]).ok();
+    let hello = sb.only_run_dir("hello-world");
+    let (code, _, stderr) = tool(&["verify", hello.to_str().unwrap()]);
+    assert_eq!(code, 1);
+    assert!(stderr.contains("recorded no scalars"), "{stderr}");
+}
+
+fn id(dir: &Path) -> String {
+    dir.file_name().unwrap().to_str().unwrap().to_owned()
+}
