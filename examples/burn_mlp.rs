@@ -22,6 +22,7 @@ use burn::train::{
     InferenceStep, Learner, RegressionOutput, SupervisedTraining, TrainOutput, TrainStep,
 };
 use rystematic::{Params, Run};
+use rystematic_burn::EpochShuffledLoader;
 use rystematic_recorder::RunRecorder;
 use serde::{Deserialize, Serialize};
 
@@ -149,10 +150,7 @@ fn samples(rng: &mut SplitMix, n: usize) -> Vec<Sample> {
         .collect()
 }
 
-fn loader(data: Vec<Sample>, batch_size: usize) -> Arc<dyn DataLoader<Batch>> {
-    // Not shuffled: Burn's shuffling RNG lives in the data loader and is
-    // not part of its checkpoints, so a resumed run would see other batches
-    // than a straight one. Fixed order keeps resume exact.
+fn valid_loader(data: Vec<Sample>, batch_size: usize) -> Arc<dyn DataLoader<Batch>> {
     DataLoaderBuilder::new(SampleBatcher)
         .batch_size(batch_size)
         .build(InMemDataset::new(data))
@@ -174,10 +172,20 @@ fn burn_mlp(params: Training, run: &Run) -> anyhow::Result<()> {
     rystematic_burn::seed(run, &device);
     let model = Mlp::new(params.hidden, &device.clone().autodiff());
     let learner = Learner::new(model, AdamConfig::new().init(), params.lr);
+    // Shuffled by (seed, epoch), not by Burn's advancing generator, so a
+    // run resumed after epoch 2 sees epoch 3's batches, as a straight run.
+    let shuffle_seed = run.new_seed_bits(64);
+    let train_loader = EpochShuffledLoader::new(
+        InMemDataset::new(train),
+        SampleBatcher,
+        params.batch_size,
+        shuffle_seed,
+    )
+    .resume_after(rystematic_burn::resume_epoch(run)?);
     let training = SupervisedTraining::new(
         run.output_dir(),
-        loader(train, params.batch_size),
-        loader(valid, params.batch_size),
+        Arc::new(train_loader),
+        valid_loader(valid, params.batch_size),
     )
     .num_epochs(params.epochs)
     .metric_train_numeric(LossMetric::new())

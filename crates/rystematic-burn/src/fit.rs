@@ -128,6 +128,16 @@ pub fn fit<M: LearnerModel>(
     })
 }
 
+/// The epoch training resumes after: the one of the checkpoint the run's
+/// `checkpoint` parameter names, 0 without one. Give it to
+/// [`EpochShuffledLoader::resume_after`](crate::EpochShuffledLoader::resume_after).
+///
+/// # Errors
+/// If the checkpoint cannot be read or is not a Burn checkpoint.
+pub fn resume_epoch(run: &Run) -> Result<usize, BurnError> {
+    Ok(resume_point(run)?.map_or(0, |(checkpoint, _)| checkpoint.epoch))
+}
+
 /// The manifest named by the `checkpoint` parameter, and its directory.
 fn resume_point(run: &Run) -> Result<Option<(BurnCheckpoint, PathBuf)>, BurnError> {
     let path: Option<PathBuf> =

@@ -8,6 +8,7 @@ mod checkpoint;
 mod config;
 mod error;
 mod fit;
+mod loader;
 mod logging;
 mod metrics;
 mod seed;
@@ -17,7 +18,8 @@ pub use checkpoint::{
 };
 pub use config::{CONFIG_FILE, save_config};
 pub use error::BurnError;
-pub use fit::{Fitted, fit};
+pub use fit::{Fitted, fit, resume_epoch};
+pub use loader::EpochShuffledLoader;
 pub use logging::{LogRenderer, RunLogInstaller, install_run_logging};
 pub use metrics::{Record, RecorderMetricLogger, tag_name};
 pub use seed::{device, gpu_index, seed};
