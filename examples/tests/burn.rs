@@ -198,3 +198,19 @@ fn burns_own_log_lines_reach_log_txt_and_the_console() {
     assert!(!sb.only_run_dir(EXPERIMENT).join("experiment.log").exists());
     assert!(!log.contains("[WARN]"), "{log}");
 }
+
+#[test]
+fn the_cpu_backend_trains_whatever_cuda_visible_devices_says() {
+    // Clusters hide GPUs from CPU jobs with an empty list; without a GPU
+    // feature every rank trains on the CPU.
+    let sb = Sandbox::new();
+    let run = support::Run::of(
+        sb.cmd(BURN_MLP)
+            .args(["--epochs", "1"])
+            .env("CUDA_VISIBLE_DEVICES", "")
+            .output()
+            .unwrap(),
+    );
+    run.ok();
+    final_loss(&run.stdout);
+}

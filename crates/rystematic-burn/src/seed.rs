@@ -49,6 +49,7 @@ pub fn gpu_index(local_rank: u32, visible: Option<&str>) -> Result<usize, BurnEr
 }
 
 /// The environment's visible-device list, if set.
+#[cfg(any(feature = "cuda", feature = "rocm"))]
 fn visible_devices() -> Option<String> {
     std::env::var("CUDA_VISIBLE_DEVICES")
         .or_else(|_| std::env::var("HIP_VISIBLE_DEVICES"))
@@ -57,21 +58,24 @@ fn visible_devices() -> Option<String> {
 
 /// The device of this process: with the `cuda` (or `rocm`) feature, the
 /// GPU of its local rank ([`gpu_index`]); otherwise Burn's pure-Rust CPU
-/// backend (flex).
+/// backend (flex), whatever `CUDA_VISIBLE_DEVICES` says.
 ///
 /// # Errors
 /// If a GPU backend is enabled and the local rank has no GPU.
 pub fn device(run: &Run) -> Result<Device, BurnError> {
+    #[cfg(any(feature = "cuda", feature = "rocm"))]
     let index = gpu_index(run.local_rank(), visible_devices().as_deref())?;
     #[cfg(feature = "cuda")]
-    return Ok(Device::cuda(index));
+    let device = Device::cuda(index);
     #[cfg(all(feature = "rocm", not(feature = "cuda")))]
-    return Ok(Device::rocm(index));
+    let device = Device::rocm(index);
     #[cfg(not(any(feature = "cuda", feature = "rocm")))]
-    {
-        let _ = index;
-        Ok(Device::flex())
-    }
+    let device = {
+        // Every rank shares the CPU.
+        let _ = run;
+        Device::flex()
+    };
+    Ok(device)
 }
 
 #[cfg(test)]
