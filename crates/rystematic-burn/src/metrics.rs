@@ -224,7 +224,91 @@ impl MetricLogger for RecorderMetricLogger {
 
 #[cfg(test)]
 mod tests {
+    use std::sync::Arc;
+    use std::sync::mpsc;
+
+    use burn::train::metric::store::NumericMetricUpdate;
+    use burn::train::metric::{MetricAttributes, MetricEntry, SerializedEntry};
+
     use super::*;
+
+    fn loss_update(id: &MetricId, value: NumericEntry, running: f64) -> MetricsUpdate {
+        let serialized = value.serialize();
+        MetricsUpdate::new(
+            vec![],
+            vec![NumericMetricUpdate::new(
+                MetricEntry::new(id.clone(), SerializedEntry::new(String::new(), serialized)),
+                Some(value),
+                Some(NumericEntry::Value(running)),
+            )],
+        )
+    }
+
+    #[test]
+    fn iterations_epoch_values_and_history() {
+        let (sink, records) = mpsc::channel();
+        // Resuming: 10 train iterations were done before.
+        let mut logger = RecorderMetricLogger::new(sink, 10, 0);
+        let id = MetricId::new(Arc::new("Loss".to_owned()));
+        logger.log_metric_definition(MetricDefinition {
+            metric_id: id.clone(),
+            name: Arc::new("Loss".to_owned()),
+            description: None,
+            attributes: MetricAttributes::None,
+        });
+        logger.log(
+            loss_update(&id, NumericEntry::Value(0.5), 0.5),
+            2,
+            &Split::Train,
+        );
+        logger.log(
+            loss_update(&id, NumericEntry::Value(0.3), 0.4),
+            2,
+            &Split::Train,
+        );
+        // Burn's end-of-split update: the epoch's value, not an iteration.
+        logger.log(
+            loss_update(&id, NumericEntry::Final(0.41), 0.4),
+            2,
+            &Split::Train,
+        );
+        logger.log_epoch_summary(EpochSummary::new(2, Split::Train));
+        let got: Vec<Record> = records.try_iter().collect();
+        let scalar = |tag: &str, step, value| Record::Scalar {
+            tag: tag.to_owned(),
+            step,
+            value,
+        };
+        assert_eq!(
+            got,
+            [
+                scalar("train/loss", 11, 0.5),
+                scalar("train/loss", 12, 0.3),
+                scalar("epoch/train/loss", 2, 0.41),
+                Record::EpochEnd {
+                    split: "train",
+                    epoch: 2,
+                    iteration: 12
+                },
+            ]
+        );
+        // What Burn's checkpoint strategies and early stopping read back.
+        let read = logger.read_numeric("Loss", 2, &Split::Train).unwrap();
+        let values: Vec<f64> = read.iter().map(NumericEntry::current).collect();
+        assert_eq!(values, [0.5, 0.3, 0.41]);
+        assert!(
+            logger
+                .read_numeric("Loss", 1, &Split::Train)
+                .unwrap()
+                .is_empty()
+        );
+        assert!(
+            logger
+                .read_numeric("Loss", 2, &Split::Valid)
+                .unwrap()
+                .is_empty()
+        );
+    }
 
     #[test]
     fn tag_names_are_lowercase_words() {
