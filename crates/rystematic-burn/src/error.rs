@@ -1,0 +1,52 @@
+//! The crate's errors.
+
+use std::path::PathBuf;
+
+/// What can go wrong wiring a Burn training into a run.
+#[derive(Debug, thiserror::Error)]
+pub enum BurnError {
+    /// The `checkpoint` parameter names a file that is not a Burn
+    /// checkpoint of this crate (or cannot be read).
+    #[error("cannot resume from checkpoint {path}: {reason}")]
+    Resume {
+        /// The checkpoint file.
+        path: PathBuf,
+        /// Why it cannot be used.
+        reason: String,
+    },
+    /// The recorder could not write the run's metrics.
+    #[error("cannot record the training's metrics")]
+    Record(#[from] rystematic_recorder::RecorderError),
+    /// A checkpoint manifest could not be written.
+    #[error("cannot save the checkpoint of epoch {epoch}")]
+    Checkpoint {
+        /// The epoch.
+        epoch: usize,
+        /// The cause.
+        #[source]
+        source: rystematic_recorder::CheckpointError,
+    },
+    /// Burn's training stopped with an error.
+    #[error("training failed: {0}")]
+    Training(String),
+    /// The training panicked; the panic message.
+    #[error("training panicked: {0}")]
+    Panicked(String),
+    /// A file could not be written.
+    #[error("cannot write {path}")]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// The cause.
+        #[source]
+        source: std::io::Error,
+    },
+    /// No device can be chosen for this rank.
+    #[error("no GPU for local rank {local_rank}: {reason}")]
+    Device {
+        /// The process's local rank.
+        local_rank: u32,
+        /// Why.
+        reason: String,
+    },
+}

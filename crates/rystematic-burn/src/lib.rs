@@ -1,0 +1,29 @@
+#![doc = include_str!("../README.md")]
+
+// It builds on rystematic, which supports Unix only.
+#[cfg(not(unix))]
+compile_error!("rystematic-burn supports Unix only (Linux, macOS), like rystematic");
+
+mod checkpoint;
+mod config;
+mod error;
+mod fit;
+mod loader;
+mod logging;
+mod metrics;
+mod seed;
+
+pub use checkpoint::{
+    AtomicFileCheckpointer, BurnCheckpoint, CHECKPOINT_DIR, EveryEpoch, part_file_name,
+};
+pub use config::{CONFIG_FILE, save_config};
+pub use error::BurnError;
+pub use fit::{Fitted, fit, resume_epoch};
+pub use loader::EpochShuffledLoader;
+pub use logging::{LogRenderer, RunLogInstaller, install_run_logging};
+pub use metrics::{Record, RecorderMetricLogger, tag_name};
+pub use seed::{device, gpu_index, seed};
+
+/// Burn, as this crate builds against it (0.22.1), so a program uses the
+/// same version.
+pub use burn;

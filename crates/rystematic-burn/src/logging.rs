@@ -1,0 +1,161 @@
+//! Logging that composes: Burn's `log`/`tracing` output goes where the
+//! run's goes (`log.txt` and the console), not to a file of its own.
+//!
+//! Burn's `SupervisedTraining` installs, by default, a global subscriber
+//! writing only to `<dir>/experiment.log`. Inside a run rystematic's
+//! subscriber is installed already, so Burn's fails and warns; outside one
+//! (or if Burn went first) the run's `log.txt` would stay empty. The
+//! installer here instead makes sure *some* global subscriber carries
+//! [`rystematic::log_layer`], and the renderer reports progress through
+//! `tracing` instead of printing to stdout.
+
+use burn::train::ApplicationLoggerInstaller;
+use burn::train::LearnerSummary;
+use burn::train::logger::{EvaluationProgressLogger, TrainingProgressLogger};
+use burn::train::metric::MetricDefinition;
+use burn::train::renderer::{
+    EvaluationName, MetricState, MetricsRenderer, MetricsRendererEvaluation,
+    MetricsRendererTraining,
+};
+use tracing_subscriber::layer::SubscriberExt;
+
+/// Burn's application-logger hook, composed with the run's logging: if no
+/// global `tracing` subscriber exists yet it installs one with
+/// [`rystematic::log_layer`] (and bridges `log` records); if one exists
+/// (rystematic's, or the program's with `log_layer()` in it) it leaves it.
+/// Either way Burn's records reach the run's `log.txt` and the console.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct RunLogInstaller;
+
+impl ApplicationLoggerInstaller for RunLogInstaller {
+    fn install(&self) -> Result<(), String> {
+        install_run_logging();
+        Ok(())
+    }
+}
+
+/// Installs a global subscriber with [`rystematic::log_layer`] unless one
+/// is installed already, and bridges `log` records into `tracing`. Returns
+/// whether this call installed the subscriber.
+pub fn install_run_logging() -> bool {
+    // Fails only when a `log` logger exists already; that one keeps them.
+    let _ = tracing_log::LogTracer::init();
+    if tracing::dispatcher::has_been_set() {
+        return false;
+    }
+    let subscriber = tracing_subscriber::registry().with(rystematic::log_layer());
+    tracing::subscriber::set_global_default(subscriber).is_ok()
+}
+
+/// A burn-train [`MetricsRenderer`] that reports progress as log lines
+/// (target `burn_train`), so they land in `log.txt`, instead of Burn's
+/// terminal UI or its per-iteration `println!`s. Epoch and split starts are
+/// `info`; per-iteration progress is `debug` (shown with `--debug`).
+#[derive(Debug, Default)]
+pub struct LogRenderer {
+    /// The last epoch that ended.
+    epoch: usize,
+    total_epochs: usize,
+}
+
+impl LogRenderer {
+    /// A renderer.
+    pub fn new() -> Self {
+        Self::default()
+    }
+}
+
+impl MetricsRendererTraining for LogRenderer {
+    fn update_train(&mut self, _state: MetricState) {}
+
+    fn update_valid(&mut self, _state: MetricState) {}
+
+    fn on_train_end(
+        &mut self,
+        summary: Option<LearnerSummary>,
+    ) -> Result<(), Box<dyn core::error::Error>> {
+        if let Some(summary) = summary {
+            tracing::info!(target: "burn_train", "{summary}");
+        }
+        Ok(())
+    }
+}
+
+impl MetricsRendererEvaluation for LogRenderer {
+    fn update_test(&mut self, _name: EvaluationName, _state: MetricState) {}
+
+    fn on_test_end(
+        &mut self,
+        summary: Option<LearnerSummary>,
+    ) -> Result<(), Box<dyn core::error::Error>> {
+        if let Some(summary) = summary {
+            tracing::info!(target: "burn_train", "{summary}");
+        }
+        Ok(())
+    }
+}
+
+impl TrainingProgressLogger for LogRenderer {
+    fn start(
+        &mut self,
+        total_epochs: usize,
+        starting_epoch: usize,
+        _total_items: Option<usize>,
+        label: Option<&str>,
+    ) {
+        self.total_epochs = total_epochs;
+        self.epoch = starting_epoch.saturating_sub(1);
+        let label = label.unwrap_or("training");
+        tracing::info!(target: "burn_train", "{label}: epochs {starting_epoch} to {total_epochs}");
+    }
+
+    /// Burn calls it when `epoch` ends.
+    fn update_epoch(&mut self, epoch: usize) {
+        self.epoch = epoch;
+    }
+
+    fn start_split(&mut self, split: &str, total_items: usize) {
+        tracing::info!(
+            target: "burn_train",
+            "epoch {}/{}: {split} on {total_items} items",
+            self.epoch + 1,
+            self.total_epochs
+        );
+    }
+
+    fn update_split(&mut self, items_processed: usize) {
+        tracing::debug!(target: "burn_train", "{items_processed} items");
+    }
+
+    fn end_split(&mut self) {}
+
+    fn end(&mut self) {}
+
+    fn log_event_training(&mut self, _event: String) {}
+}
+
+impl EvaluationProgressLogger for LogRenderer {
+    fn start_global_progress(&mut self, total_tests: usize) {
+        tracing::info!(target: "burn_train", "evaluating {total_tests} test(s)");
+    }
+
+    fn start_test(&mut self, name: &str, total_items: usize) {
+        tracing::info!(target: "burn_train", "test {name} on {total_items} items");
+    }
+
+    fn update_test_progress(&mut self, items_processed: usize) {
+        tracing::debug!(target: "burn_train", "{items_processed} items");
+    }
+
+    fn end_test(&mut self) {}
+
+    fn end_global_progress(&mut self) {}
+
+    fn log_event_evaluation(&mut self, _event: String) {}
+}
+
+impl MetricsRenderer for LogRenderer {
+    fn manual_close(&mut self) {}
+
+    fn register_metric(&mut self, _definition: MetricDefinition) {}
+}

@@ -1,0 +1,205 @@
+//! Training a Burn model as a rystematic run: a small MLP learns a
+//! synthetic regression (generated from the run's seed, nothing to
+//! download) with burn-train's Learner, through `rystematic-burn`.
+//!
+//! ```text
+//! cargo run --bin burn_mlp -- --epochs 3 --lr 0.01
+//! tensorboard --logdir output/burn_mlp
+//! cargo run --bin burn_mlp -- --epochs 4 --checkpoint output/burn_mlp/<run>/checkpoint-3.cbor
+//! ```
+
+use std::sync::Arc;
+
+use burn::data::dataloader::batcher::Batcher;
+use burn::data::dataloader::{DataLoader, DataLoaderBuilder};
+use burn::data::dataset::InMemDataset;
+use burn::nn::loss::{MseLoss, Reduction};
+use burn::nn::{Linear, LinearConfig, Relu};
+use burn::optim::AdamConfig;
+use burn::prelude::*;
+use burn::train::metric::LossMetric;
+use burn::train::{
+    InferenceStep, Learner, RegressionOutput, SupervisedTraining, TrainOutput, TrainStep,
+};
+use rystematic::{Params, Run};
+use rystematic_burn::EpochShuffledLoader;
+use rystematic_recorder::RunRecorder;
+use serde::{Deserialize, Serialize};
+
+/// Training samples; validation gets a quarter of this.
+const TRAIN_SAMPLES: usize = 256;
+
+/// The command line, and (as a Burn `Config`) the training config saved
+/// into the run directory.
+#[derive(Params, Serialize, Deserialize, Debug, Clone)]
+struct Training {
+    /// Passes over the training data (a run resumed from a checkpoint goes
+    /// on from the checkpoint's epoch).
+    #[param(default = 3)]
+    epochs: usize,
+    /// Adam's learning rate.
+    #[param(default = 1e-2)]
+    lr: f64,
+    /// Samples per batch.
+    #[param(default = 32)]
+    batch_size: usize,
+    /// Width of the hidden layer.
+    #[param(default = 32)]
+    hidden: usize,
+}
+
+impl burn::config::Config for Training {}
+
+#[derive(Module, Debug)]
+struct Mlp {
+    hidden: Linear,
+    activation: Relu,
+    output: Linear,
+}
+
+impl Mlp {
+    fn new(hidden: usize, device: &Device) -> Mlp {
+        Mlp {
+            hidden: LinearConfig::new(2, hidden).init(device),
+            activation: Relu::new(),
+            output: LinearConfig::new(hidden, 1).init(device),
+        }
+    }
+
+    fn forward(&self, batch: Batch) -> RegressionOutput {
+        let output = self
+            .output
+            .forward(self.activation.forward(self.hidden.forward(batch.inputs)));
+        let loss = MseLoss::new().forward(output.clone(), batch.targets.clone(), Reduction::Mean);
+        RegressionOutput::new(loss, output, batch.targets)
+    }
+}
+
+impl TrainStep for Mlp {
+    type Input = Batch;
+    type Output = RegressionOutput;
+
+    fn step(&self, batch: Batch) -> TrainOutput<RegressionOutput> {
+        let item = self.forward(batch);
+        TrainOutput::new(self, item.loss.backward(), item)
+    }
+}
+
+impl InferenceStep for Mlp {
+    type Input = Batch;
+    type Output = RegressionOutput;
+
+    fn step(&self, batch: Batch) -> RegressionOutput {
+        self.forward(batch)
+    }
+}
+
+/// One sample: `y = sin(3·x0) + x1² + noise`.
+#[derive(Debug, Clone, Copy)]
+struct Sample {
+    x: [f32; 2],
+    y: f32,
+}
+
+#[derive(Debug, Clone)]
+struct Batch {
+    inputs: Tensor<2>,
+    targets: Tensor<2>,
+}
+
+#[derive(Clone, Default)]
+struct SampleBatcher;
+
+impl Batcher<Sample, Batch> for SampleBatcher {
+    fn batch(&self, samples: Vec<Sample>, device: &Device) -> Batch {
+        let n = samples.len();
+        let xs: Vec<f32> = samples.iter().flat_map(|s| s.x).collect();
+        let ys: Vec<f32> = samples.iter().map(|s| s.y).collect();
+        Batch {
+            inputs: Tensor::from_data(TensorData::new(xs, [n, 2]), device),
+            targets: Tensor::from_data(TensorData::new(ys, [n, 1]), device),
+        }
+    }
+}
+
+/// SplitMix64: a tiny, value-stable generator for the synthetic data.
+struct SplitMix(u64);
+
+impl SplitMix {
+    fn next(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+
+    /// Uniform in [-1, 1).
+    fn uniform(&mut self) -> f32 {
+        (self.next() >> 40) as f32 / (1u64 << 23) as f32 - 1.0
+    }
+}
+
+fn samples(rng: &mut SplitMix, n: usize) -> Vec<Sample> {
+    (0..n)
+        .map(|_| {
+            let x = [rng.uniform(), rng.uniform()];
+            let y = (3.0 * x[0]).sin() + x[1] * x[1] + 0.05 * rng.uniform();
+            Sample { x, y }
+        })
+        .collect()
+}
+
+fn valid_loader(data: Vec<Sample>, batch_size: usize) -> Arc<dyn DataLoader<Batch>> {
+    DataLoaderBuilder::new(SampleBatcher)
+        .batch_size(batch_size)
+        .build(InMemDataset::new(data))
+}
+
+#[rystematic::experiment]
+fn burn_mlp(params: Training, run: &Run) -> anyhow::Result<()> {
+    anyhow::ensure!(
+        params.batch_size > 0,
+        "--batch-size must be at least 1, not 0"
+    );
+    anyhow::ensure!(params.hidden > 0, "--hidden must be at least 1, not 0");
+    rystematic_burn::save_config(run, &params)?;
+    let device = rystematic_burn::device(run)?;
+    // Data first, then weights: both from the run's seed stream.
+    let mut rng = SplitMix(run.new_seed_bits(64));
+    let train = samples(&mut rng, TRAIN_SAMPLES);
+    let valid = samples(&mut rng, TRAIN_SAMPLES / 4);
+    rystematic_burn::seed(run, &device);
+    let model = Mlp::new(params.hidden, &device.clone().autodiff());
+    let learner = Learner::new(model, AdamConfig::new().init(), params.lr);
+    // Shuffled by (seed, epoch), not by Burn's advancing generator, so a
+    // run resumed after epoch 2 sees epoch 3's batches, as a straight run.
+    let shuffle_seed = run.new_seed_bits(64);
+    let train_loader = EpochShuffledLoader::new(
+        InMemDataset::new(train),
+        SampleBatcher,
+        params.batch_size,
+        shuffle_seed,
+    )
+    .resume_after(rystematic_burn::resume_epoch(run)?);
+    let training = SupervisedTraining::new(
+        run.output_dir(),
+        Arc::new(train_loader),
+        valid_loader(valid, params.batch_size),
+    )
+    .num_epochs(params.epochs)
+    .metric_train_numeric(LossMetric::new())
+    .metric_valid_numeric(LossMetric::new());
+    let fitted = rystematic_burn::fit(run, training, learner)?;
+    let valid_loss = fitted
+        .final_metrics
+        .iter()
+        .find(|(tag, _)| tag == "final/valid/loss")
+        .map(|(_, value)| *value)
+        .ok_or_else(|| anyhow::anyhow!("no validation loss was recorded"))?;
+    run.recorder().flush()?;
+    println!("final valid loss: {valid_loss}");
+    Ok(())
+}
+
+rystematic::main!();

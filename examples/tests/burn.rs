@@ -1,0 +1,216 @@
+//! Training with Burn end to end: what the `burn_mlp` example writes
+//! through `rystematic-burn` — reproducible metrics, checkpoints that
+//! resume exactly, TensorBoard tags, Burn's logs in log.txt.
+
+mod support;
+
+use std::path::Path;
+use std::process::Command;
+
+use serde_json::Value;
+use support::python::{python, scripts};
+use support::{Sandbox, read};
+
+const BURN_MLP: &str = env!("CARGO_BIN_EXE_burn_mlp");
+const EXPERIMENT: &str = "burn-mlp";
+
+/// The `final valid loss: …` line of a run's stdout.
+fn final_loss(stdout: &str) -> String {
+    stdout
+        .lines()
+        .find_map(|l| l.strip_prefix("final valid loss: "))
+        .unwrap_or_else(|| panic!("no final loss in {stdout:?}"))
+        .to_owned()
+}
+
+/// The rows of `scalars.csv` with tag `tag`, as (step, value).
+fn series(dir: &Path, tag: &str) -> Vec<(u64, f64)> {
+    read(&dir.join("scalars.csv"))
+        .lines()
+        .skip(1)
+        .filter(|l| !l.trim().is_empty())
+        .filter_map(|l| {
+            let mut cols = l.splitn(3, ',');
+            let (step, t, value) = (cols.next()?, cols.next()?, cols.next()?);
+            (t == tag).then(|| (step.parse().unwrap(), value.parse().unwrap()))
+        })
+        .collect()
+}
+
+#[test]
+fn the_same_seed_gives_the_same_curves_bit_for_bit() {
+    let sb = Sandbox::new();
+    let first = sb.run(BURN_MLP, &["--random-seed", "7"]);
+    first.ok();
+    let second = sb.run(BURN_MLP, &["--random-seed", "7"]);
+    second.ok();
+    let dirs = sb.run_dirs(EXPERIMENT);
+    assert_eq!(dirs.len(), 2);
+    let (a, b) = (
+        read(&dirs[0].join("scalars.csv")),
+        read(&dirs[1].join("scalars.csv")),
+    );
+    assert_eq!(a, b, "same seed, same scalars.csv");
+    assert_eq!(final_loss(&first.stdout), final_loss(&second.stdout));
+    // 256 samples in batches of 32 for 3 epochs; 64 validation samples.
+    let train = series(&dirs[0], "train/loss");
+    assert_eq!(train.len(), 24);
+    assert_eq!(train.first().unwrap().0, 1);
+    assert_eq!(train.last().unwrap().0, 24);
+    assert_eq!(series(&dirs[0], "valid/loss").len(), 6);
+    let epochs: Vec<u64> = series(&dirs[0], "epoch/valid/loss")
+        .iter()
+        .map(|(step, _)| *step)
+        .collect();
+    assert_eq!(epochs, [1, 2, 3]);
+    // The printed loss is the last epoch's validation loss, and hparams
+    // has it too.
+    let last = series(&dirs[0], "epoch/valid/loss")[2].1;
+    assert_eq!(final_loss(&first.stdout), last.to_string());
+    let hparams: Value = serde_json::from_str(&read(&dirs[0].join("hparams.json"))).unwrap();
+    assert_eq!(hparams["metrics"]["final/valid/loss"].as_f64(), Some(last));
+    assert_eq!(hparams["hparams"]["lr"].as_f64(), Some(0.01));
+
+    let other = sb.run(BURN_MLP, &["--random-seed", "8"]);
+    other.ok();
+    assert_ne!(final_loss(&other.stdout), final_loss(&first.stdout));
+}
+
+#[test]
+fn resuming_from_epoch_two_ends_where_three_straight_epochs_end() {
+    let sb = Sandbox::new();
+    let straight = sb.run(BURN_MLP, &["--random-seed", "3", "--epochs", "3"]);
+    straight.ok();
+    let straight_dir = sb.only_run_dir(EXPERIMENT);
+    let manifest = straight_dir.join("checkpoint-2.cbor");
+    assert!(manifest.is_file(), "a checkpoint every epoch");
+    for part in ["model", "optim", "scheduler"] {
+        for epoch in 1..=3 {
+            let file = straight_dir.join(format!("burn-checkpoints/{part}-{epoch}.bpk"));
+            assert!(file.is_file(), "{} missing", file.display());
+        }
+    }
+    let no_temp_files = std::fs::read_dir(straight_dir.join("burn-checkpoints"))
+        .unwrap()
+        .all(|e| !e.unwrap().file_name().to_string_lossy().ends_with(".tmp"));
+    assert!(no_temp_files);
+
+    let resumed = sb.run(
+        BURN_MLP,
+        &[
+            "--random-seed",
+            "3",
+            "--epochs",
+            "3",
+            "--checkpoint",
+            manifest.to_str().unwrap(),
+        ],
+    );
+    resumed.ok();
+    let resumed_dir = sb
+        .run_dirs(EXPERIMENT)
+        .into_iter()
+        .find(|d| d != &straight_dir)
+        .unwrap();
+    // Only epoch 3 ran, and it produced the same model, bit for bit.
+    assert!(!resumed_dir.join("burn-checkpoints/model-2.bpk").exists());
+    assert_eq!(
+        std::fs::read(straight_dir.join("burn-checkpoints/model-3.bpk")).unwrap(),
+        std::fs::read(resumed_dir.join("burn-checkpoints/model-3.bpk")).unwrap(),
+        "the resumed run's final model differs from the straight run's"
+    );
+    assert_eq!(final_loss(&resumed.stdout), final_loss(&straight.stdout));
+    // Its curve continues the straight run's steps and values.
+    let straight_tail: Vec<_> = series(&straight_dir, "train/loss")
+        .into_iter()
+        .filter(|(step, _)| *step > 16)
+        .collect();
+    assert_eq!(series(&resumed_dir, "train/loss"), straight_tail);
+    assert_eq!(
+        series(&resumed_dir, "valid/loss"),
+        series(&straight_dir, "valid/loss")[4..]
+    );
+}
+
+#[test]
+fn a_checkpoint_that_is_not_a_burn_checkpoint_is_refused() {
+    let sb = Sandbox::new();
+    let bogus = sb.write("bogus.cbor", "not cbor");
+    let run = sb.run(BURN_MLP, &["--checkpoint", bogus.to_str().unwrap()]);
+    assert_ne!(run.code, Some(0));
+    assert!(
+        run.stderr.contains("cannot resume from checkpoint") && run.stderr.contains("bogus.cbor"),
+        "{}",
+        run.stderr
+    );
+}
+
+#[test]
+fn tensorboard_reads_the_train_and_valid_tags() {
+    let sb = Sandbox::new();
+    sb.run(BURN_MLP, &["--random-seed", "1", "--epochs", "2"])
+        .ok();
+    let dir = sb.only_run_dir(EXPERIMENT);
+    let out = Command::new(python())
+        .arg(scripts().join("tb_scalars.py"))
+        .arg(&dir)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let scalars: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let run = &scalars["."];
+    let steps = |tag: &str| -> Vec<u64> {
+        run[tag]
+            .as_array()
+            .unwrap_or_else(|| panic!("no {tag} in {run}"))
+            .iter()
+            .map(|p| p[0].as_u64().unwrap())
+            .collect()
+    };
+    assert_eq!(steps("train/loss"), (1..=16).collect::<Vec<_>>());
+    assert_eq!(steps("valid/loss"), [1, 2, 3, 4]);
+    assert_eq!(steps("epoch/train/loss"), [1, 2]);
+    assert_eq!(steps("epoch/valid/loss"), [1, 2]);
+}
+
+#[test]
+fn burns_own_log_lines_reach_log_txt_and_the_console() {
+    let sb = Sandbox::new();
+    let run = sb.run(BURN_MLP, &["--epochs", "1"]);
+    run.ok();
+    let log = read(&sb.only_run_dir(EXPERIMENT).join("log.txt"));
+    // Logged by burn-train itself (through the `log` crate).
+    let burn_line = "[burn_train::learner::supervised::strategies::single::epoch] \
+                     Executing training step for epoch 1";
+    assert!(log.contains(burn_line), "{log}");
+    assert!(run.stderr.contains(burn_line), "{}", run.stderr);
+    // Progress through the integration's renderer, not Burn's println!s.
+    assert!(
+        log.contains("[burn_train] epoch 1/1: train on 256 items"),
+        "{log}"
+    );
+    assert!(!run.stdout.contains("Starting"), "{}", run.stdout);
+    // Nothing went to a log file of Burn's own, and nothing warned.
+    assert!(!sb.only_run_dir(EXPERIMENT).join("experiment.log").exists());
+    assert!(!log.contains("[WARN]"), "{log}");
+}
+
+#[test]
+fn the_cpu_backend_trains_whatever_cuda_visible_devices_says() {
+    // Clusters hide GPUs from CPU jobs with an empty list; without a GPU
+    // feature every rank trains on the CPU.
+    let sb = Sandbox::new();
+    let run = support::Run::of(
+        sb.cmd(BURN_MLP)
+            .args(["--epochs", "1"])
+            .env("CUDA_VISIBLE_DEVICES", "")
+            .output()
+            .unwrap(),
+    );
+    run.ok();
+    final_loss(&run.stdout);
+}
