@@ -5,10 +5,9 @@
 mod support;
 
 use std::path::Path;
-use std::process::Command;
 
 use serde_json::Value;
-use support::python::{python, scripts};
+use support::python::tb_scalars;
 use support::{Sandbox, read};
 
 const BURN_MLP: &str = env!("CARGO_BIN_EXE_burn_mlp");
@@ -151,17 +150,8 @@ fn tensorboard_reads_the_train_and_valid_tags() {
     sb.run(BURN_MLP, &["--random-seed", "1", "--epochs", "2"])
         .ok();
     let dir = sb.only_run_dir(EXPERIMENT);
-    let out = Command::new(python())
-        .arg(scripts().join("tb_scalars.py"))
-        .arg(&dir)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let scalars: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let (code, scalars) = tb_scalars(&dir);
+    assert_eq!(code, Some(0), "{scalars}");
     let run = &scalars["."];
     let steps = |tag: &str| -> Vec<u64> {
         run[tag]

@@ -7,7 +7,7 @@ mod support;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use rystematic_cli::rerun::sha256_file;
+use rystematic::sha256_file;
 use support::{Sandbox, read, run_json};
 
 const HELLO: &str = env!("CARGO_BIN_EXE_hello_world");

@@ -8,28 +8,10 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
-use support::python::{python, scripts};
+use support::python::{python, scripts, tb_scalars};
 use support::{Sandbox, read, run_json};
 
 const RECORDER: &str = env!("CARGO_BIN_EXE_recorder");
-
-/// TensorBoard's own loader on a run directory (`tests/py/tb_scalars.py`,
-/// which also checks every record's checksums first): exit code and the
-/// parsed scalars, or stderr when it failed.
-fn read_tb_events(dir: &Path) -> (Option<i32>, Value) {
-    let out = Command::new(python())
-        .arg(scripts().join("tb_scalars.py"))
-        .arg(dir)
-        .output()
-        .unwrap();
-    let code = out.status.code();
-    let json = if code == Some(0) {
-        serde_json::from_slice(&out.stdout).unwrap()
-    } else {
-        Value::String(String::from_utf8_lossy(&out.stderr).into_owned())
-    };
-    (code, json)
-}
 
 fn tb_plugins(dir: &Path) -> Value {
     let out = Command::new(python())
@@ -55,7 +37,7 @@ fn tensorboard_reads_back_every_scalar_exactly() {
     let steps = 200u64;
     sb.run(RECORDER, &["--steps", &steps.to_string()]).ok();
     let dir = sb.only_run_dir("recorder");
-    let (code, scalars) = read_tb_events(&dir);
+    let (code, scalars) = tb_scalars(&dir);
     assert_eq!(code, Some(0), "{scalars}");
     let run = &scalars["."];
     let series = |tag: &str| -> Vec<(u64, f64)> {
@@ -240,7 +222,7 @@ fn an_interrupted_run_flushes_everything_it_recorded() {
     let out = child.wait_with_output().unwrap();
     assert_eq!(out.status.code(), Some(130));
     assert_eq!(run_json(&dir)["status"], "interrupted");
-    let (code, scalars) = read_tb_events(&dir);
+    let (code, scalars) = tb_scalars(&dir);
     assert_eq!(code, Some(0), "no torn record: {scalars}");
     let events = scalars["."]["train/loss"].as_array().unwrap().len();
     let csv = read(&dir.join("scalars.csv"));
@@ -258,7 +240,7 @@ fn a_killed_run_leaves_no_torn_record() {
         let dir = wait_for_rows(&sb, &mut child);
         child.kill().unwrap();
         child.wait().unwrap();
-        let (code, scalars) = read_tb_events(&dir);
+        let (code, scalars) = tb_scalars(&dir);
         assert_eq!(
             code,
             Some(0),
@@ -308,7 +290,7 @@ fn a_write_cut_by_a_file_size_limit_tears_no_record_and_fails_the_run() {
         "{error}"
     );
 
-    let (code, scalars) = read_tb_events(&dir);
+    let (code, scalars) = tb_scalars(&dir);
     assert_eq!(code, Some(0), "no torn record: {scalars}");
     let events = scalars["."]["train/loss"].as_array().unwrap();
     let steps: Vec<u64> = events.iter().map(|e| e[0].as_u64().unwrap()).collect();

@@ -4,12 +4,12 @@
 
 use std::collections::BTreeSet;
 use std::fs;
-use std::io::{self, Read, Write};
+use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use rystematic::files::PARAMETERS_FILE;
-use sha2::{Digest, Sha256};
+use rystematic::sha256_file;
 
 use crate::error::RunsError;
 use crate::scalars::{self, SCALARS_FILE};
@@ -251,27 +251,6 @@ fn subdirs(dir: &Path) -> BTreeSet<PathBuf> {
 
 fn short(sha: &str) -> &str {
     sha.get(..12).unwrap_or(sha)
-}
-
-/// SHA-256 of a file's contents, as lowercase hex (what run.json records
-/// as `executable_sha256`).
-pub fn sha256_file(path: &Path) -> io::Result<String> {
-    let mut file = fs::File::open(path)?;
-    let mut hasher = Sha256::new();
-    let mut buf = vec![0; 256 * 1024];
-    loop {
-        match file.read(&mut buf) {
-            Ok(0) => break,
-            Ok(n) => hasher.update(&buf[..n]),
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-            Err(e) => return Err(e),
-        }
-    }
-    Ok(hasher
-        .finalize()
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect())
 }
 
 /// Finds and reads `run` for rerun/verify.

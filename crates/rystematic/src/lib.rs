@@ -49,6 +49,7 @@ pub use registry::registered;
 pub use runtime::{Run, RunSummary};
 pub use rystematic_derive::{ParamEnum, Params, experiment};
 pub use standard::logging::{LogLayer, log_layer};
+pub use standard::provenance::sha256_file;
 pub use standard::run_info::{GitInfo, RunInfo, RunStatus, WorldInfo};
 pub use sweep::{Sweep, SweepReport, SweepRun, SweepStatus, param_matrix};
 pub use typed::{Declarations, ParamEnum, ParamType, TypedParams};

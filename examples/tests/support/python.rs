@@ -39,3 +39,22 @@ pub fn python() -> PathBuf {
 pub fn scripts() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/py")
 }
+
+/// TensorBoard's own loader on a run directory (`tests/py/tb_scalars.py`,
+/// which first checks every record's framing and checksums): the exit code,
+/// and the scalars as `{"<run>": {"<tag>": [[step, value], ...]}}` — or
+/// stderr as a string when it failed.
+pub fn tb_scalars(dir: &Path) -> (Option<i32>, serde_json::Value) {
+    let out = Command::new(python())
+        .arg(scripts().join("tb_scalars.py"))
+        .arg(dir)
+        .output()
+        .expect("run tb_scalars.py");
+    let code = out.status.code();
+    let json = if code == Some(0) {
+        serde_json::from_slice(&out.stdout).expect("tb_scalars.py prints JSON")
+    } else {
+        serde_json::Value::String(String::from_utf8_lossy(&out.stderr).into_owned())
+    };
+    (code, json)
+}

@@ -90,8 +90,13 @@ fn cache_dir() -> Option<PathBuf> {
     Some(base.join("rystematic").join("exe-sha256"))
 }
 
-/// SHA-256 of a file's contents, as lowercase hex.
-pub(crate) fn sha256_file(path: &Path) -> io::Result<String> {
+/// SHA-256 of a file's contents, as lowercase hex: what `run.json` records
+/// as `executable_sha256`, so a tool can tell whether a recorded program
+/// is still the same binary.
+///
+/// # Errors
+/// If the file cannot be read.
+pub fn sha256_file(path: &Path) -> io::Result<String> {
     let mut file = fs::File::open(path)?;
     let mut hasher = Sha256::new();
     let mut buf = vec![0; 256 * 1024];
