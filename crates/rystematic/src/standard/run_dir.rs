@@ -65,20 +65,22 @@ pub(crate) fn create_with<E: From<io::Error>>(
     let staging_root = std::path::absolute(output_dir)?.join(STAGING_DIR);
     remove_abandoned_staging(&staging_root);
     let stamp = now.strftime("%Y-%m-%d_%H-%M-%S").to_string();
-    let staging = create_staging(&staging_root, &stamp)?;
     let result = (|| {
         for _ in 0..ATTEMPTS {
+            // A fresh staging directory per attempt: `fill` writes its files
+            // exclusively, so it cannot write into the last attempt's.
+            let staging = create_staging(&staging_root, &stamp)?;
             let dir = parent.join(format!("{stamp}_{}", random_suffix()?));
-            fill(&staging, &dir)?;
-            // What `fill` wrote reaches the disk before the directory gets
-            // its name: never a run directory with torn files, even after
-            // a power cut.
-            crate::fs::sync_dir_and_files(&staging)?;
-            match rename_noreplace(&staging, &dir) {
-                Ok(()) => return Ok(dir),
-                Err(e) if e.kind() == io::ErrorKind::AlreadyExists => continue,
-                Err(e) => return Err(e.into()),
+            match stage(&staging, &dir, &mut fill) {
+                Ok(true) => return Ok(dir),
+                // The name was taken meanwhile: draw another.
+                Ok(false) => {}
+                Err(e) => {
+                    let _ = fs::remove_dir_all(&staging);
+                    return Err(e);
+                }
             }
+            let _ = fs::remove_dir_all(&staging);
         }
         Err(io::Error::new(
             io::ErrorKind::AlreadyExists,
@@ -86,19 +88,40 @@ pub(crate) fn create_with<E: From<io::Error>>(
         )
         .into())
     })();
-    if result.is_err() {
-        let _ = fs::remove_dir_all(&staging);
-    }
     // Only succeeds once no run is staged; one starting now recreates it.
     let _ = fs::remove_dir(&staging_root);
     result
+}
+
+/// Fills `staging`, syncs it and renames it to `dir`: `Ok(false)` if `dir`
+/// exists already.
+fn stage<E: From<io::Error>>(
+    staging: &Path,
+    dir: &Path,
+    fill: &mut impl FnMut(&Path, &Path) -> Result<(), E>,
+) -> Result<bool, E> {
+    fill(staging, dir)?;
+    // What `fill` wrote reaches the disk before the directory gets its
+    // name: never a run directory with torn files, even after a power cut.
+    crate::fs::sync_dir_and_files(staging)?;
+    match rename_noreplace(staging, dir) {
+        Ok(()) => Ok(true),
+        Err(e) if e.kind() == io::ErrorKind::AlreadyExists => Ok(false),
+        Err(e) => Err(e.into()),
+    }
 }
 
 /// A new directory in `root` (created if needed), made with `create_dir`
 /// (which fails on anything already there, a symlink included).
 fn create_staging(root: &Path, stamp: &str) -> io::Result<PathBuf> {
     for _ in 0..ATTEMPTS {
-        fs::create_dir_all(root)?;
+        match fs::create_dir_all(root) {
+            Ok(()) => {}
+            // Another run removed `root` (its last staging directory gone)
+            // between this mkdir's "exists" and the check that followed.
+            Err(e) if e.kind() == io::ErrorKind::AlreadyExists => continue,
+            Err(e) => return Err(e),
+        }
         let dir = root.join(format!("{stamp}_{}", random_suffix()?));
         match fs::create_dir(&dir) {
             Ok(()) => return Ok(dir),
@@ -215,6 +238,46 @@ mod tests {
                 .all(|d| d.is_absolute() && d.parent().unwrap().ends_with("my-exp"))
         );
         assert_eq!(fs::read_dir(out.path().join("my-exp")).unwrap().count(), 50);
+    }
+
+    #[test]
+    fn runs_starting_at_once_never_trip_over_the_shared_staging_root() {
+        // Each start creates the staging root if needed and removes it once
+        // empty, so starts and ends race on it (found by a 20,000-run sweep).
+        let out = tempfile::tempdir().unwrap();
+        let now: jiff::ZonedDateTime = "2026-11-28T05:15:13[UTC]".parse().unwrap();
+        std::thread::scope(|scope| {
+            for _ in 0..4 {
+                scope.spawn(|| {
+                    for _ in 0..150 {
+                        create_with(out.path(), "e", &now, |_, _| Ok::<_, io::Error>(()))
+                            .expect("a start never fails because another one ended");
+                    }
+                });
+            }
+        });
+        assert_eq!(fs::read_dir(out.path().join("e")).unwrap().count(), 600);
+    }
+
+    #[test]
+    fn a_name_taken_meanwhile_is_drawn_again_and_filled_afresh() {
+        let out = tempfile::tempdir().unwrap();
+        let now: jiff::ZonedDateTime = "2026-11-28T05:15:13[UTC]".parse().unwrap();
+        let mut calls = 0;
+        let dir = create_with(out.path(), "e", &now, |staging, final_dir| {
+            calls += 1;
+            if calls == 1 {
+                // Another run takes the name while this one fills.
+                fs::create_dir(final_dir)?;
+            }
+            // Written exclusively, as a run's first files are.
+            fs::File::create_new(staging.join("parameters.yaml"))?;
+            Ok::<_, io::Error>(())
+        })
+        .expect("a taken name is no failure");
+        assert_eq!(calls, 2);
+        assert!(dir.join("parameters.yaml").is_file());
+        assert_eq!(fs::read_dir(out.path().join("e")).unwrap().count(), 2);
     }
 
     #[test]
