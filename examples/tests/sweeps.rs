@@ -346,21 +346,7 @@ fn a_child_killed_with_sigkill_is_failed_and_the_sweep_goes_on() {
 fn resume_after_an_interrupted_sweep_runs_each_set_exactly_once() {
     let sb = Sandbox::new();
     // Runs 0 and 1 finish at once; 2 and 3 sleep until `release` exists.
-    let args = [
-        "work",
-        "--sweep",
-        "int_param=0..4",
-        "--str-param",
-        "x",
-        "--sleep-s",
-        "30",
-        "--sleep-from",
-        "2",
-        "--sleep-until",
-        "release",
-        "--jobs",
-        "2",
-    ];
+    let args = HELD_SWEEP;
     let child = spawn(&sb, &args);
     // Wait on the sweep's own state, not on a file the run writes before
     // it ends: 0 and 1 completed in the manifest, 2 and 3 started.

@@ -65,6 +65,13 @@ impl LogRenderer {
     }
 }
 
+/// Burn's end-of-training (or evaluation) summary, as one log record.
+fn log_summary(summary: Option<LearnerSummary>) {
+    if let Some(summary) = summary {
+        tracing::info!(target: "burn_train", "{summary}");
+    }
+}
+
 impl MetricsRendererTraining for LogRenderer {
     fn update_train(&mut self, _state: MetricState) {}
 
@@ -74,9 +81,7 @@ impl MetricsRendererTraining for LogRenderer {
         &mut self,
         summary: Option<LearnerSummary>,
     ) -> Result<(), Box<dyn core::error::Error>> {
-        if let Some(summary) = summary {
-            tracing::info!(target: "burn_train", "{summary}");
-        }
+        log_summary(summary);
         Ok(())
     }
 }
@@ -88,9 +93,7 @@ impl MetricsRendererEvaluation for LogRenderer {
         &mut self,
         summary: Option<LearnerSummary>,
     ) -> Result<(), Box<dyn core::error::Error>> {
-        if let Some(summary) = summary {
-            tracing::info!(target: "burn_train", "{summary}");
-        }
+        log_summary(summary);
         Ok(())
     }
 }
