@@ -5,33 +5,13 @@
 mod support;
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 use rystematic::sha256_file;
-use support::{Sandbox, read, run_json};
+use support::{Sandbox, git, read, run_json};
 
 const HELLO: &str = env!("CARGO_BIN_EXE_hello_world");
 const RECORDER: &str = env!("CARGO_BIN_EXE_recorder");
 const SWEEP: &str = env!("CARGO_BIN_EXE_sweep");
-
-fn git(dir: &Path, args: &[&str]) {
-    let ok = Command::new("git")
-        .args([
-            "-c",
-            "user.name=t",
-            "-c",
-            "user.email=t@t",
-            "-c",
-            "commit.gpgsign=false",
-        ])
-        .args(args)
-        .current_dir(dir)
-        .output()
-        .expect("git is installed")
-        .status
-        .success();
-    assert!(ok, "git {args:?}");
-}
 
 fn tool(args: &[&str]) -> (i32, String, String) {
     let (mut out, mut err) = (Vec::new(), Vec::new());

@@ -2,9 +2,7 @@
 
 mod support;
 
-use std::process::Command;
-
-use support::{Sandbox, read, run_json};
+use support::{Sandbox, git, read, run_json};
 
 const REPRODUCIBLE: &str = env!("CARGO_BIN_EXE_reproducible");
 const FAILING: &str = env!("CARGO_BIN_EXE_failing");
@@ -112,28 +110,6 @@ fn a_successful_run_is_completed_and_leaves_no_temporary_files() {
         .collect();
     names.sort();
     assert_eq!(names, ["log.txt", "parameters.yaml", "run.json"]);
-}
-
-fn git(dir: &std::path::Path, args: &[&str]) -> String {
-    let out = Command::new("git")
-        .args([
-            "-c",
-            "user.name=t",
-            "-c",
-            "user.email=t@t",
-            "-c",
-            "commit.gpgsign=false",
-        ])
-        .args(args)
-        .current_dir(dir)
-        .output()
-        .expect("git is installed");
-    assert!(
-        out.status.success(),
-        "git {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).unwrap().trim().to_owned()
 }
 
 #[test]

@@ -105,15 +105,12 @@ fn run_in_new_process_from_a_test_runs_the_child() {
     assert!(my_spec_files().is_empty(), "{:?}", my_spec_files());
 }
 
-#[test]
-fn a_child_that_never_reaches_its_experiment_leaves_no_spec() {
-    let _turn = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
-    let out = tempfile::tempdir().unwrap();
-    // Started from a thread named after no test: the re-run test binary
-    // runs no test, so the child never takes its spec.
-    let path = out.path().to_owned();
-    let child = std::thread::Builder::new()
-        .name("no_such_test".into())
+/// Starts the marker experiment in a new process from a thread named
+/// `thread`: the re-run test binary runs the test of that name.
+fn marker_child_from_thread(thread: &str, output: &std::path::Path) -> rystematic::ChildProcess {
+    let path = output.to_owned();
+    std::thread::Builder::new()
+        .name(thread.into())
         .spawn(move || {
             marker_experiment()
                 .run_in_new_process([("n", Value::from(1)), ("output_dir", Value::from(path))])
@@ -121,7 +118,16 @@ fn a_child_that_never_reaches_its_experiment_leaves_no_spec() {
         })
         .unwrap()
         .join()
-        .unwrap();
+        .unwrap()
+}
+
+#[test]
+fn a_child_that_never_reaches_its_experiment_leaves_no_spec() {
+    let _turn = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    let out = tempfile::tempdir().unwrap();
+    // Started from a thread named after no test: the re-run test binary
+    // runs no test, so the child never takes its spec.
+    let child = marker_child_from_thread("no_such_test", out.path());
     child.wait();
     assert!(!out.path().join("marker").exists());
     assert!(my_spec_files().is_empty(), "{:?}", my_spec_files());
@@ -186,17 +192,7 @@ fn a_child_that_reaches_another_experiment_first_fails_instead_of_redoing_work()
     // The child re-runs the test this thread is named after, which runs
     // experiment `ranks` before anything else: it must exit with an error
     // (printed on the console: expected), not run it.
-    let path = out.path().to_owned();
-    let child = std::thread::Builder::new()
-        .name("launch_subprocess_from_a_test_runs_rank_1".into())
-        .spawn(move || {
-            marker_experiment()
-                .run_in_new_process([("n", Value::from(1)), ("output_dir", Value::from(path))])
-                .unwrap()
-        })
-        .unwrap()
-        .join()
-        .unwrap();
+    let child = marker_child_from_thread("launch_subprocess_from_a_test_runs_rank_1", out.path());
     assert!(!child.wait().success());
     assert!(!out.path().join("marker").exists());
     assert!(my_spec_files().is_empty(), "{:?}", my_spec_files());

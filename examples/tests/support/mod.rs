@@ -177,3 +177,30 @@ pub fn wait_for_runs(sb: &Sandbox, experiment: &str, n: usize, file: &str) -> Ve
         std::thread::sleep(Duration::from_millis(20));
     }
 }
+
+/// Runs git in `dir` with a throwaway identity, and returns its trimmed
+/// stdout; panics with git's stderr if it fails.
+pub fn git(dir: &Path, args: &[&str]) -> String {
+    let out = Command::new("git")
+        .args([
+            "-c",
+            "user.name=t",
+            "-c",
+            "user.email=t@t",
+            "-c",
+            "commit.gpgsign=false",
+        ])
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .expect("git is installed");
+    assert!(
+        out.status.success(),
+        "git {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout)
+        .expect("git prints UTF-8")
+        .trim()
+        .to_owned()
+}

@@ -55,7 +55,7 @@ impl Agent {
     pub(crate) fn run(&self, params: &Params, run: &Run) -> anyhow::Result<()> {
         let config = &self.config;
         let (plan, mut coordinator) = if config.node_rank == 0 {
-            self.host_rendezvous(params, run)?
+            self.host_rendezvous(run)?
         } else {
             let link = self
                 .link
@@ -90,11 +90,7 @@ impl Agent {
 
     /// Node 0: listens for the other agents, waits for all of them, and
     /// fixes the world.
-    fn host_rendezvous(
-        &self,
-        params: &Params,
-        run: &Run,
-    ) -> anyhow::Result<(WorldPlan, Coordinator)> {
+    fn host_rendezvous(&self, run: &Run) -> anyhow::Result<(WorldPlan, Coordinator)> {
         let config = &self.config;
         let address = (config.master_addr.as_str(), config.master_port);
         let listener = TcpListener::bind(address).with_context(|| {
@@ -110,8 +106,7 @@ impl Agent {
             host: standard::hostname(),
         };
         let master = Master::start(listener, own).context("cannot start the rendezvous")?;
-        let output_root: std::path::PathBuf = params.get(names::OUTPUT_DIR)?;
-        let run_dir = relative_run_dir(run.output_dir(), &output_root);
+        let run_dir = relative_run_dir(run.output_dir());
         // A port for the framework's own process group, distinct from ours.
         let framework_port = TcpListener::bind((config.master_addr.as_str(), 0))
             .and_then(|l| l.local_addr())
@@ -228,16 +223,14 @@ impl NodeLink {
     }
 }
 
-/// `<experiment>/<stamp>`: the run directory as every node names it.
-fn relative_run_dir(run_dir: &Path, output_root: &Path) -> String {
-    run_dir
-        .strip_prefix(output_root)
-        .map(Path::to_path_buf)
-        .unwrap_or_else(|_| {
-            let mut parts: Vec<_> = run_dir.iter().rev().take(2).collect();
-            parts.reverse();
-            parts.into_iter().collect()
-        })
+/// `<experiment>/<stamp>`: the run directory as every node names it below
+/// its own `output_dir` (run directories are always laid out so).
+fn relative_run_dir(run_dir: &Path) -> String {
+    let mut parts: Vec<_> = run_dir.iter().rev().take(2).collect();
+    parts.reverse();
+    parts
+        .iter()
+        .collect::<std::path::PathBuf>()
         .to_string_lossy()
         .into_owned()
 }
