@@ -163,7 +163,7 @@ fn backends_are_chosen_by_a_parameter() {
     }));
     let log = read(&dir.join("log.txt"));
     assert!(
-        log.contains("extensions: standard (0), distributed (1), recorder (50)"),
+        log.contains("extensions: distributed (1), recorder (50)"),
         "{log}"
     );
 

@@ -83,7 +83,7 @@ pub(crate) fn expand(input: &DeriveInput) -> syn::Result<TokenStream> {
         }
 
         impl ::rystematic::FromValue for #name {
-            fn from_value(value: &::rystematic::Value) -> ::core::result::Result<Self, ::std::string::String> {
+            fn from_value(value: &::rystematic::Value) -> ::core::result::Result<Self, ::rystematic::ConversionError> {
                 <Self as ::rystematic::ParamEnum>::from_enum_value(value)
             }
         }

@@ -7,8 +7,8 @@ use std::path::{Path, PathBuf};
 
 use crate::append::Appender;
 use crate::error::RecorderError;
+use crate::hparam::HParam;
 use crate::image::Png;
-use crate::recorder::HParam;
 
 pub(crate) const SCALARS_FILE: &str = "scalars.csv";
 

@@ -18,6 +18,7 @@ mod extension;
 #[cfg(feature = "figures")]
 mod figure;
 mod files;
+mod hparam;
 mod image;
 mod recorder;
 #[cfg(feature = "tensorboard")]

@@ -11,6 +11,7 @@ use crate::error::RecorderError;
 #[cfg(feature = "figures")]
 use crate::figure::LineChart;
 use crate::files::FilesWriter;
+use crate::hparam::{HParam, hparam};
 use crate::image::{Image, Png};
 use crate::tensorboard::EventWriter;
 
@@ -50,14 +51,6 @@ impl Backend {
             .into_iter()
             .find(|b| b.name() == name)
     }
-}
-
-/// A hyperparameter value as TensorBoard's HParams plugin knows them.
-#[derive(Debug, Clone, PartialEq)]
-pub(crate) enum HParam {
-    Text(String),
-    Bool(bool),
-    Number(f64),
 }
 
 /// What to save in a checkpoint to resume recording where it stopped.
@@ -390,16 +383,6 @@ impl Inner {
         };
         tb.and(files)
     }
-}
-
-fn hparam(value: &Value) -> Option<HParam> {
-    Some(match value {
-        Value::Null => return None,
-        Value::Bool(b) => HParam::Bool(*b),
-        Value::Int(i) => HParam::Number(*i as f64),
-        Value::Float(x) => HParam::Number(*x),
-        other => HParam::Text(other.to_string()),
-    })
 }
 
 impl fmt::Debug for Recorder {

@@ -7,8 +7,8 @@
 use std::io;
 use std::path::Path;
 
+use crate::hparam::HParam;
 use crate::image::Png;
-use crate::recorder::HParam;
 
 /// No event writer exists in this build.
 pub(crate) enum EventWriter {}

@@ -3,6 +3,8 @@
 //! exclusive creation under unpredictable names (a symlink or directory
 //! planted at a name we might use is never followed and never blocks us).
 
+#[cfg(test)]
+use crate::sync::LockUnpoisoned as _;
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Write};
 use std::os::unix::fs::OpenOptionsExt;
@@ -101,18 +103,14 @@ pub(crate) static TRACE: std::sync::Mutex<Vec<(&str, PathBuf)>> = std::sync::Mut
 /// Records a sync or rename of `path` (in tests only).
 pub(crate) fn trace(_what: &'static str, _path: &Path) {
     #[cfg(test)]
-    TRACE
-        .lock()
-        .unwrap_or_else(|e| e.into_inner())
-        .push((_what, _path.to_owned()));
+    TRACE.lock_unpoisoned().push((_what, _path.to_owned()));
 }
 
 /// The traced events under `root`, with paths relative to it.
 #[cfg(test)]
 pub(crate) fn traced_under(root: &Path) -> Vec<(&'static str, String)> {
     TRACE
-        .lock()
-        .unwrap_or_else(|e| e.into_inner())
+        .lock_unpoisoned()
         .iter()
         .filter_map(|(what, path)| {
             let rel = path.strip_prefix(root).ok()?;

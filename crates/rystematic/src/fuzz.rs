@@ -8,8 +8,8 @@ use std::collections::BTreeMap;
 use crate::experiment::{Experiment, HasParams};
 use crate::param::{Kind, Param, is_snake_case};
 use crate::process::spec::{ChildReport, ChildSpec};
+use crate::resolve::yaml;
 use crate::value::{Params, Value};
-use crate::yaml;
 
 /// Params files (`yaml.rs`): parse; what parses renders as
 /// `parameters.yaml` and parses back to the same values.
@@ -83,7 +83,7 @@ pub fn sweep_spec(data: &[u8]) {
     let Ok(spec) = std::str::from_utf8(data) else {
         return;
     };
-    let exp = Experiment::new("fuzz", |_: &Params, _: &crate::Run| {
+    let exp = Experiment::new("fuzz", |_: &Params, _: &crate::runtime::Run| {
         Ok::<_, anyhow::Error>(())
     })
     .param(Param::int("int_param"))

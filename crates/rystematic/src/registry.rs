@@ -10,9 +10,9 @@
 
 use std::collections::BTreeMap;
 
-use crate::experiment::{Experiment, kebab_case};
-use crate::group::Group;
-use crate::process::entry::{Entry, full_path};
+use crate::experiment::entry::EntryPoint;
+use crate::experiment::{Experiment, Group, kebab_case};
+use crate::value::ExperimentPath;
 
 /// One experiment registered by `#[experiment]`. Not for direct use.
 #[doc(hidden)]
@@ -32,7 +32,7 @@ inventory::collect!(Registration);
 ///
 /// # Panics
 /// If nothing is registered.
-pub(crate) fn program(program: &str, version: &str) -> Entry {
+pub(crate) fn program(program: &str, version: &str) -> EntryPoint {
     let registrations: Vec<&Registration> = inventory::iter::<Registration>().collect();
     assert!(
         !registrations.is_empty(),
@@ -42,7 +42,7 @@ pub(crate) fn program(program: &str, version: &str) -> Entry {
     if let [only] = registrations.as_slice()
         && only.group.is_empty()
     {
-        return Entry::Experiment((only.build)().version(version));
+        return EntryPoint::Experiment((only.build)().version(version));
     }
     let mut root = Tree::default();
     for registration in registrations {
@@ -57,7 +57,7 @@ pub(crate) fn program(program: &str, version: &str) -> Entry {
         node.experiments
             .insert(experiment.name().to_owned(), experiment);
     }
-    Entry::Group(root.into_group(program).version(version))
+    EntryPoint::Group(root.into_group(program).version(version))
 }
 
 /// Groups and experiments by name, before they become a [`Group`].
@@ -99,13 +99,14 @@ impl Tree {
 pub fn registered(path: &str) -> Option<Experiment> {
     let words: Vec<String> = path.split('/').map(kebab_case).collect();
     let program = program("program", "");
-    let mut with_root = vec!["program".to_owned()];
-    with_root.extend(words.iter().cloned());
+    let with_root = ExperimentPath::from_words(
+        std::iter::once("program".to_owned()).chain(words.iter().cloned()),
+    );
     let found = program
         .find(&with_root)
-        .or_else(|_| program.find(&words))
+        .or_else(|_| program.find(&ExperimentPath::from_words(words.iter().cloned())))
         .ok()?;
-    (full_path(found).ends_with(&words)).then(|| found.clone())
+    (found.path().ends_with(&words)).then(|| found.clone())
 }
 
 /// Runs the program made of every registered experiment. Used by

@@ -20,6 +20,7 @@ fn setup() -> MutexGuard<'static, ()> {
     REGISTER.call_once(|| {
         rystematic::register_extension(Arc::new(Probe));
         rystematic::register_extension(Arc::new(Late));
+        rystematic::register_extension(Arc::new(Early));
     });
     let turn = TURN.lock().unwrap_or_else(|e| e.into_inner());
     EVENTS.lock().unwrap().clear();
@@ -91,6 +92,30 @@ impl Extension for Late {
     }
 }
 
+/// Goes before everything (negative priority), and still finds the run's
+/// own data ready: its directory, seeds and rank belong to the runtime.
+struct Early;
+
+impl Extension for Early {
+    fn name(&self) -> &str {
+        "early"
+    }
+    fn priority(&self) -> i32 {
+        -5
+    }
+    fn before(&self, run: &mut Run) -> anyhow::Result<()> {
+        let seed = run.new_seed();
+        std::fs::write(run.output_dir().join("early.txt"), seed.to_string())?;
+        event(format!("early.before rank={}", run.local_rank()));
+        Ok(())
+    }
+    fn after(&self, run: &Run, outcome: &Outcome<'_>) -> anyhow::Result<()> {
+        let status = RunInfo::read(run.output_dir()).unwrap().status;
+        event(format!("early.after {outcome:?} run.json={status:?}"));
+        Ok(())
+    }
+}
+
 fn experiment(fail: bool) -> Experiment {
     Experiment::new("ext", move |_: &Params, run: &Run| {
         event(format!(
@@ -111,11 +136,21 @@ fn run(
     let mut all: Vec<(&str, Value)> = values.iter().map(|(k, v)| (*k, Value::from(*v))).collect();
     all.push(("output_dir", Value::from(tmp.path().to_owned())));
     all.push(("debug", Value::from(true)));
+    all.push(("random_seed", Value::from(42)));
     let result = exp.run(all);
     (tmp, result)
 }
 
+/// What the hooks did, leaving out the early extension (which only
+/// `hooks_run_by_priority_and_tear_down_in_reverse` follows).
 fn events() -> Vec<String> {
+    all_events()
+        .into_iter()
+        .filter(|e| !e.starts_with("early."))
+        .collect()
+}
+
+fn all_events() -> Vec<String> {
     EVENTS.lock().unwrap().clone()
 }
 
@@ -147,23 +182,42 @@ fn hooks_run_by_priority_and_tear_down_in_reverse() {
     let (tmp, result) = run(&experiment(false), &[]);
     result.unwrap();
     assert_eq!(
-        events(),
+        all_events(),
         [
+            "early.before rank=0",
             "probe.before",
             "late.before",
             "main: hi from probe",
             "late.after",
-            // The standard extension tears down last: run.json is not final yet.
             "probe.after Completed run.json=Running",
+            // The runtime closes the run after the last hook: run.json is
+            // not final yet.
+            "early.after Completed run.json=Running",
         ]
     );
     let dir = only_run_dir(&tmp);
     assert_eq!(RunInfo::read(&dir).unwrap().status, RunStatus::Completed);
     let log = std::fs::read_to_string(dir.join("log.txt")).unwrap();
     assert!(
-        log.contains("extensions: standard (0), distributed (1), probe (10), late (200)"),
+        log.contains("extensions: early (-5), distributed (1), probe (10), late (200)"),
         "{log}"
     );
+}
+
+#[test]
+fn an_extension_before_the_built_ins_has_the_runs_directory_and_seeds() {
+    let _turn = setup();
+    let seeds: Vec<String> = (0..2)
+        .map(|_| {
+            let (tmp, result) = run(&experiment(false), &[]);
+            let dir = result.unwrap().output_dir;
+            assert!(dir.starts_with(tmp.path()), "{}", dir.display());
+            std::fs::read_to_string(dir.join("early.txt")).unwrap()
+        })
+        .collect();
+    // The run's seed stream, reproducible from `random_seed`.
+    assert_eq!(seeds[0], seeds[1]);
+    assert!(seeds[0].parse::<u32>().is_ok(), "{seeds:?}");
 }
 
 #[test]

@@ -273,7 +273,7 @@ fn a_subprocess_cannot_launch_further_subprocesses() {
     .unwrap();
     let err = outcome.lock().unwrap().take().unwrap().unwrap_err();
     assert_eq!(
-        err.to_string(),
+        err.report(),
         "experiment `e`: a subprocess cannot launch further subprocesses"
     );
     // It shared the parent's directory: its own log, no run.json of its own.

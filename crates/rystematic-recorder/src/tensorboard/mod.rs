@@ -20,8 +20,8 @@ use proto::{
 use record::append_record;
 
 use crate::append::{Appender, PAGE};
+use crate::hparam::HParam;
 use crate::image::Png;
-use crate::recorder::HParam;
 
 /// Appends events to one event file.
 pub(crate) struct EventWriter {

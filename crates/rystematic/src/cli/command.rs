@@ -17,17 +17,18 @@ use clap_complete::Shell;
 use crate::error::Source;
 use crate::experiment::{Experiment, HasParams};
 use crate::param::Param;
-use crate::param_set::{Entry, Origin, ParamSet};
+use crate::param::names;
+use crate::param::set::{Origin, ParamEntry, ParamSet};
 use crate::resolve::{Given, Layer, Request, Stage};
-use crate::standard::names;
 
 const COMPLETIONS: &str = "completions";
 /// Allowed values are shown as the placeholder (`<sgd|adam>`) up to this length.
 const MAX_CHOICE_PLACEHOLDER: usize = 40;
 
 /// The command for one experiment (no binary name: callers pass the
-/// arguments after the experiment's path).
-pub(crate) fn experiment(exp: &Experiment) -> Command {
+/// arguments after the experiment's path), with the run-level `options`
+/// (the sweep options) after its parameters.
+pub(crate) fn experiment(exp: &Experiment, options: impl IntoIterator<Item = Arg>) -> Command {
     let mut cmd = Command::new(exp.name().to_owned())
         .no_binary_name(true)
         .args_override_self(true)
@@ -40,15 +41,14 @@ pub(crate) fn experiment(exp: &Experiment) -> Command {
     let ordered = set
         .entries()
         .filter(|e| e.origin == Origin::Declared)
-        .chain(set.entries().filter(|e| e.origin == Origin::Extension));
+        .chain(set.entries().filter(|e| e.origin == Origin::BuiltIn));
     for entry in ordered {
         cmd = add_param(cmd, set, entry);
     }
-    cmd.args(super::sweep::args())
-        .arg(experiment_completions_arg())
+    cmd.args(options).arg(experiment_completions_arg())
 }
 
-fn add_param(cmd: Command, set: &ParamSet, entry: &Entry) -> Command {
+fn add_param(cmd: Command, set: &ParamSet, entry: &ParamEntry) -> Command {
     let param = &entry.param;
     let help = help_text(param, set);
     let in_section = |arg: Arg| match &entry.section {
@@ -381,7 +381,8 @@ impl OptionPositions {
 mod tests {
     use super::*;
     use crate::param::ParamGroup;
-    use crate::{Params, Run, Value};
+    use crate::runtime::Run;
+    use crate::value::{Params, Value};
 
     fn exp() -> Experiment {
         Experiment::new("e", |_: &Params, _: &Run| Ok::<_, anyhow::Error>(()))
@@ -403,7 +404,7 @@ mod tests {
 
     fn try_parse(args: &[&str]) -> Result<Request, clap::Error> {
         let e = exp();
-        let cmd = experiment(&e);
+        let cmd = experiment(&e, []);
         let args: Vec<OsString> = args.iter().map(OsString::from).collect();
         let m = cmd
             .clone()
@@ -440,7 +441,7 @@ mod tests {
         assert!(try_parse(&["--req", "-x"]).is_err());
         assert!(try_parse(&["--xs", "-x"]).is_err());
         // After `--` nothing is marked (and nothing is an option).
-        let cmd = experiment(&exp());
+        let cmd = experiment(&exp(), []);
         let args: Vec<OsString> = ["--xs", "--", "-1e-3"].iter().map(OsString::from).collect();
         assert_eq!(escape_negative_values(&cmd, &args), args);
     }
@@ -540,7 +541,7 @@ mod tests {
     #[test]
     fn double_dash_ends_options() {
         let e = exp();
-        let err = experiment(&e)
+        let err = experiment(&e, [])
             .try_get_matches_from(["--", "--n"])
             .unwrap_err();
         assert_eq!(err.kind(), clap::error::ErrorKind::UnknownArgument);
@@ -549,7 +550,10 @@ mod tests {
     #[test]
     fn help_shows_sections_defaults_and_requirements() {
         let e = exp();
-        let help = experiment(&e).bin_name("prog").render_help().to_string();
+        let help = experiment(&e, [])
+            .bin_name("prog")
+            .render_help()
+            .to_string();
         let n = help.find("--n <INT>").expect(&help);
         let section = help.find("Section:").expect(&help);
         let lr = help.find("--lr <FLOAT>").expect(&help);
@@ -561,11 +565,11 @@ mod tests {
         assert!(help.contains("Default: <randomly generated>"), "{help}");
         // Help without a final full stop gets one before what follows.
         let e = exp().param(Param::float("wd").default(0.5).help("Weight decay"));
-        let help = experiment(&e).render_help().to_string();
+        let help = experiment(&e, []).render_help().to_string();
         assert!(help.contains("Weight decay. Default: 0.5"), "{help}");
         // A fixed override replaces `default_help`.
         let e = exp().default("random_seed", 7);
-        let help = experiment(&e).render_help().to_string();
+        let help = experiment(&e, []).render_help().to_string();
         assert!(help.contains("Default: 7"), "{help}");
         assert!(!help.contains("<randomly generated>"), "{help}");
         assert!(!help.contains("local-rank"), "{help}");

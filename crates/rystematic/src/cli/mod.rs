@@ -2,6 +2,7 @@
 //! options, report help, completions and errors the way a CLI should.
 
 mod command;
+mod entry_points;
 pub(crate) mod sweep;
 mod tree;
 
@@ -12,13 +13,14 @@ use std::path::Path;
 
 use clap::error::ErrorKind;
 
-use crate::error::{Error, UsageError};
-use crate::experiment::{Experiment, HasParams, Values};
-use crate::group::{Child, Group};
-use crate::process::entry::{self, Entry};
+use crate::error::{Error, ProcessError, UsageError};
+use crate::experiment::entry::{self, EntryPoint};
+use crate::experiment::group::Member;
+use crate::experiment::{Experiment, Group, HasParams};
 use crate::process::spec::ChildSpec;
 use crate::runtime::RunSummary;
 use crate::sweep::SweepReport;
+use crate::value::{ExperimentPath, Values};
 
 /// What a command line ran: one experiment, or a sweep of it.
 #[derive(Debug, Clone)]
@@ -82,14 +84,7 @@ impl CliError {
         match self {
             CliError::Clap(e) => e.print(),
             CliError::Output(text) => io::stdout().lock().write_all(text.as_bytes()),
-            // The failure itself is already in the log (console and
-            // log.txt); say where to look.
-            CliError::Run(Error::Failed { output_dir, .. }) => writeln!(
-                io::stderr().lock(),
-                "error: the experiment failed; see {}",
-                output_dir.join("log.txt").display()
-            ),
-            CliError::Run(e) => writeln!(io::stderr().lock(), "error: {}", e.report()),
+            CliError::Run(e) => e.print(),
         }
     }
 }
@@ -118,7 +113,7 @@ impl std::error::Error for CliError {
 
 /// The program's entry point (`cli()`): run what this process was started
 /// for if it is a child, else what its command line says; then exit.
-pub(crate) fn main(entry: Entry) -> ! {
+pub(crate) fn main(entry: EntryPoint) -> ! {
     entry::register(entry.clone());
     if let Some(spec) = crate::process::spec::take() {
         exit(serve_child(spec));
@@ -127,7 +122,7 @@ pub(crate) fn main(entry: Entry) -> ! {
 }
 
 /// Parses `argv` (program name first) against `entry` and runs it.
-pub(crate) fn run_entry<I, T>(entry: Entry, argv: I) -> Result<CliOutcome, CliError>
+pub(crate) fn run_entry<I, T>(entry: EntryPoint, argv: I) -> Result<CliOutcome, CliError>
 where
     I: IntoIterator<Item = T>,
     T: Into<OsString>,
@@ -135,13 +130,20 @@ where
     entry::register(entry.clone());
     let argv: Vec<OsString> = argv.into_iter().map(Into::into).collect();
     match &entry {
-        Entry::Experiment(exp) => {
+        EntryPoint::Experiment(exp) => {
             let bin = program_name(&argv);
             let version = program_version(exp.version_text());
             let args = &argv[1.min(argv.len())..];
-            run_experiment(exp, vec![bin], args, &argv, None, Some(&version))
+            run_experiment(
+                exp,
+                ExperimentPath::from_words([bin]),
+                args,
+                &argv,
+                None,
+                Some(&version),
+            )
         }
-        Entry::Group(group) => run_group(group, &argv),
+        EntryPoint::Group(group) => run_group(group, &argv),
     }
 }
 
@@ -188,26 +190,28 @@ pub(crate) fn program_name(argv: &[OsString]) -> String {
 /// program's, for `--version` (none in a child process).
 pub(crate) fn run_experiment(
     exp: &Experiment,
-    path: Vec<String>,
+    path: ExperimentPath,
     args: &[OsString],
     argv: &[OsString],
     overrides: Option<&Values>,
     version: Option<&str>,
 ) -> Result<CliOutcome, CliError> {
     exp.check_definition();
-    let mut cmd = command::experiment(exp).bin_name(path.join(" "));
+    let mut cmd = command::experiment(exp, sweep::args()).bin_name(path.to_string());
     if let Some(version) = version {
         cmd = cmd
             .version(version.to_owned())
             .disable_version_flag(false)
-            .display_name(path[0].clone());
+            .display_name(path.words()[0].clone());
     }
     let matches = cmd
         .try_get_matches_from_mut(command::escape_negative_values(&cmd, args))
         .map_err(CliError::Clap)?;
     if let Some(shell) = command::completions_requested(&matches) {
         return Err(CliError::Output(command::completion_script(
-            shell, cmd, &path[0],
+            shell,
+            cmd,
+            &path.words()[0],
         )));
     }
     if sweep::requested(&matches) {
@@ -248,15 +252,16 @@ pub(crate) fn run_group(root: &Group, argv: &[OsString]) -> Result<CliOutcome, C
         let Some(word) = word else {
             return Err(group_options(root, group, &path, rest, &version));
         };
-        match group.child(word) {
-            Some(Child::Group(sub)) => group = sub,
-            Some(Child::Experiment(exp)) => {
+        match group.member(word) {
+            Some(Member::Group(sub)) => group = sub,
+            Some(Member::Experiment(exp)) => {
                 path.push(exp.name().to_owned());
+                let path = ExperimentPath::from_words(path);
                 return run_experiment(exp, path, &rest[1..], argv, None, Some(&version));
             }
             None => {
                 let mut cmd = tree::group_command(group, &path.join(" "), &version);
-                let known: Vec<_> = group.children().iter().map(Child::name).collect();
+                let known: Vec<_> = group.members().iter().map(Member::name).collect();
                 return Err(CliError::Clap(cmd.error(
                     ErrorKind::InvalidSubcommand,
                     format!(
@@ -298,7 +303,7 @@ fn group_options(
 pub(crate) fn serve_child(spec: Result<ChildSpec, String>) -> Result<CliOutcome, CliError> {
     crate::process::child::mark_as_child_process();
     let spec = spec.map_err(|reason| child_failed("?", reason))?;
-    let name = spec.experiment.join(" ");
+    let name = spec.experiment.to_string();
     let entry = entry::registered()
         .ok_or_else(|| child_failed(&name, "no entry point registered".to_owned()))?;
     let exp = entry
@@ -310,7 +315,7 @@ pub(crate) fn serve_child(spec: Result<ChildSpec, String>) -> Result<CliOutcome,
 pub(crate) fn child_failed(experiment: &str, reason: String) -> CliError {
     CliError::Run(Error::Process {
         experiment: experiment.to_owned(),
-        reason,
+        source: ProcessError::Child { reason },
     })
 }
 
@@ -324,8 +329,7 @@ pub(crate) fn serve_spec(exp: &Experiment, spec: ChildSpec) -> Result<CliOutcome
     let argv: Vec<OsString> = std::iter::once(spec.exe.clone().into_os_string())
         .chain(args.iter().cloned())
         .collect();
-    let mut path = vec![program_name(&argv)];
-    path.extend(spec.experiment.iter().skip(1).cloned());
+    let path = spec.experiment.with_root(program_name(&argv));
     run_experiment(exp, path, &args, &argv, Some(&spec.values), None)
 }
 

@@ -22,12 +22,13 @@ use clap::{Arg, ArgAction, ArgMatches, Command};
 
 use super::{CliError, CliOutcome, command, error_kind};
 use crate::error::Source;
-use crate::experiment::{Experiment, HasParams, Values};
+use crate::error::SweepError;
+use crate::experiment::{Experiment, HasParams};
+use crate::param::names;
 use crate::resolve::Request;
-use crate::standard::names;
 use crate::sweep::{MANIFEST_FILE, MAX_SWEEP_RUNS};
-use crate::sweep::{Sweep, SweepError, param_matrix};
-use crate::value::Value;
+use crate::sweep::{Sweep, param_matrix};
+use crate::value::{Value, Values};
 
 const SWEEP: &str = "sweep";
 const JOBS: &str = "jobs";
@@ -133,9 +134,9 @@ pub(crate) fn run(
         }
     }
     let output_dir: PathBuf = resolved.params.get(names::OUTPUT_DIR).map_err(|e| {
-        CliError::Run(crate::error::Error::Process {
+        CliError::Run(crate::error::Error::Setup {
             experiment: exp.name().to_owned(),
-            reason: e.to_string(),
+            source: e.into(),
         })
     })?;
     let points = param_matrix(axes.iter().map(|a| {
@@ -148,19 +149,19 @@ pub(crate) fn run(
     let base_args = without_sweep_options(args);
     let resume = matches.get_flag(RESUME);
     let sweeps = output_dir.join("sweeps");
-    let path = exp.process_path();
+    let path = exp.program_path();
     let resumable = if resume {
-        find_resumable(&sweeps.join(exp.name()), &path, &base_args, &points)
+        find_resumable(&sweeps.join(exp.name()), path.words(), &base_args, &points)
             .map_err(|e| CliError::Run(e.into()))?
     } else {
         None
     };
     // The sweep's parent logs like a run: where the manifest is, how to
     // resume, what went wrong (a program's own subscriber takes precedence).
-    crate::standard::logging::install();
+    crate::logging::install();
     let looked_for = format!(
         "experiment {}, options [{}], {} parameter sets",
-        path.join(" "),
+        path,
         base_args.join(" "),
         points.len()
     );

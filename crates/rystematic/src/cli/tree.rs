@@ -6,7 +6,8 @@ use std::fmt::Write as _;
 use clap::Command;
 
 use super::command;
-use crate::group::{Child, Group};
+use crate::experiment::Group;
+use crate::experiment::group::Member;
 
 /// The command a group parses its own options with (`--help`,
 /// `--completions`); its help lists every experiment below it as a tree.
@@ -43,10 +44,10 @@ pub(crate) fn experiment_tree(group: &Group) -> String {
 
 fn write_tree(group: &Group, depth: usize, out: &mut String) {
     let indent = "  ".repeat(depth);
-    for child in group.children() {
+    for child in group.members() {
         let about = match child {
-            Child::Experiment(e) => e.about_text(),
-            Child::Group(g) => g.about_text(),
+            Member::Experiment(e) => e.about_text(),
+            Member::Group(g) => g.about_text(),
         };
         match about {
             Some(about) => {
@@ -56,7 +57,7 @@ fn write_tree(group: &Group, depth: usize, out: &mut String) {
                 let _ = writeln!(out, "{indent}{}", child.name());
             }
         }
-        if let Child::Group(sub) = child {
+        if let Member::Group(sub) = child {
             write_tree(sub, depth + 1, out);
         }
     }
@@ -65,10 +66,10 @@ fn write_tree(group: &Group, depth: usize, out: &mut String) {
 /// The whole tree as nested subcommands, for completion scripts.
 pub(crate) fn completion_tree(group: &Group) -> Command {
     let mut cmd = Command::new(group.name().to_owned()).arg(command::experiment_completions_arg());
-    for child in group.children() {
+    for child in group.members() {
         cmd = cmd.subcommand(match child {
-            Child::Experiment(e) => command::experiment(e),
-            Child::Group(g) => completion_tree(g),
+            Member::Experiment(e) => command::experiment(e, super::sweep::args()),
+            Member::Group(g) => completion_tree(g),
         });
     }
     cmd
@@ -77,7 +78,9 @@ pub(crate) fn completion_tree(group: &Group) -> Command {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::{Experiment, Params, Run};
+    use crate::experiment::Experiment;
+    use crate::runtime::Run;
+    use crate::value::Params;
 
     fn noop(_: &Params, _: &Run) -> anyhow::Result<()> {
         Ok(())

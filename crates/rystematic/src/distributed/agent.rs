@@ -15,12 +15,14 @@ use super::master::Master;
 use super::protocol::{Conn, FromMaster, JoinInfo, ToMaster, WorldPlan};
 use super::world::WorkerInfo;
 use super::{Config, WORKER_ENV};
+use crate::param::names;
 use crate::process::child::{GRACE, describe_exit, stop_all};
 use crate::process::spec::ChildSpec;
 use crate::process::{self, ChildProcess, Console};
-use crate::runtime::Run;
-use crate::standard::{self, PARAMETERS_FILE, names};
-use crate::value::{Params, Value};
+use crate::rundir::info::WorldInfo;
+use crate::rundir::{self, PARAMETERS_FILE};
+use crate::sync::LockUnpoisoned as _;
+use crate::value::{ExperimentPath, Params, Value, Values};
 
 /// How long agents wait for each other at the rendezvous (torchrun's
 /// default join timeout is 600 s; a batch scheduler starts tasks within
@@ -28,6 +30,18 @@ use crate::value::{Params, Value};
 const RENDEZVOUS_TIMEOUT: Duration = Duration::from_secs(300);
 /// How often the agent looks at its workers.
 const POLL: Duration = Duration::from_millis(10);
+
+/// What an agent's run gives it: the agent runs in place of the
+/// experiment's main function, inside a run the runtime set up.
+pub(crate) struct AgentRun<'a> {
+    pub(crate) params: &'a Params,
+    /// The run's directory, shared with every worker.
+    pub(crate) output_dir: &'a Path,
+    /// The experiment the workers run.
+    pub(crate) path: &'a ExperimentPath,
+    /// Writes the world into the run's `run.json`, once it is known.
+    pub(crate) record_world: &'a dyn Fn(WorldInfo) -> anyhow::Result<()>,
+}
 
 /// An agent, before and during its run.
 pub(crate) struct Agent {
@@ -52,15 +66,14 @@ impl Agent {
     }
 
     /// The agent's main function: rendezvous, workers, supervision.
-    pub(crate) fn run(&self, params: &Params, run: &Run) -> anyhow::Result<()> {
+    pub(crate) fn run(&self, run: AgentRun<'_>) -> anyhow::Result<()> {
         let config = &self.config;
         let (plan, mut coordinator) = if config.node_rank == 0 {
-            self.host_rendezvous(run)?
+            self.host_rendezvous(&run)?
         } else {
             let link = self
                 .link
-                .lock()
-                .unwrap_or_else(|e| e.into_inner())
+                .lock_unpoisoned()
                 .take()
                 .context("the agent's link to the master was already used")?;
             let plan = link.plan.clone();
@@ -79,7 +92,7 @@ impl Agent {
             config.master_port
         );
         let workers = self
-            .start_workers(params, run, &plan)
+            .start_workers(&run, &plan)
             .inspect_err(|e| coordinator.report_failure(first, format!("{e:#}")))?;
         let result = supervise(&workers, first, &mut coordinator);
         if result.is_err() {
@@ -90,7 +103,7 @@ impl Agent {
 
     /// Node 0: listens for the other agents, waits for all of them, and
     /// fixes the world.
-    fn host_rendezvous(&self, run: &Run) -> anyhow::Result<(WorldPlan, Coordinator)> {
+    fn host_rendezvous(&self, run: &AgentRun<'_>) -> anyhow::Result<(WorldPlan, Coordinator)> {
         let config = &self.config;
         let address = (config.master_addr.as_str(), config.master_port);
         let listener = TcpListener::bind(address).with_context(|| {
@@ -103,10 +116,10 @@ impl Agent {
             node_rank: 0,
             nnodes: config.nnodes,
             nproc: config.nproc,
-            host: standard::hostname(),
+            host: rundir::hostname(),
         };
         let master = Master::start(listener, own).context("cannot start the rendezvous")?;
-        let run_dir = relative_run_dir(run.output_dir());
+        let run_dir = relative_run_dir(run.output_dir);
         // A port for the framework's own process group, distinct from ours.
         let framework_port = TcpListener::bind((config.master_addr.as_str(), 0))
             .and_then(|l| l.local_addr())
@@ -115,24 +128,20 @@ impl Agent {
         let plan = master
             .wait_for_world(run_dir, framework_port, RENDEZVOUS_TIMEOUT)
             .map_err(|reason| anyhow!(reason))?;
-        standard::record_world(
-            run,
-            crate::standard::run_info::WorldInfo {
-                nnodes: config.nnodes,
-                nproc_per_node: plan.nprocs.clone(),
-                world_size: plan.world_size,
-                hosts: plan.hosts.clone(),
-                master_addr: config.master_addr.clone(),
-                master_port: config.master_port,
-            },
-        )?;
+        (run.record_world)(WorldInfo {
+            nnodes: config.nnodes,
+            nproc_per_node: plan.nprocs.clone(),
+            world_size: plan.world_size,
+            hosts: plan.hosts.clone(),
+            master_addr: config.master_addr.clone(),
+            master_port: config.master_port,
+        })?;
         Ok((plan, Coordinator::Master(master)))
     }
 
     fn start_workers(
         &self,
-        params: &Params,
-        run: &Run,
+        run: &AgentRun<'_>,
         plan: &WorldPlan,
     ) -> anyhow::Result<Vec<ChildProcess>> {
         let config = &self.config;
@@ -155,14 +164,15 @@ impl Agent {
                 let env = worker_env(&info, &config.master_addr, plan.framework_port);
                 // The agent's values (not its params file: the values hold
                 // it), sharing the agent's run directory.
-                let mut values: crate::experiment::Values = params
+                let mut values: Values = run
+                    .params
                     .iter()
                     .filter(|(name, _)| *name != names::PARAMS_FILE)
                     .map(|(name, value)| (name.to_owned(), value.clone()))
                     .collect();
                 values.insert(
                     names::SUBPROCESS.to_owned(),
-                    Value::Path(run.output_dir().join(PARAMETERS_FILE)),
+                    Value::Path(run.output_dir.join(PARAMETERS_FILE)),
                 );
                 values.insert(
                     names::LOCAL_RANK.to_owned(),
@@ -170,12 +180,12 @@ impl Agent {
                 );
                 let spec = ChildSpec {
                     exe: exe.clone(),
-                    experiment: run.path().to_vec(),
+                    experiment: run.path.clone(),
                     args: Vec::new(),
                     values,
                     report: None,
                 };
-                process::spawn(&spec, Some(run.output_dir()), Console::Inherit, &env)
+                process::spawn(&spec, Some(run.output_dir), Console::Inherit, &env)
                     .with_context(|| format!("cannot start worker rank {rank}"))
             })
             .collect()
@@ -207,7 +217,7 @@ impl NodeLink {
             node_rank: config.node_rank,
             nnodes: config.nnodes,
             nproc: config.nproc,
-            host: standard::hostname(),
+            host: rundir::hostname(),
         }))
         .map_err(lost)?;
         match conn.receive::<FromMaster>().map_err(lost)? {

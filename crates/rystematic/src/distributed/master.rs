@@ -13,6 +13,7 @@ use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
 use super::protocol::{Conn, FromMaster, JoinInfo, ToMaster, WorldPlan, send};
+use crate::sync::LockUnpoisoned as _;
 
 /// The master agent's shared state.
 pub(crate) struct Master {
@@ -68,7 +69,7 @@ impl Master {
     }
 
     fn lock(&self) -> MutexGuard<'_, State> {
-        self.state.lock().unwrap_or_else(|e| e.into_inner())
+        self.state.lock_unpoisoned()
     }
 
     /// Waits until every node has joined, then fixes the world. `run_dir`

@@ -29,13 +29,12 @@ mod world;
 use std::path::PathBuf;
 use std::sync::Arc;
 
-pub(crate) use agent::Agent;
+pub(crate) use agent::{Agent, AgentRun};
 pub(crate) use world::World;
 
 use crate::error::{Error, UsageError};
-use crate::extension::Extension;
-use crate::param::Param;
-use crate::standard::{PARAMETERS_FILE, names as standard_names};
+use crate::param::names as builtin;
+use crate::rundir::PARAMETERS_FILE;
 use crate::value::{Params, Value};
 use agent::NodeLink;
 use slurm::SlurmTask;
@@ -81,55 +80,6 @@ pub enum DistributedError {
     /// The master agent said something this worker does not understand.
     #[error("{0}")]
     Protocol(String),
-}
-
-/// The distributed parameters, on every experiment, in their own help
-/// section. Their hooks do nothing: the runtime acts on them before any
-/// extension's, because they decide what this process is.
-pub(crate) struct DistributedParams;
-
-impl Extension for DistributedParams {
-    fn name(&self) -> &str {
-        "distributed"
-    }
-
-    fn priority(&self) -> i32 {
-        1
-    }
-
-    fn help_section(&self) -> Option<&str> {
-        Some("Distributed")
-    }
-
-    fn params(&self) -> Vec<Param> {
-        use names::*;
-        vec![
-            Param::flag(DISTRIBUTED).help(
-                "Run distributed: this process becomes the node's agent, which starts \
-                 --nproc-per-node workers and joins the other nodes' agents.",
-            ),
-            Param::int(NPROC_PER_NODE)
-                .default(1)
-                .env("NPROC_PER_NODE")
-                .help("Worker processes on this node."),
-            Param::int(NNODES)
-                .default(1)
-                .env("NNODES")
-                .help("Nodes in the run (from SLURM when under it)."),
-            Param::int(NODE_RANK)
-                .default(0)
-                .env("NODE_RANK")
-                .help("This node's rank, 0 to nnodes - 1 (from SLURM when under it)."),
-            Param::string(MASTER_ADDR)
-                .default("127.0.0.1")
-                .env("MASTER_ADDR")
-                .help("Address of node 0, whose agent hosts the rendezvous (from SLURM when under it)."),
-            Param::int(MASTER_PORT)
-                .default(29500)
-                .env("MASTER_PORT")
-                .help("Port of the rendezvous on node 0."),
-        ]
-    }
 }
 
 /// How an agent runs: the distributed parameters, checked.
@@ -229,8 +179,8 @@ impl Role {
         // Share the master's run directory: the same name under this node's
         // output directory (the very same directory on a shared file system).
         let root: PathBuf = params
-            .get(standard_names::OUTPUT_DIR)
-            .map_err(|e| invalid(standard_names::OUTPUT_DIR, "?", e.to_string()))?;
+            .get(builtin::OUTPUT_DIR)
+            .map_err(|e| invalid(builtin::OUTPUT_DIR, "?", e.to_string()))?;
         let run_dir = std::path::absolute(root.join(&link.plan.run_dir))
             .unwrap_or_else(|_| root.join(&link.plan.run_dir));
         std::fs::create_dir_all(&run_dir).map_err(|e| Error::Setup {
@@ -241,7 +191,7 @@ impl Role {
             )),
         })?;
         params.insert(
-            standard_names::SUBPROCESS,
+            builtin::SUBPROCESS,
             Value::Path(run_dir.join(PARAMETERS_FILE)),
         );
         Ok(Role::Agent(Arc::new(Agent::new(config, Some(link)))))

@@ -9,6 +9,7 @@ use serde::{Deserialize, Serialize};
 
 use super::DistributedError;
 use super::protocol::{Conn, FromMaster, ToMaster};
+use crate::sync::LockUnpoisoned as _;
 
 /// What an agent tells each worker it starts (in [`super::WORKER_ENV`]).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -120,7 +121,7 @@ impl World {
     }
 
     fn connection(&self) -> Result<std::sync::MutexGuard<'_, Option<Conn>>, DistributedError> {
-        let mut guard = self.conn.lock().unwrap_or_else(|e| e.into_inner());
+        let mut guard = self.conn.lock_unpoisoned();
         if guard.is_none() {
             let failed = |source| DistributedError::Connection {
                 addr: self.info.store.clone(),

@@ -1,18 +1,21 @@
 //! [`Experiment`]: a main function plus its parameters.
 
-mod run;
+mod child;
+pub(crate) mod entry;
+pub(crate) mod group;
+mod launch;
 
-use std::collections::BTreeMap;
+pub use group::Group;
+
 use std::fmt;
 use std::sync::Arc;
 
 use crate::error::{DefinitionError, ParamAccessError};
-use crate::extension;
-use crate::param::{Param, ParamGroup};
-use crate::param_set::{self, Origin, ParamSet};
-use crate::runtime::{MainFn, Run};
-use crate::typed::{Declarations, TypedParams};
-use crate::value::{Params, Value};
+use crate::param::set::{self, Origin, ParamSet};
+use crate::param::typed::{Declarations, TypedParams};
+use crate::param::{Param, ParamGroup, builtin};
+use crate::runtime::{MainFn, Run, extension};
+use crate::value::{ExperimentPath, Params, Value};
 
 /// Anything that declares parameters: an [`Experiment`] or a
 /// [`Group`](crate::Group). Used by `inherit_params`.
@@ -54,7 +57,7 @@ pub struct Experiment {
     convert_check: Option<Arc<ConvertCheck>>,
     params: ParamSet,
     /// Names of the enclosing groups, outermost first.
-    path: Vec<String>,
+    groups: Vec<String>,
 }
 
 impl Experiment {
@@ -76,9 +79,17 @@ impl Experiment {
             main: Arc::new(move |params, run| main(params, run).map_err(Into::into)),
             convert_check: None,
             params: ParamSet::default(),
-            path: Vec::new(),
+            groups: Vec::new(),
         }
         .with_name(&kebab_case(name));
+        // The runtime's own parameters, then every extension's.
+        for param in builtin::params() {
+            let owner = experiment.owner();
+            experiment
+                .params
+                .add(&owner, param, None, Origin::BuiltIn)
+                .unwrap_or_else(|e| panic!("{e} (a built-in parameter)"));
+        }
         for ext in extension::loaded() {
             let section = ext
                 .help_section()
@@ -87,7 +98,7 @@ impl Experiment {
                 let owner = experiment.owner();
                 experiment
                     .params
-                    .add(&owner, param, section.clone(), Origin::Extension)
+                    .add(&owner, param, section.clone(), Origin::BuiltIn)
                     .unwrap_or_else(|e| panic!("{e} (added by extension `{}`)", ext.name()));
             }
         }
@@ -251,7 +262,7 @@ impl Experiment {
     /// The names of the enclosing groups, outermost first (empty for an
     /// experiment that is not in a group).
     pub fn group_path(&self) -> &[String] {
-        &self.path
+        &self.groups
     }
 
     pub(crate) fn about_text(&self) -> Option<&str> {
@@ -281,15 +292,20 @@ impl Experiment {
     }
 
     /// Called by a group giving this experiment a parameter it gained later.
-    pub(crate) fn add_inherited(&mut self, entry: &param_set::Entry) {
+    pub(crate) fn add_inherited(&mut self, entry: &set::ParamEntry) {
         let owner = self.owner();
         self.params
             .add_entry(&owner, entry.clone())
             .unwrap_or_else(|e| panic!("{e}"));
     }
 
+    /// Where the experiment sits in its group tree.
+    pub(crate) fn path(&self) -> ExperimentPath {
+        ExperimentPath::child_of(&self.groups, &self.name)
+    }
+
     pub(crate) fn prefix_path(&mut self, group: &str) {
-        self.path.insert(0, group.to_owned());
+        self.groups.insert(0, group.to_owned());
     }
 
     fn owner(&self) -> String {
@@ -307,7 +323,7 @@ impl fmt::Debug for Experiment {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Experiment")
             .field("name", &self.name)
-            .field("path", &self.path)
+            .field("groups", &self.groups)
             .field(
                 "params",
                 &self.params.iter().map(Param::name).collect::<Vec<_>>(),
@@ -318,21 +334,6 @@ impl fmt::Debug for Experiment {
 
 /// Checks that resolved values convert into a typed parameters struct.
 type ConvertCheck = dyn Fn(&Params) -> Result<(), ParamAccessError> + Send + Sync;
-
-/// Values for parameters, by name, as code gives them.
-pub type Values = BTreeMap<String, Value>;
-
-pub(crate) fn collect_values<I, K, V>(values: I) -> Values
-where
-    I: IntoIterator<Item = (K, V)>,
-    K: Into<String>,
-    V: Into<Value>,
-{
-    values
-        .into_iter()
-        .map(|(k, v)| (k.into(), v.into()))
-        .collect()
-}
 
 /// `prepare_dataset` → `prepare-dataset`.
 pub(crate) fn kebab_case(name: &str) -> String {

@@ -5,11 +5,15 @@
 //! programmer mistake surfaces where the experiment is defined, never in the
 //! middle of somebody's run.
 
+pub(crate) mod builtin;
 mod kind;
+pub(crate) mod set;
+pub(crate) mod typed;
 
 use std::fmt;
 use std::sync::Arc;
 
+pub(crate) use builtin::names;
 pub(crate) use kind::Kind;
 
 use crate::error::DefinitionError;

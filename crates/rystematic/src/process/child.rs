@@ -20,6 +20,7 @@ use std::process::{Child, Command, ExitStatus};
 use std::sync::{Arc, Condvar, Mutex, OnceLock, Weak, mpsc};
 use std::time::{Duration, Instant};
 
+use crate::sync::LockUnpoisoned as _;
 use nix::sys::signal::{Signal, killpg};
 use nix::unistd::Pid;
 
@@ -71,7 +72,7 @@ impl ChildProcess {
         let pid = child.id();
         let shared = Arc::new(Shared::default());
         {
-            let mut live = LIVE.lock().unwrap_or_else(|e| e.into_inner());
+            let mut live = LIVE.lock_unpoisoned();
             live.retain(|(_, weak)| weak.strong_count() > 0);
             live.push((pid, Arc::downgrade(&shared)));
         }
@@ -91,7 +92,7 @@ impl ChildProcess {
                          it was started for"
                     );
                 }
-                *waiter.status.lock().unwrap_or_else(|e| e.into_inner()) = Some(status);
+                *waiter.status.lock_unpoisoned() = Some(status);
                 waiter.exited.notify_all();
             })?;
         Ok(ChildProcess { pid, shared })
@@ -104,7 +105,7 @@ impl ChildProcess {
 
     /// Blocks until the child exits.
     pub fn wait(&self) -> ExitStatus {
-        let mut status = self.shared.status.lock().unwrap_or_else(|e| e.into_inner());
+        let mut status = self.shared.status.lock_unpoisoned();
         loop {
             if let Some(status) = *status {
                 return status;
@@ -120,7 +121,7 @@ impl ChildProcess {
     /// Waits at most `timeout`; `None` if the child still runs.
     pub fn wait_timeout(&self, timeout: Duration) -> Option<ExitStatus> {
         let deadline = Instant::now() + timeout;
-        let mut status = self.shared.status.lock().unwrap_or_else(|e| e.into_inner());
+        let mut status = self.shared.status.lock_unpoisoned();
         loop {
             if let Some(status) = *status {
                 return Some(status);
@@ -137,7 +138,7 @@ impl ChildProcess {
 
     /// The exit status if the child has exited.
     pub fn try_wait(&self) -> Option<ExitStatus> {
-        *self.shared.status.lock().unwrap_or_else(|e| e.into_inner())
+        *self.shared.status.lock_unpoisoned()
     }
 
     /// Asks the child (and its process tree) to stop: SIGTERM.
@@ -228,9 +229,13 @@ pub(crate) fn die_with_parent(parent_pid: u32) -> Result<(), String> {
         );
     }
     if i64::from(nix::unistd::getppid().as_raw()) != i64::from(parent_pid) {
-        return Err(super::spec::orphaned(parent_pid));
+        return Err(orphaned(parent_pid));
     }
     Ok(())
+}
+
+pub(crate) fn orphaned(parent_pid: u32) -> String {
+    format!("the parent process {parent_pid} that started this child has already ended")
 }
 
 /// Stops every child of this process that still runs: SIGTERM to all, up
@@ -238,8 +243,7 @@ pub(crate) fn die_with_parent(parent_pid: u32) -> Result<(), String> {
 /// stopped.
 pub(crate) fn stop_all(grace: Duration) -> usize {
     let children: Vec<ChildProcess> = LIVE
-        .lock()
-        .unwrap_or_else(|e| e.into_inner())
+        .lock_unpoisoned()
         .iter()
         .filter_map(|(pid, weak)| {
             Some(ChildProcess {

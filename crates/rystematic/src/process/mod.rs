@@ -2,7 +2,6 @@
 //! child handles, and what happens on Ctrl-C / SIGTERM.
 
 pub(crate) mod child;
-pub(crate) mod entry;
 pub(crate) mod reentry;
 pub(crate) mod signals;
 pub(crate) mod spec;

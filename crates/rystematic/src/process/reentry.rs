@@ -15,12 +15,20 @@
 
 use std::ffi::OsString;
 use std::path::Path;
+use std::sync::atomic::{AtomicBool, Ordering};
 
-use super::entry;
+/// Whether the program's entry point (`cli()`) is known, which then finds
+/// the child's experiment itself.
+static ENTRY_POINT: AtomicBool = AtomicBool::new(false);
+
+/// Called when the program registers its entry point.
+pub(crate) fn entry_point_registered() {
+    ENTRY_POINT.store(true, Ordering::Release);
+}
 
 /// The arguments a child of this process is started with.
 pub(crate) fn args() -> Vec<OsString> {
-    if entry::registered().is_some() {
+    if ENTRY_POINT.load(Ordering::Acquire) {
         return Vec::new();
     }
     if let Some(test) = current_test() {

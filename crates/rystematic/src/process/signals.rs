@@ -15,6 +15,7 @@ use signal_hook::consts::{SIGINT, SIGTERM};
 use signal_hook::iterator::Signals;
 
 use super::child::{GRACE, stop_all};
+use crate::sync::LockUnpoisoned as _;
 
 /// The signal that interrupted the process.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -54,10 +55,7 @@ pub(crate) struct CleanupGuard(u64);
 
 impl Drop for CleanupGuard {
     fn drop(&mut self) {
-        CLEANUPS
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .retain(|(id, _)| *id != self.0);
+        CLEANUPS.lock_unpoisoned().retain(|(id, _)| *id != self.0);
     }
 }
 
@@ -65,10 +63,7 @@ impl Drop for CleanupGuard {
 pub(crate) fn on_interrupt(cleanup: impl Fn(Interrupt) + Send + Sync + 'static) -> CleanupGuard {
     install();
     let id = NEXT_ID.fetch_add(1, Ordering::Relaxed);
-    CLEANUPS
-        .lock()
-        .unwrap_or_else(|e| e.into_inner())
-        .push((id, Arc::new(cleanup)));
+    CLEANUPS.lock_unpoisoned().push((id, Arc::new(cleanup)));
     CleanupGuard(id)
 }
 
@@ -115,8 +110,7 @@ fn install() {
 
 fn shut_down(interrupt: Interrupt) -> ! {
     let cleanups: Vec<Cleanup> = CLEANUPS
-        .lock()
-        .unwrap_or_else(|e| e.into_inner())
+        .lock_unpoisoned()
         .iter()
         .rev()
         .map(|(_, c)| c.clone())

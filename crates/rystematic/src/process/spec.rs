@@ -22,7 +22,8 @@ use std::sync::{Mutex, OnceLock};
 use serde::{Deserialize, Serialize};
 
 use crate::fs::{create_exclusive, write_atomic};
-use crate::value::Value;
+use crate::sync::LockUnpoisoned as _;
+use crate::value::{ExperimentPath, Value};
 
 /// The environment variable naming a child's spec file.
 pub const CHILD_SPEC_ENV: &str = "RYSTEMATIC_CHILD_SPEC";
@@ -38,7 +39,7 @@ pub(crate) struct ChildSpec {
     /// The executable the spec is for.
     pub(crate) exe: PathBuf,
     /// Group names from the root, then the experiment's name.
-    pub(crate) experiment: Vec<String>,
+    pub(crate) experiment: ExperimentPath,
     /// Command-line options, parsed as if typed after the experiment's path.
     #[serde(default)]
     pub(crate) args: Vec<String>,
@@ -150,7 +151,7 @@ fn find() -> Option<Found> {
 
 /// Whether this process was started to serve a spec it has not served yet;
 /// then the experiment named in it (group path then name).
-pub(crate) fn pending() -> Option<Vec<String>> {
+pub(crate) fn pending() -> Option<ExperimentPath> {
     if TAKEN.get().is_some() {
         return None;
     }
@@ -170,7 +171,7 @@ static TAKEN: OnceLock<()> = OnceLock::new();
 /// the child must not run.
 pub(crate) fn take() -> Option<Result<ChildSpec, String>> {
     static LOCK: Mutex<()> = Mutex::new(());
-    let _guard = LOCK.lock().unwrap_or_else(|e| e.into_inner());
+    let _guard = LOCK.lock_unpoisoned();
     if TAKEN.get().is_some() {
         return None;
     }
@@ -180,7 +181,7 @@ pub(crate) fn take() -> Option<Result<ChildSpec, String>> {
         Found::Mine(path, bound) => (path, bound),
         Found::Orphaned(path, bound) => {
             let _ = std::fs::remove_file(&path);
-            return Some(Err(orphaned(bound.parent_pid)));
+            return Some(Err(super::child::orphaned(bound.parent_pid)));
         }
     };
     let _ = std::fs::remove_file(&path);
@@ -188,10 +189,6 @@ pub(crate) fn take() -> Option<Result<ChildSpec, String>> {
         return Some(Err(reason));
     }
     Some(Ok(bound.spec))
-}
-
-pub(crate) fn orphaned(parent_pid: u32) -> String {
-    format!("the parent process {parent_pid} that started this child has already ended")
 }
 
 fn is_current_exe(exe: &Path) -> bool {

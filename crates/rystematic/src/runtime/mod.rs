@@ -2,8 +2,13 @@
 //! around the main function, interruption by signals, and how the outcome
 //! is reported.
 
+mod core;
+pub(crate) mod extension;
 mod panic;
+mod record;
 mod run;
+mod seed;
+mod subprocess;
 
 use std::path::PathBuf;
 use std::sync::{Arc, Condvar, Mutex, OnceLock};
@@ -11,12 +16,15 @@ use std::time::Duration;
 
 pub use run::Run;
 
-use crate::distributed::Role;
+use self::core::Core;
+use crate::distributed::{AgentRun, Role};
 use crate::error::Error;
-use crate::extension::{self, Extension, Outcome};
 use crate::process::child::{GRACE, stop_all};
 use crate::process::signals;
-use crate::value::Params;
+use crate::sync::LockUnpoisoned as _;
+use crate::value::{ExperimentPath, Params};
+use extension::Extension;
+pub use extension::Outcome;
 
 /// A run that completed.
 #[derive(Debug, Clone)]
@@ -34,8 +42,7 @@ pub(crate) type MainFn = dyn Fn(&Params, &Run) -> anyhow::Result<()> + Send + Sy
 /// Everything needed to start a run.
 pub(crate) struct Launch<'a> {
     pub(crate) experiment: &'a str,
-    /// Group names from the root, then the experiment's name.
-    pub(crate) path: Vec<String>,
+    pub(crate) path: ExperimentPath,
     pub(crate) main: &'a MainFn,
     pub(crate) params: Params,
     /// Things to tell the user once the run's log is open (e.g. params-file
@@ -58,7 +65,14 @@ pub(crate) fn execute(mut launch: Launch<'_>) -> Result<RunSummary, Error> {
     let main: &MainFn = match &role {
         Role::Agent(agent) => {
             let agent = agent.clone();
-            agent_main = move |params: &Params, run: &Run| agent.run(params, run);
+            agent_main = move |params: &Params, run: &Run| {
+                agent.run(AgentRun {
+                    params,
+                    output_dir: run.output_dir(),
+                    path: run.experiment_path(),
+                    record_world: &|world| run.core().record_world(world),
+                })
+            };
             &agent_main
         }
         Role::Single | Role::Worker(_) => launch.main,
@@ -86,12 +100,18 @@ pub(crate) fn execute(mut launch: Launch<'_>) -> Result<RunSummary, Error> {
         }
     });
 
+    // The run's own data comes first, from the runtime: every extension's
+    // hook, whatever its priority, sees the directory, log and seeds.
+    let core = Core::open(&launch, &role).map_err(|source| Error::Setup {
+        experiment: launch.experiment.to_owned(),
+        source,
+    })?;
     let mut run = Run::new(
         launch.experiment.to_owned(),
         launch.path,
         launch.params,
-        launch.argv,
         role,
+        core,
     );
     let mut set_up = 0;
     let mut result = Ok(());
@@ -146,22 +166,14 @@ pub(crate) fn execute(mut launch: Launch<'_>) -> Result<RunSummary, Error> {
         result = Err(error);
     }
 
-    let output_dir = run
-        .ext::<crate::standard::State>()
-        .map(|s| s.output_dir.clone());
-    match (result, output_dir) {
-        (Ok(()), Some(output_dir)) => Ok(RunSummary {
-            output_dir,
+    match result {
+        Ok(()) => Ok(RunSummary {
+            output_dir: run.output_dir().to_owned(),
             params: run.params().clone(),
         }),
-        (Ok(()), None) => unreachable!("the standard extension always sets up a completed run"),
-        (Err(source), Some(output_dir)) => Err(Error::Failed {
+        Err(source) => Err(Error::Failed {
             experiment: launch.experiment.to_owned(),
-            output_dir,
-            source,
-        }),
-        (Err(source), None) => Err(Error::Setup {
-            experiment: launch.experiment.to_owned(),
+            output_dir: run.output_dir().to_owned(),
             source,
         }),
     }
@@ -178,14 +190,14 @@ impl Ending {
     /// Publishes the run and how many extensions were set up.
     fn set_up(&self, run: Run, set_up: usize) -> &Run {
         let _ = self.run.set((run, set_up));
-        *self.ready.0.lock().unwrap_or_else(|e| e.into_inner()) = true;
+        *self.ready.0.lock_unpoisoned() = true;
         self.ready.1.notify_all();
         &self.run.get().expect("just set").0
     }
 
     /// Waits (at most `timeout`) for set-up to finish.
     fn wait_set_up(&self, timeout: Duration) -> Option<&(Run, usize)> {
-        let ready = self.ready.0.lock().unwrap_or_else(|e| e.into_inner());
+        let ready = self.ready.0.lock_unpoisoned();
         let _ = self
             .ready
             .1
@@ -194,8 +206,9 @@ impl Ending {
     }
 }
 
-/// Runs the `after` hooks of the extensions that were set up, in reverse:
-/// whoever set up first tears down last.
+/// Runs the `after` hooks of the extensions that were set up, in reverse
+/// (whoever set up first tears down last), then closes the run's own data:
+/// its log and `run.json` see every hook's work.
 ///
 /// A hook failing after a completed run makes the run failed: the later
 /// hooks see `Failed` (so `run.json` says so), and the error is returned.
@@ -224,6 +237,16 @@ fn finish(
             failure = Some(error);
         }
     }
+    let closed = match (&failure, outcome) {
+        (Some(error), Outcome::Completed) => run.core().close(&Outcome::Failed(error)),
+        _ => run.core().close(outcome),
+    };
+    if let Err(error) = closed {
+        tracing::error!(target: "rystematic", "{error:#}");
+        if failure.is_none() && matches!(outcome, Outcome::Completed) {
+            failure = Some(error);
+        }
+    }
     run.end.mark_done();
     failure
 }
@@ -236,7 +259,7 @@ static ACTIVE: Mutex<Option<String>> = Mutex::new(None);
 
 impl ActiveExperiment {
     fn enter(name: &str) -> Result<ActiveExperiment, Error> {
-        let mut active = ACTIVE.lock().unwrap_or_else(|e| e.into_inner());
+        let mut active = ACTIVE.lock_unpoisoned();
         if let Some(running) = active.as_ref() {
             return Err(Error::AlreadyRunning {
                 requested: name.to_owned(),
@@ -250,6 +273,6 @@ impl ActiveExperiment {
 
 impl Drop for ActiveExperiment {
     fn drop(&mut self) {
-        *ACTIVE.lock().unwrap_or_else(|e| e.into_inner()) = None;
+        *ACTIVE.lock_unpoisoned() = None;
     }
 }

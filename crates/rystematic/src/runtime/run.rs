@@ -11,13 +11,13 @@ use std::time::Duration;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
+use super::core::Core;
+use super::subprocess;
 use crate::distributed::{DistributedError, Role};
 use crate::error::Error;
-use crate::experiment::{Experiment, Values, collect_values};
 use crate::process::ChildProcess;
-use crate::standard;
-use crate::sweep::{Sweep, SweepReport};
-use crate::value::{Params, Value};
+use crate::sync::LockUnpoisoned as _;
+use crate::value::{ExperimentPath, Params, Value, Values, collect_values};
 
 /// The running experiment: its parameters, output directory and seed
 /// stream. The main function receives it; it is `Sync`, so threads the
@@ -37,11 +37,13 @@ use crate::value::{Params, Value};
 /// ```
 pub struct Run {
     experiment: String,
-    path: Vec<String>,
+    path: ExperimentPath,
     params: Params,
-    argv: Option<Vec<String>>,
     /// What this process is in a distributed run (or not).
     role: Role,
+    /// The run's directory, seeds and rank: the runtime's, set up before
+    /// any extension's hook.
+    core: Core,
     /// Per-extension state, keyed by type.
     state: HashMap<TypeId, Box<dyn Any + Send + Sync>>,
     /// Who ends the run: the main thread when `main` returns, or the
@@ -50,19 +52,19 @@ pub struct Run {
 }
 
 impl Run {
-    pub(crate) fn new(
+    pub(super) fn new(
         experiment: String,
-        path: Vec<String>,
+        path: ExperimentPath,
         params: Params,
-        argv: Option<Vec<String>>,
         role: Role,
+        core: Core,
     ) -> Run {
         Run {
             experiment,
             path,
             params,
-            argv,
             role,
+            core,
             state: HashMap::new(),
             end: EndOnce::default(),
         }
@@ -80,7 +82,7 @@ impl Run {
 
     /// This run's directory: write all output here.
     pub fn output_dir(&self) -> &Path {
-        &self.standard().output_dir
+        &self.core.output_dir
     }
 
     /// The next 32-bit number from the master random number generator,
@@ -96,7 +98,7 @@ impl Run {
     /// # Panics
     /// If `nbits` is 0 or more than 64.
     pub fn new_seed_bits(&self, nbits: u32) -> u64 {
-        self.standard().seeds.next_bits(nbits)
+        self.core.seeds.next_bits(nbits)
     }
 
     /// 0 in the main process; 1, 2, ... in subprocesses it launched. In a
@@ -104,7 +106,7 @@ impl Run {
     pub fn local_rank(&self) -> u32 {
         match self.role.world() {
             Some(world) => world.info.local_rank,
-            None => self.standard().local_rank,
+            None => self.core.local_rank,
         }
     }
 
@@ -213,51 +215,18 @@ impl Run {
         K: Into<String>,
         V: Into<Value>,
     {
-        standard::subprocess::launch(self, self.standard(), collect_values(overrides))
+        subprocess::launch(self, collect_values(overrides))
     }
 
-    /// Group names from the root, then the experiment's name.
-    pub(crate) fn path(&self) -> &[String] {
+    /// Where the experiment sits in its program: its groups from the
+    /// root, then its own name.
+    pub fn experiment_path(&self) -> &ExperimentPath {
         &self.path
     }
 
-    /// Runs `experiment` once per parameter set, each in its own process,
-    /// at most `max_processes` at once, and blocks until all have ended.
-    /// One failing run does not stop the others. The sweep's manifest and
-    /// each run's console output go to a `sweep` directory inside this
-    /// run's directory. For more control (GPUs, resume), use
-    /// [`Sweep`](crate::Sweep).
-    ///
-    /// # Errors
-    /// As [`Sweep::run`](crate::Sweep::run).
-    pub fn run_parameter_sweep<P, S, K, V>(
-        &self,
-        experiment: &Experiment,
-        params: P,
-        max_processes: usize,
-    ) -> Result<SweepReport, Error>
-    where
-        P: IntoIterator<Item = S>,
-        S: IntoIterator<Item = (K, V)>,
-        K: Into<String>,
-        V: Into<Value>,
-    {
-        let dir = (1..)
-            .map(|n| match n {
-                1 => self.output_dir().join("sweep"),
-                n => self.output_dir().join(format!("sweep-{n}")),
-            })
-            .find(|dir| !dir.exists())
-            .expect("some sweep directory name is free");
-        Sweep::new(experiment, params)
-            .max_processes(max_processes)
-            .dir(dir)
-            .run()
-    }
-
-    /// The command line, when the run was started from one.
-    pub(crate) fn argv(&self) -> Option<&[String]> {
-        self.argv.as_deref()
+    /// The runtime's part of the run.
+    pub(super) fn core(&self) -> &Core {
+        &self.core
     }
 
     /// Stores an extension's state for this run (one value per type),
@@ -270,11 +239,6 @@ impl Run {
     /// An extension's state, by type (see [`Run::insert_ext`]).
     pub fn ext<T: Any + Send + Sync>(&self) -> Option<&T> {
         self.state.get(&TypeId::of::<T>())?.downcast_ref()
-    }
-
-    fn standard(&self) -> &standard::State {
-        self.ext()
-            .expect("the standard extension sets up every run before its main function")
     }
 }
 
@@ -293,13 +257,13 @@ impl EndOnce {
     }
 
     pub(crate) fn mark_done(&self) {
-        *self.done.lock().unwrap_or_else(|e| e.into_inner()) = true;
+        *self.done.lock_unpoisoned() = true;
         self.done_cv.notify_all();
     }
 
     /// Waits (at most `timeout`) for whoever claimed the end to finish.
     pub(crate) fn wait_done(&self, timeout: Duration) {
-        let done = self.done.lock().unwrap_or_else(|e| e.into_inner());
+        let done = self.done.lock_unpoisoned();
         let _ = self
             .done_cv
             .wait_timeout_while(done, timeout, |done| !*done);

@@ -9,9 +9,9 @@ use std::time::{Duration, Instant};
 
 use serde::{Deserialize, Serialize};
 
-use super::error::SweepError;
-use crate::standard::clock;
-use crate::standard::run_info::timestamp;
+use crate::clock;
+use crate::error::SweepError;
+use crate::rundir::info::timestamp;
 
 /// File name of the lock inside a sweep directory.
 pub(crate) const LOCK_FILE: &str = "sweep.lock";
@@ -70,7 +70,7 @@ impl SweepLock {
         }
         let holder = Holder {
             pid: std::process::id(),
-            host: crate::standard::hostname(),
+            host: crate::rundir::hostname(),
             since: timestamp(&clock::now()),
         };
         let mut json = serde_json::to_vec(&holder).map_err(|e| lock_error(e.into()))?;
@@ -93,7 +93,7 @@ fn describe_holder(path: &PathBuf) -> String {
             .ok()
             .and_then(|text| serde_json::from_slice::<Holder>(&text).ok());
         match holder {
-            Some(h) if h.host != crate::standard::hostname() || process_exists(h.pid) => {
+            Some(h) if h.host != crate::rundir::hostname() || process_exists(h.pid) => {
                 return format!("pid {} on host {} since {}", h.pid, h.host, h.since);
             }
             _ if Instant::now() >= deadline => {

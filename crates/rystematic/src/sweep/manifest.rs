@@ -16,8 +16,8 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-use crate::experiment::Values;
 use crate::fs::write_atomic;
+use crate::value::Values;
 
 /// File name of the manifest's snapshot inside a sweep directory.
 pub const MANIFEST_FILE: &str = "sweep.json";

@@ -1,7 +1,7 @@
 //! [`param_matrix`]: the parameter sets of a grid.
 
-use crate::experiment::Values;
 use crate::value::Value;
+use crate::value::Values;
 
 /// The cartesian product of value lists, in row-major order of the names
 /// as given (the last name varies fastest). A scalar is a constant; to

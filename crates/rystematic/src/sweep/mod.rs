@@ -8,7 +8,7 @@
 //! `interrupted` (in their `run.json` and the manifest) and exits 130/143.
 
 mod devices;
-mod error;
+mod in_run;
 mod launcher;
 mod lock;
 mod manifest;
@@ -22,7 +22,6 @@ use std::collections::{BTreeSet, VecDeque};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
-pub use error::SweepError;
 pub use manifest::{JOURNAL_FILE, MANIFEST_FILE, SweepRun, SweepStatus};
 pub use matrix::param_matrix;
 pub use report::SweepReport;
@@ -32,15 +31,15 @@ use launcher::{Launcher, LocalLauncher};
 use lock::SweepLock;
 pub(crate) use manifest::Manifest;
 use progress::Progress;
-use state::{Counts, State, interrupt, state_lock};
+use state::{Counts, SweepState, interrupt, state_lock};
 
-use crate::error::Error;
-use crate::experiment::{Experiment, Values, collect_values};
-use crate::process::entry::{self, full_path};
+use crate::clock;
+use crate::error::{Error, ProcessError, SweepError};
+use crate::experiment::Experiment;
+use crate::experiment::entry;
 use crate::process::signals;
-use crate::standard::clock;
-use crate::standard::run_info::{RunInfo, RunStatus, timestamp};
-use crate::value::Value;
+use crate::rundir::info::{RunInfo, RunStatus, timestamp};
+use crate::value::{ExperimentPath, Value, Values, collect_values};
 
 /// The most runs one sweep may have. Every parameter set has an entry in
 /// the manifest, which is rewritten as runs start and end, so a sweep's
@@ -195,18 +194,20 @@ impl Sweep {
             .into());
         }
         let name = self.experiment.name().to_owned();
-        let fail = |reason: String| Error::Process {
+        let fail = |source| Error::Process {
             experiment: name.clone(),
-            reason,
+            source,
         };
         // Without an entry point (a #[test], a main calling run), each run
         // re-enters the program and reaches this call again: serve it here.
         self.experiment.serve_if_child();
         let experiment = match entry::registered() {
-            Some(entry) => entry.find(&full_path(&self.experiment)).map_err(fail)?,
+            Some(entry) => entry
+                .find(&self.experiment.path())
+                .map_err(|reason| fail(ProcessError::NotInProgram { reason }))?,
             None => &self.experiment,
         };
-        let path = full_path(experiment);
+        let path = experiment.path();
         if self.args.is_empty() {
             for point in &self.points {
                 experiment.resolve(experiment.programmatic_request(point.clone())?)?;
@@ -226,11 +227,9 @@ impl Sweep {
         // Only now, with the sweep known to be valid, is anything created.
         let dir = match &self.dir {
             Some(dir) => {
-                std::fs::create_dir_all(dir).map_err(|e| {
-                    fail(format!(
-                        "cannot create sweep directory '{}': {e}",
-                        dir.display()
-                    ))
+                std::fs::create_dir_all(dir).map_err(|source| SweepError::CreateDir {
+                    path: dir.clone(),
+                    source,
                 })?;
                 // Absolute, so the report and logs name it the same way
                 // whatever the working directory.
@@ -241,22 +240,21 @@ impl Sweep {
                     Some(sweeps) => sweeps.clone(),
                     None => default_sweeps_dir(experiment),
                 };
-                crate::standard::run_dir::create(&sweeps, experiment.name(), &clock::now())
-                    .map_err(|e| {
-                        fail(format!(
-                            "cannot create a sweep directory in '{}': {e}",
-                            sweeps.display()
-                        ))
-                    })?
+                crate::rundir::dir::create(&sweeps, experiment.name(), &clock::now()).map_err(
+                    |source| SweepError::CreateDir {
+                        path: sweeps.clone(),
+                        source,
+                    },
+                )?
             }
         };
         // Held until this function returns: one runner per sweep directory.
         let _lock = SweepLock::acquire(&dir)?;
-        let exe = crate::process::current_exe().map_err(|e| fail(e.to_string()))?;
+        let exe = crate::process::current_exe().map_err(|e| fail(ProcessError::Executable(e)))?;
         let manifest = self.manifest(&dir, &path, &exe)?;
         let manifest_counts = Counts::of(&manifest);
 
-        let state = Arc::new(Mutex::new(State {
+        let state = Arc::new(Mutex::new(SweepState {
             progress: Progress::new(manifest.runs.len(), count_done(&manifest)),
             manifest,
             dir: dir.clone(),
@@ -346,22 +344,22 @@ impl Sweep {
     }
 
     /// A new manifest (taking the parameter sets), or the one being resumed.
-    fn manifest(&mut self, dir: &Path, path: &[String], exe: &Path) -> Result<Manifest, Error> {
-        let fail = |reason: String| Error::Process {
-            experiment: self.experiment.name().to_owned(),
-            reason,
-        };
+    fn manifest(
+        &mut self,
+        dir: &Path,
+        path: &ExperimentPath,
+        exe: &Path,
+    ) -> Result<Manifest, Error> {
         let now = timestamp(&clock::now());
         let file = dir.join(MANIFEST_FILE);
         if self.resume {
             match Manifest::read(dir) {
                 Ok(mut existing) => {
-                    if !existing.is_same_sweep(path, &self.args, &self.points) {
-                        return Err(fail(format!(
-                            "'{}' holds a different sweep; cannot resume it with these parameter \
-                             sets",
-                            dir.display()
-                        )));
+                    if !existing.is_same_sweep(path.words(), &self.args, &self.points) {
+                        return Err(SweepError::DifferentSweep {
+                            dir: dir.to_owned(),
+                        }
+                        .into());
                     }
                     // The manifest holds every set: do not keep a second copy.
                     self.points = Vec::new();
@@ -374,13 +372,13 @@ impl Sweep {
                 Err(source) => return Err(SweepError::BadManifest { path: file, source }.into()),
             }
         } else if file.exists() {
-            return Err(fail(format!(
-                "'{}' already holds a sweep; resume it or choose another directory",
-                dir.display()
-            )));
+            return Err(SweepError::Occupied {
+                dir: dir.to_owned(),
+            }
+            .into());
         }
         Ok(Manifest {
-            experiment: path.to_vec(),
+            experiment: path.words().to_vec(),
             args: self.args.clone(),
             created: now.clone(),
             updated: now,
@@ -424,7 +422,7 @@ fn default_sweeps_dir(experiment: &Experiment) -> PathBuf {
         .and_then(|request| experiment.resolve(request).ok())
         .and_then(|r| {
             r.params
-                .get::<PathBuf>(crate::standard::names::OUTPUT_DIR)
+                .get::<PathBuf>(crate::param::names::OUTPUT_DIR)
                 .ok()
         })
         .unwrap_or_else(|| PathBuf::from("./output"));

@@ -7,12 +7,12 @@
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use super::error::SweepError;
 use super::lock::process_exists;
 use super::manifest::{Manifest, SweepRun, SweepStatus};
+use crate::clock;
+use crate::error::SweepError;
 use crate::process::spec;
-use crate::standard::clock;
-use crate::standard::run_info::{RunInfo, RunStatus, timestamp};
+use crate::rundir::info::{RunInfo, RunStatus, timestamp};
 
 /// Where run `index`'s process reports its run directory.
 pub(super) fn report_path(dir: &Path, index: usize) -> PathBuf {
@@ -146,11 +146,11 @@ fn attempt(dir: &Path, run: &SweepRun, exe: &Path) -> Attempt {
     let pid = report.map(|r| r.pid).or(run.pid);
     let host = run.host.clone().unwrap_or_default();
     match pid {
-        Some(pid) if host == crate::standard::hostname() && runs_program(pid, exe) => {
+        Some(pid) if host == crate::rundir::hostname() && runs_program(pid, exe) => {
             Attempt::Alive { pid, host, run_dir }
         }
         // Another host's process cannot be checked from here.
-        Some(pid) if !host.is_empty() && host != crate::standard::hostname() => {
+        Some(pid) if !host.is_empty() && host != crate::rundir::hostname() => {
             Attempt::Alive { pid, host, run_dir }
         }
         _ => Attempt::Ended(run_dir),

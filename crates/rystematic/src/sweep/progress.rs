@@ -3,7 +3,7 @@
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
-use crate::standard::logging;
+use crate::logging;
 
 pub(crate) struct Progress {
     bar: ProgressBar,

@@ -11,14 +11,16 @@ use super::launcher::{Job, JobExit};
 use super::manifest::{Journal, MANIFEST_FILE, Manifest, SweepStatus};
 use super::previous::report_path;
 use super::progress::Progress;
+use crate::clock;
 use crate::process::Interrupt;
 use crate::process::child::{GRACE, describe_exit, stop_all};
 use crate::process::spec::{self, ChildSpec};
-use crate::standard::clock;
-use crate::standard::run_info::{RunInfo, RunStatus, timestamp};
+use crate::rundir::info::{RunInfo, RunStatus, timestamp};
+use crate::sync::LockUnpoisoned as _;
+use crate::value::ExperimentPath;
 
 /// The sweep's shared state: the loop and the signal thread both touch it.
-pub(super) struct State {
+pub(super) struct SweepState {
     pub(super) manifest: Manifest,
     pub(super) dir: PathBuf,
     pub(super) slots: Option<DeviceSlots>,
@@ -72,11 +74,11 @@ impl Counts {
 /// their snapshot at the start and the end only.
 const MIN_JOURNAL_BEFORE_SNAPSHOT: u64 = 1 << 20;
 
-pub(super) fn state_lock(state: &Mutex<State>) -> MutexGuard<'_, State> {
-    state.lock().unwrap_or_else(|e| e.into_inner())
+pub(super) fn state_lock(state: &Mutex<SweepState>) -> MutexGuard<'_, SweepState> {
+    state.lock_unpoisoned()
 }
 
-impl State {
+impl SweepState {
     pub(super) fn acquire_devices(&mut self) -> Option<Vec<String>> {
         match &mut self.slots {
             Some(slots) => slots.acquire(),
@@ -92,7 +94,7 @@ impl State {
         &self,
         index: usize,
         exe: &Path,
-        path: &[String],
+        path: &ExperimentPath,
         args: &[String],
         devices: &[String],
     ) -> Job {
@@ -106,7 +108,7 @@ impl State {
             index,
             spec: ChildSpec {
                 exe: exe.to_owned(),
-                experiment: path.to_vec(),
+                experiment: path.clone(),
                 args: args.to_vec(),
                 values: self.manifest.runs[index].values.clone(),
                 report: Some(report),
@@ -138,7 +140,7 @@ impl State {
         run.devices = devices;
         run.attempts += 1;
         run.pid = None;
-        run.host = Some(crate::standard::hostname());
+        run.host = Some(crate::rundir::hostname());
     }
 
     /// The run's process started.
@@ -268,7 +270,7 @@ impl State {
         written
     }
 
-    /// Saves what changed (see [`State::save_with`]).
+    /// Saves what changed (see [`SweepState::save_with`]).
     pub(super) fn save(&mut self) -> bool {
         self.save_with(false)
     }
@@ -283,7 +285,7 @@ impl State {
 
 /// Ctrl-C / SIGTERM: stop every run's process tree, mark what was running
 /// as interrupted (manifest and `run.json`), keep the manifest consistent.
-pub(super) fn interrupt(state: &Mutex<State>, signal: Interrupt) {
+pub(super) fn interrupt(state: &Mutex<SweepState>, signal: Interrupt) {
     let mut guard = state_lock(state);
     guard.interrupted = true;
     stop_all(GRACE);

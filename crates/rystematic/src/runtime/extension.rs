@@ -1,10 +1,11 @@
 //! Extensions: parameters added to every experiment, hooks around every
 //! run, and state the running experiment can reach through its [`Run`].
 //!
-//! The built-in behaviour — the run directory, `parameters.yaml`,
-//! `run.json`, the log, the seed stream — is itself an extension (the
-//! standard one, priority 0), so a third-party extension has the same power.
-//! Extensions register at link time with [`register_extension!`]
+//! The run's own data — its directory, `parameters.yaml`, `run.json`, the
+//! log, the seed stream, the ranks — belongs to the runtime and exists
+//! before the first hook runs, whatever the hook's priority. The built-in
+//! extensions (the distributed launcher's parameters) use this same public
+//! trait, so a third-party extension has the same power. Extensions register at link time with [`register_extension!`]
 //! (depending on a crate that does so enables it, as installing a
 //! pystematic plugin does) or explicitly with [`register_extension`].
 //!
@@ -12,9 +13,10 @@
 
 use std::sync::{Arc, Mutex, OnceLock};
 
+use super::Run;
 use crate::param::Param;
 use crate::process::Interrupt;
-use crate::runtime::Run;
+use crate::sync::LockUnpoisoned as _;
 
 /// How a run ended, as its `after` hooks see it.
 #[derive(Debug)]
@@ -63,8 +65,9 @@ pub trait Extension: Send + Sync + 'static {
     /// Shown in logs and errors.
     fn name(&self) -> &str;
 
-    /// Order of `before` hooks, lower first (the standard extension is 0;
-    /// the default is 100). `after` hooks run in the reverse order, so
+    /// Order of `before` hooks, lower first (the default is 100; any value,
+    /// negative too, is fine: the run's directory, log and seeds exist
+    /// before the first hook). `after` hooks run in the reverse order, so
     /// whoever set up first tears down last and sees everything the others
     /// did.
     fn priority(&self) -> i32 {
@@ -84,8 +87,7 @@ pub trait Extension: Send + Sync + 'static {
     }
 
     /// Runs before the main function, in priority order. The run's
-    /// directory and log exist already (the standard extension goes
-    /// first). An error fails the run: its `run.json` says `failed` with
+    /// directory, log and seed stream exist already. An error fails the run: its `run.json` says `failed` with
     /// this error, and the `after` hooks of the extensions already set up
     /// still run.
     fn before(&self, run: &mut Run) -> anyhow::Result<()> {
@@ -157,28 +159,23 @@ pub fn register_extension(extension: Arc<dyn Extension>) {
          extensions first",
         extension.name()
     );
-    EXPLICIT
-        .lock()
-        .unwrap_or_else(|e| e.into_inner())
-        .push(extension);
+    EXPLICIT.lock_unpoisoned().push(extension);
 }
 
 /// The loaded extensions, ordered by priority (stable: equal priorities
 /// keep registration order).
 pub(crate) fn loaded() -> &'static [Arc<dyn Extension>] {
     LOADED.get_or_init(|| {
-        let mut extensions: Vec<Arc<dyn Extension>> = vec![
-            Arc::new(crate::standard::Standard),
-            Arc::new(crate::distributed::DistributedParams),
-        ];
+        // The plug-in loop: the built-in extensions live a layer above.
+        let mut extensions = crate::extensions::built_in();
         extensions.extend(inventory::iter::<ExtensionRegistration>().map(|r| (r.create)()));
-        extensions.extend(EXPLICIT.lock().unwrap_or_else(|e| e.into_inner()).drain(..));
+        extensions.extend(EXPLICIT.lock_unpoisoned().drain(..));
         extensions.sort_by_key(|e| e.priority());
         extensions
     })
 }
 
-/// `standard (0), recorder (50)`, for the debug log.
+/// `distributed (1), recorder (50)`, for the debug log.
 pub(crate) fn describe(extensions: &[Arc<dyn Extension>]) -> String {
     extensions
         .iter()

@@ -77,6 +77,31 @@ pub enum SweepError {
         /// Its host.
         host: String,
     },
+    /// The sweep directory (or the directory of sweeps) cannot be created.
+    #[error("cannot create the sweep directory '{}'", path.display())]
+    CreateDir {
+        /// The directory.
+        path: PathBuf,
+        /// The file system's error.
+        #[source]
+        source: io::Error,
+    },
+    /// `--resume-sweep` (or `resume`) found a sweep with other parameter
+    /// sets in the directory.
+    #[error(
+        "'{}' holds a different sweep; cannot resume it with these parameter sets",
+        dir.display()
+    )]
+    DifferentSweep {
+        /// The sweep directory.
+        dir: PathBuf,
+    },
+    /// A new sweep was pointed at a directory that holds one already.
+    #[error("'{}' already holds a sweep; resume it or choose another directory", dir.display())]
+    Occupied {
+        /// The sweep directory.
+        dir: PathBuf,
+    },
 }
 
 impl SweepError {
@@ -89,7 +114,10 @@ impl SweepError {
             | SweepError::Devices { .. } => 2,
             SweepError::Busy { .. }
             | SweepError::Lock { .. }
-            | SweepError::RunStillAlive { .. } => 1,
+            | SweepError::RunStillAlive { .. }
+            | SweepError::CreateDir { .. }
+            | SweepError::DifferentSweep { .. }
+            | SweepError::Occupied { .. } => 1,
         }
     }
 }

@@ -13,12 +13,13 @@ use std::collections::BTreeMap;
 use std::ffi::OsString;
 use std::path::PathBuf;
 
+pub(crate) mod yaml;
+
 use crate::error::{Source, UsageError};
+use crate::param::names;
+use crate::param::set::ParamSet;
 use crate::param::{DefaultValue, Param};
-use crate::param_set::ParamSet;
-use crate::standard::names;
 use crate::value::{Params, Value};
-use crate::yaml;
 
 /// A value as one source gives it.
 #[derive(Debug, Clone)]
@@ -294,7 +295,7 @@ fn read_file(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::param_set::Origin;
+    use crate::param::set::Origin;
     use std::collections::HashMap;
 
     fn set() -> ParamSet {

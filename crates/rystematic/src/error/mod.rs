@@ -6,9 +6,15 @@
 //!   environment, params file, programmatic values). Nothing has started yet.
 //! * [`Error`] — everything `run` can return, usage errors included.
 //! * [`ParamAccessError`] — reading a resolved parameter as the wrong type.
+//! * [`ProcessError`] — a child process that could not start or serve.
+//! * [`SweepError`] — a sweep that could not start or go on.
 
 use std::io;
 use std::path::PathBuf;
+
+mod sweep;
+
+pub use sweep::SweepError;
 
 /// A mistake in the definition of parameters, experiments or groups.
 ///
@@ -221,6 +227,42 @@ pub enum ParamAccessError {
     },
 }
 
+/// Why a child process could not start, or could not serve what it was
+/// started for.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ProcessError {
+    /// The path of this program's executable is unknown.
+    #[error("cannot find this program's executable")]
+    Executable(#[source] io::Error),
+    /// The operating system refused to start the process.
+    #[error("cannot start {what}")]
+    Spawn {
+        /// "a new process" or "a subprocess".
+        what: &'static str,
+        /// The operating system's error.
+        #[source]
+        source: io::Error,
+    },
+    /// `launch_subprocess` called in a subprocess.
+    #[error("a subprocess cannot launch further subprocesses")]
+    NestedSubprocess,
+    /// The program's entry point does not reach the experiment, so a child
+    /// process could not find it.
+    #[error("{reason}")]
+    NotInProgram {
+        /// What the entry point knows instead.
+        reason: String,
+    },
+    /// This process was started as a child, and its spec cannot be served
+    /// (unreadable, or naming an experiment this program does not reach).
+    #[error("{reason}")]
+    Child {
+        /// What is wrong.
+        reason: String,
+    },
+}
+
 /// Everything that can stop a run.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
@@ -253,18 +295,19 @@ pub enum Error {
         source: anyhow::Error,
     },
     /// A child process could not be started, or was asked for something
-    /// this program cannot do.
-    #[error("experiment `{experiment}`: {reason}")]
+    /// this program cannot do. As for `Setup`, the cause is the source.
+    #[error("experiment `{experiment}`")]
     Process {
         /// The experiment.
         experiment: String,
         /// What went wrong.
-        reason: String,
+        #[source]
+        source: ProcessError,
     },
     /// A sweep could not start or go on (its directory is taken, its
     /// manifest is damaged, ...).
     #[error(transparent)]
-    Sweep(#[from] crate::sweep::SweepError),
+    Sweep(#[from] SweepError),
     /// The main function returned an error or panicked. As for `Setup`, the
     /// cause is the source, not part of the message.
     #[error("experiment `{experiment}` failed")]
@@ -291,6 +334,23 @@ impl Error {
             cause = error.source();
         }
         text
+    }
+
+    /// Prints the error to stderr the way a command line reports it. A
+    /// failed run points at its log (the failure and its causes are in it,
+    /// and on the console, already); anything else is one line with every
+    /// cause.
+    pub(crate) fn print(&self) -> io::Result<()> {
+        use std::io::Write as _;
+        let mut stderr = io::stderr().lock();
+        match self {
+            Error::Failed { output_dir, .. } => writeln!(
+                stderr,
+                "error: the experiment failed; see {}",
+                output_dir.join("log.txt").display()
+            ),
+            other => writeln!(stderr, "error: {}", other.report()),
+        }
     }
 
     /// The process exit code a command line should end with for this error:

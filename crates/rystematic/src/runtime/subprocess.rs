@@ -3,24 +3,23 @@
 
 use std::sync::atomic::Ordering;
 
-use super::{PARAMETERS_FILE, State, names};
-use crate::error::{Error, UsageError};
-use crate::experiment::Values;
+use super::Run;
+use crate::error::{Error, ProcessError, UsageError};
+use crate::param::names;
 use crate::process::spec::ChildSpec;
 use crate::process::{self, ChildProcess, Console};
-use crate::runtime::Run;
-use crate::value::Value;
+use crate::rundir::PARAMETERS_FILE;
+use crate::value::{Value, Values};
 
 /// Starts rank `n + 1` of the running experiment.
-pub(crate) fn launch(run: &Run, state: &State, overrides: Values) -> Result<ChildProcess, Error> {
-    let fail = |reason: String| Error::Process {
+pub(super) fn launch(run: &Run, overrides: Values) -> Result<ChildProcess, Error> {
+    let core = run.core();
+    let fail = |source| Error::Process {
         experiment: run.experiment().to_owned(),
-        reason,
+        source,
     };
-    if state.local_rank > 0 {
-        return Err(fail(
-            "a subprocess cannot launch further subprocesses".to_owned(),
-        ));
+    if core.local_rank > 0 {
+        return Err(fail(ProcessError::NestedSubprocess));
     }
     if let Some(name) = overrides.keys().find(|name| !run.params().contains(name)) {
         return Err(UsageError::UnknownParam {
@@ -29,7 +28,7 @@ pub(crate) fn launch(run: &Run, state: &State, overrides: Values) -> Result<Chil
         }
         .into());
     }
-    let rank = state.subprocesses.fetch_add(1, Ordering::Relaxed) + 1;
+    let rank = core.subprocesses.fetch_add(1, Ordering::Relaxed) + 1;
     // The parent's values (not its params file: the values already hold
     // what it said), then the overrides, then what makes it a subprocess.
     let mut values: Values = run
@@ -41,17 +40,21 @@ pub(crate) fn launch(run: &Run, state: &State, overrides: Values) -> Result<Chil
     values.extend(overrides);
     values.insert(
         names::SUBPROCESS.to_owned(),
-        Value::Path(state.output_dir.join(PARAMETERS_FILE)),
+        Value::Path(core.output_dir.join(PARAMETERS_FILE)),
     );
     values.insert(names::LOCAL_RANK.to_owned(), Value::Int(i64::from(rank)));
     let spec = ChildSpec {
-        exe: process::current_exe().map_err(|e| fail(e.to_string()))?,
-        experiment: run.path().to_vec(),
+        exe: process::current_exe().map_err(|e| fail(ProcessError::Executable(e)))?,
+        experiment: run.experiment_path().clone(),
         args: Vec::new(),
         values,
         report: None,
     };
     tracing::debug!(target: "rystematic", "launching subprocess with local rank {rank}");
-    process::spawn(&spec, Some(&state.output_dir), Console::Inherit, &[])
-        .map_err(|e| fail(format!("cannot start a subprocess: {e}")))
+    process::spawn(&spec, Some(&core.output_dir), Console::Inherit, &[]).map_err(|source| {
+        fail(ProcessError::Spawn {
+            what: "a subprocess",
+            source,
+        })
+    })
 }

@@ -1,12 +1,8 @@
 //! [`Group`]: a named tree of experiments with shared parameters.
 
-use std::ffi::OsString;
-
-use crate::cli::{self, CliError, CliOutcome};
-use crate::experiment::{Experiment, HasParams, check_name, kebab_case};
+use super::{Experiment, HasParams, check_name, kebab_case};
+use crate::param::set::{self, Origin, ParamSet};
 use crate::param::{Param, ParamGroup};
-use crate::param_set::{self, Origin, ParamSet};
-use crate::process::entry::Entry;
 
 /// A named set of experiments and sub-groups, run from one command line:
 /// `prog <experiment> [params]`, `prog <sub-group> <experiment> [params]`.
@@ -39,21 +35,21 @@ pub struct Group {
     version: Option<String>,
     /// The group's own parameters plus those inherited from enclosing groups.
     params: ParamSet,
-    children: Vec<Child>,
+    members: Vec<Member>,
 }
 
 /// A member of a group.
 #[derive(Clone, Debug)]
-pub(crate) enum Child {
+pub(crate) enum Member {
     Experiment(Experiment),
     Group(Group),
 }
 
-impl Child {
+impl Member {
     pub(crate) fn name(&self) -> &str {
         match self {
-            Child::Experiment(e) => e.name(),
-            Child::Group(g) => g.name(),
+            Member::Experiment(e) => e.name(),
+            Member::Group(g) => g.name(),
         }
     }
 }
@@ -72,7 +68,7 @@ impl Group {
             about: None,
             version: None,
             params: ParamSet::default(),
-            children: Vec::new(),
+            members: Vec::new(),
         }
     }
 
@@ -144,7 +140,7 @@ impl Group {
     pub fn experiment(mut self, mut experiment: Experiment) -> Group {
         self.check_free(experiment.name());
         experiment.join_group(&self.name, &self.params);
-        self.children.push(Child::Experiment(experiment));
+        self.members.push(Member::Experiment(experiment));
         self
     }
 
@@ -155,7 +151,7 @@ impl Group {
     pub fn group(mut self, mut group: Group) -> Group {
         self.check_free(&group.name);
         group.join_group(&self.name, &self.params);
-        self.children.push(Child::Group(group));
+        self.members.push(Member::Group(group));
         self
     }
 
@@ -171,29 +167,13 @@ impl Group {
         let mut group = self;
         let mut parts = path.split('/').peekable();
         while let Some(part) = parts.next() {
-            match (group.child(part)?, parts.peek()) {
-                (Child::Experiment(e), None) => return Some(e),
-                (Child::Group(g), Some(_)) => group = g,
+            match (group.member(part)?, parts.peek()) {
+                (Member::Experiment(e), None) => return Some(e),
+                (Member::Group(g), Some(_)) => group = g,
                 _ => return None,
             }
         }
         None
-    }
-
-    /// Runs the experiment the command line names, then exits the process
-    /// (see [`Experiment::cli`]).
-    pub fn cli(&self) -> ! {
-        cli::main(Entry::Group(self.clone()))
-    }
-
-    /// Like [`Group::cli`] with an explicit argv (program name first),
-    /// returning instead of exiting.
-    pub fn try_cli_from<I, T>(&self, argv: I) -> Result<CliOutcome, CliError>
-    where
-        I: IntoIterator<Item = T>,
-        T: Into<OsString>,
-    {
-        cli::run_entry(Entry::Group(self.clone()), argv)
     }
 
     pub(crate) fn version_text(&self) -> Option<&str> {
@@ -204,20 +184,20 @@ impl Group {
         self.about.as_deref()
     }
 
-    pub(crate) fn children(&self) -> &[Child] {
-        &self.children
+    pub(crate) fn members(&self) -> &[Member] {
+        &self.members
     }
 
     /// The member called `name` (`_` and `-` interchangeable).
-    pub(crate) fn child(&self, name: &str) -> Option<&Child> {
+    pub(crate) fn member(&self, name: &str) -> Option<&Member> {
         let name = kebab_case(name);
-        self.children
+        self.members
             .iter()
             .find(|c| c.name() == name || kebab_case(c.name()) == name)
     }
 
     fn check_free(&self, name: &str) {
-        if self.child(name).is_some() {
+        if self.member(name).is_some() {
             panic!(
                 "{}",
                 crate::error::DefinitionError::DuplicateChild {
@@ -230,17 +210,17 @@ impl Group {
 
     /// Gives the parameters added since index `from` to everything below.
     fn share_new_params(&mut self, from: usize) {
-        let new: Vec<param_set::Entry> = self.params.entries().skip(from).cloned().collect();
+        let new: Vec<set::ParamEntry> = self.params.entries().skip(from).cloned().collect();
         for entry in new {
             self.share(&entry);
         }
     }
 
-    fn share(&mut self, entry: &param_set::Entry) {
-        for child in &mut self.children {
+    fn share(&mut self, entry: &set::ParamEntry) {
+        for child in &mut self.members {
             match child {
-                Child::Experiment(e) => e.add_inherited(entry),
-                Child::Group(g) => {
+                Member::Experiment(e) => e.add_inherited(entry),
+                Member::Group(g) => {
                     let owner = g.owner();
                     g.params
                         .add_entry(&owner, entry.clone())
@@ -263,10 +243,10 @@ impl Group {
     }
 
     fn prefix_path(&mut self, parent: &str) {
-        for child in &mut self.children {
+        for child in &mut self.members {
             match child {
-                Child::Experiment(e) => e.prefix_path(parent),
-                Child::Group(g) => g.prefix_path(parent),
+                Member::Experiment(e) => e.prefix_path(parent),
+                Member::Group(g) => g.prefix_path(parent),
             }
         }
     }
@@ -285,7 +265,8 @@ impl HasParams for Group {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::{Params, Run};
+    use crate::runtime::Run;
+    use crate::value::Params;
 
     fn noop(_: &Params, _: &Run) -> anyhow::Result<()> {
         Ok(())

@@ -132,7 +132,9 @@ impl RunInfo {
     /// than the run's (the pid was reused). A run on another host cannot
     /// be checked from here and is never called stale.
     pub fn is_stale(&self) -> bool {
-        self.status == RunStatus::Running && self.host == super::hostname() && !self.process_alive()
+        self.status == RunStatus::Running
+            && self.host == crate::rundir::hostname()
+            && !self.process_alive()
     }
 
     /// Whether the process that ran this is, as far as this host can tell,
@@ -248,7 +250,7 @@ mod tests {
         assert_eq!(RunInfo::read(dir.path()).unwrap(), info);
         assert!(!info.is_stale(), "another host's run is never stale");
         let mine = RunInfo {
-            host: super::super::hostname(),
+            host: crate::rundir::hostname(),
             pid: std::process::id(),
             pid_start_ticks: process_start_ticks(std::process::id()),
             boot_id: boot_id(),
@@ -278,7 +280,7 @@ mod tests {
             duration_s: None,
             error: None,
             argv: None,
-            host: super::super::hostname(),
+            host: crate::rundir::hostname(),
             pid: std::process::id(),
             pid_start_ticks: process_start_ticks(std::process::id()),
             boot_id: boot_id(),

@@ -16,6 +16,16 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::ParamAccessError;
 
+mod convert;
+mod path;
+mod values;
+
+pub use convert::{ConversionError, FromValue};
+
+pub use path::ExperimentPath;
+pub use values::Values;
+pub(crate) use values::collect_values;
+
 /// One parameter value.
 ///
 /// ```
@@ -63,7 +73,7 @@ impl Value {
     }
 
     /// Converts this value into `T` (see [`FromValue`]).
-    pub fn get<T: FromValue>(&self) -> Result<T, String> {
+    pub fn get<T: FromValue>(&self) -> Result<T, ConversionError> {
         T::from_value(self)
     }
 }
@@ -245,106 +255,6 @@ impl<'de> Visitor<'de> for ValueVisitor {
     }
 }
 
-/// Conversion from a [`Value`] into a Rust type, used by [`Params::get`].
-#[diagnostic::on_unimplemented(
-    message = "`{Self}` cannot be read from a parameter value",
-    note = "readable types: String, bool, integers, f32/f64, PathBuf, Value, enums deriving \
-            rystematic::ParamEnum, and Option/Vec of these"
-)]
-///
-/// Implemented for the scalar types a parameter can hold, `Option<T>` (null
-/// is `None`), `Vec<T>` and [`Value`] itself. The error is a short description
-/// of what was expected; [`Params::get`] adds the parameter's name.
-pub trait FromValue: Sized {
-    /// Converts `value`, or says what was expected instead.
-    fn from_value(value: &Value) -> Result<Self, String>;
-}
-
-fn expected(what: &str, found: &Value) -> String {
-    format!("expected {what}, found {} `{found}`", found.type_name())
-}
-
-macro_rules! int_from_value {
-    ($($t:ty),*) => {$(
-        impl FromValue for $t {
-            fn from_value(value: &Value) -> Result<Self, String> {
-                match value {
-                    Value::Int(i) => <$t>::try_from(*i)
-                        .map_err(|_| format!("{i} is out of range for {}", stringify!($t))),
-                    other => Err(expected("an int", other)),
-                }
-            }
-        }
-    )*};
-}
-int_from_value!(i8, i16, i32, i64, isize, u8, u16, u32, u64, usize);
-
-impl FromValue for f64 {
-    fn from_value(value: &Value) -> Result<Self, String> {
-        match value {
-            Value::Float(x) => Ok(*x),
-            // An int is a float too: `--lr 1` is as good as `--lr 1.0`.
-            Value::Int(i) => Ok(*i as f64),
-            other => Err(expected("a float", other)),
-        }
-    }
-}
-impl FromValue for f32 {
-    fn from_value(value: &Value) -> Result<Self, String> {
-        f64::from_value(value).map(|x| x as f32)
-    }
-}
-impl FromValue for bool {
-    fn from_value(value: &Value) -> Result<Self, String> {
-        match value {
-            Value::Bool(b) => Ok(*b),
-            other => Err(expected("a bool", other)),
-        }
-    }
-}
-impl FromValue for String {
-    fn from_value(value: &Value) -> Result<Self, String> {
-        match value {
-            Value::Str(s) => Ok(s.clone()),
-            Value::Path(p) => p
-                .to_str()
-                .map(str::to_owned)
-                .ok_or_else(|| format!("path `{}` is not valid UTF-8", p.display())),
-            other => Err(expected("a string", other)),
-        }
-    }
-}
-impl FromValue for PathBuf {
-    fn from_value(value: &Value) -> Result<Self, String> {
-        match value {
-            Value::Path(p) => Ok(p.clone()),
-            Value::Str(s) => Ok(PathBuf::from(s)),
-            other => Err(expected("a path", other)),
-        }
-    }
-}
-impl<T: FromValue> FromValue for Option<T> {
-    fn from_value(value: &Value) -> Result<Self, String> {
-        match value {
-            Value::Null => Ok(None),
-            other => T::from_value(other).map(Some),
-        }
-    }
-}
-impl<T: FromValue> FromValue for Vec<T> {
-    fn from_value(value: &Value) -> Result<Self, String> {
-        match value {
-            Value::List(items) => items.iter().map(T::from_value).collect(),
-            other => Err(expected("a list", other)),
-        }
-    }
-}
-impl FromValue for Value {
-    fn from_value(value: &Value) -> Result<Self, String> {
-        Ok(value.clone())
-    }
-}
-
 /// The resolved parameters of a run: one [`Value`] per parameter, keys sorted.
 ///
 /// ```
@@ -371,9 +281,9 @@ impl Params {
         let value = self.value(name).ok_or_else(|| ParamAccessError::Unknown {
             name: name.to_owned(),
         })?;
-        T::from_value(value).map_err(|reason| ParamAccessError::WrongType {
+        T::from_value(value).map_err(|e| ParamAccessError::WrongType {
             name: name.to_owned(),
-            reason,
+            reason: e.to_string(),
         })
     }
 
@@ -492,7 +402,7 @@ mod tests {
         let err = p.get::<i64>("missing").unwrap_err().to_string();
         assert!(err.contains("no parameter named `missing`"), "{err}");
         let err = Value::Int(300).get::<u8>().unwrap_err();
-        assert!(err.contains("out of range"), "{err}");
+        assert!(err.to_string().contains("out of range"), "{err}");
     }
 
     #[test]

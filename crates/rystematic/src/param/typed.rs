@@ -10,7 +10,7 @@ use std::path::PathBuf;
 
 use crate::error::ParamAccessError;
 use crate::param::Param;
-use crate::value::{FromValue, Params, Value};
+use crate::value::{ConversionError, FromValue, Params, Value};
 
 /// A struct of parameters. Derive it with `#[derive(rystematic::Params)]`:
 ///
@@ -152,14 +152,15 @@ pub trait ParamEnum: Sized {
     ///
     /// # Errors
     /// If the value is not a variant's spelling.
-    fn from_enum_value(value: &Value) -> Result<Self, String> {
+    fn from_enum_value(value: &Value) -> Result<Self, ConversionError> {
         match value {
-            Value::Str(s) => Self::from_name(s)
-                .ok_or_else(|| format!("`{s}` is not one of {}", Self::NAMES.join(", "))),
-            other => Err(format!(
+            Value::Str(s) => Self::from_name(s).ok_or_else(|| {
+                ConversionError::new(format!("`{s}` is not one of {}", Self::NAMES.join(", ")))
+            }),
+            other => Err(ConversionError::new(format!(
                 "expected one of {}, found `{other}`",
                 Self::NAMES.join(", ")
-            )),
+            ))),
         }
     }
 }
@@ -198,6 +199,7 @@ mod tests {
         assert!(
             Opt::from_enum_value(&Value::from("x"))
                 .unwrap_err()
+                .to_string()
                 .contains("sgd, adam-w")
         );
         assert_eq!(Opt::Sgd.as_str(), "sgd");

@@ -23,7 +23,8 @@ use std::path::Path;
 use std::sync::atomic::{AtomicBool, AtomicU8, AtomicU32, Ordering};
 use std::sync::{Mutex, OnceLock};
 
-use super::clock;
+use crate::clock;
+use crate::sync::LockUnpoisoned as _;
 use indicatif::ProgressBar;
 use tracing::field::{Field, Visit};
 use tracing::subscriber::Interest;
@@ -44,14 +45,14 @@ static PROGRESS: Mutex<Option<ProgressBar>> = Mutex::new(None);
 
 /// Sets (or clears) the progress bar log lines must not tear.
 pub(crate) fn set_progress_bar(bar: Option<ProgressBar>) {
-    *PROGRESS.lock().unwrap_or_else(|e| e.into_inner()) = bar;
+    *PROGRESS.lock_unpoisoned() = bar;
 }
 
 fn write_console(line: &str) {
     let write = || {
         let _ = io::stderr().lock().write_all(line.as_bytes());
     };
-    let bar = PROGRESS.lock().unwrap_or_else(|e| e.into_inner()).clone();
+    let bar = PROGRESS.lock_unpoisoned().clone();
     match bar {
         Some(bar) if !bar.is_hidden() => bar.suspend(write),
         _ => write(),
@@ -78,7 +79,7 @@ pub(crate) fn begin_run(path: &Path, debug: bool, rank: u32) -> io::Result<()> {
     RANK.store(rank, Ordering::Relaxed);
     // Interest in callsites was cached for the previous verbosity.
     tracing::callsite::rebuild_interest_cache();
-    *FILE.lock().unwrap_or_else(|e| e.into_inner()) = Some(file);
+    *FILE.lock_unpoisoned() = Some(file);
     if !install()
         && !LAYER_IN_USE.load(Ordering::Relaxed)
         && !WARNED_FOREIGN.swap(true, Ordering::Relaxed)
@@ -94,7 +95,7 @@ pub(crate) fn begin_run(path: &Path, debug: bool, rank: u32) -> io::Result<()> {
 
 /// Closes the run's log file and returns to the defaults.
 pub(crate) fn end_run() {
-    FILE.lock().unwrap_or_else(|e| e.into_inner()).take();
+    FILE.lock_unpoisoned().take();
     VERBOSITY.store(0, Ordering::Relaxed);
     RANK.store(0, Ordering::Relaxed);
     tracing::callsite::rebuild_interest_cache();
@@ -177,7 +178,7 @@ impl<S: Subscriber> Layer<S> for LogLayer {
         let time = clock::now().strftime("%Y-%m-%d %H:%M:%S").to_string();
         let rank = RANK.load(Ordering::Relaxed);
         let plain = record.line(&time, rank, Style::Plain);
-        if let Some(file) = FILE.lock().unwrap_or_else(|e| e.into_inner()).as_mut() {
+        if let Some(file) = FILE.lock_unpoisoned().as_mut() {
             // A failing log write must not fail the experiment.
             let _ = file.write_all(plain.as_bytes());
         }

@@ -19,11 +19,13 @@ const RESERVED_FLAGS: [&str; 7] = [
     "resume-sweep",
 ];
 
-/// Who added a parameter. Extension parameters (the built-ins among them)
-/// are on every experiment already, so inheritance skips them.
+/// Who added a parameter. Built-in and extension parameters are on every
+/// experiment already, so inheritance skips them.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Origin {
-    Extension,
+    /// The runtime's own parameters and the extensions'.
+    BuiltIn,
+    /// The experiment's or a group's.
     Declared,
 }
 
@@ -33,8 +35,9 @@ pub(crate) struct Section {
     pub(crate) title: String,
 }
 
+/// One parameter of a set, with where it shows in help and who added it.
 #[derive(Clone, Debug)]
-pub(crate) struct Entry {
+pub(crate) struct ParamEntry {
     /// Shared so that a parameter reached twice through inheritance (a
     /// diamond) is recognised as the same one rather than a clash.
     pub(crate) param: Arc<Param>,
@@ -49,7 +52,7 @@ pub(crate) struct Entry {
 /// experiment's parameters or to `inherit_params` from it.
 #[derive(Clone, Debug, Default)]
 pub struct ParamSet {
-    entries: Vec<Entry>,
+    entries: Vec<ParamEntry>,
     /// `defaults` of the experiment, normalised once the parameter is known.
     overrides: BTreeMap<String, Value>,
 }
@@ -66,7 +69,7 @@ impl ParamSet {
         let param = param.validate()?;
         self.add_entry(
             owner,
-            Entry {
+            ParamEntry {
                 param: Arc::new(param),
                 section,
                 origin,
@@ -119,7 +122,11 @@ impl ParamSet {
     /// Adds an existing (already validated) entry, e.g. when inheriting.
     /// Re-adding the very same parameter is a no-op; a different one with a
     /// colliding name or flag is a clash.
-    pub(crate) fn add_entry(&mut self, owner: &str, entry: Entry) -> Result<(), DefinitionError> {
+    pub(crate) fn add_entry(
+        &mut self,
+        owner: &str,
+        entry: ParamEntry,
+    ) -> Result<(), DefinitionError> {
         let clash = |other: String| DefinitionError::Clash {
             owner: owner.to_owned(),
             name: entry.param.name.clone(),
@@ -196,12 +203,12 @@ impl ParamSet {
     }
 
     /// The parameter called `name`.
-    pub(crate) fn get(&self, name: &str) -> Option<&Entry> {
+    pub(crate) fn get(&self, name: &str) -> Option<&ParamEntry> {
         self.entries.iter().find(|e| e.param.name == name)
     }
 
     /// All entries in the order they were added.
-    pub(crate) fn entries(&self) -> impl Iterator<Item = &Entry> {
+    pub(crate) fn entries(&self) -> impl Iterator<Item = &ParamEntry> {
         self.entries.iter()
     }
 
@@ -299,7 +306,7 @@ mod tests {
         let base = set(vec![Param::int("a"), Param::int("b")]);
         let mut child = ParamSet::default();
         child
-            .add("c", Param::string("builtin"), None, Origin::Extension)
+            .add("c", Param::string("builtin"), None, Origin::BuiltIn)
             .unwrap();
         child.inherit("c", &base).unwrap();
         child.inherit("c", &base).unwrap();
@@ -308,7 +315,7 @@ mod tests {
 
         let mut other = ParamSet::default();
         other
-            .add("o", Param::string("builtin"), None, Origin::Extension)
+            .add("o", Param::string("builtin"), None, Origin::BuiltIn)
             .unwrap();
         other
             .add("o", Param::int("a"), None, Origin::Declared)

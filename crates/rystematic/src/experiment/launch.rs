@@ -1,19 +1,18 @@
-//! The ways to run an [`Experiment`]: in this process (`run`), from the
-//! command line (`cli`), in a new process (`run_in_new_process`).
+//! Running an [`Experiment`] from code: in this process (`run`) or in a
+//! new one (`run_in_new_process`). The command line (`cli`) is the layer
+//! above.
 
-use std::ffi::OsString;
 use std::path::PathBuf;
 
-use super::{Experiment, Values, collect_values};
-use crate::cli::{self, CliError, CliOutcome};
-use crate::error::{Error, ParamAccessError, Source, UsageError};
-use crate::process::entry::{self, Entry};
+use super::Experiment;
+use super::entry;
+use crate::error::{Error, ParamAccessError, ProcessError, Source, UsageError};
+use crate::param::names;
 use crate::process::spec::ChildSpec;
 use crate::process::{self, ChildProcess, Console};
 use crate::resolve::{self, Given, Layer, Request};
 use crate::runtime::{self, RunSummary};
-use crate::standard::names;
-use crate::value::Value;
+use crate::value::{ExperimentPath, Value, Values, collect_values};
 
 impl Experiment {
     /// Runs the experiment in this process with the given values (any
@@ -75,19 +74,23 @@ impl Experiment {
         self.serve_if_child();
         let values = collect_values(values);
         self.resolve(self.programmatic_request(values.clone())?)?;
-        let spawn_error = |reason: String| Error::Process {
+        let fail = |source| Error::Process {
             experiment: self.name.clone(),
-            reason,
+            source,
         };
         let spec = ChildSpec {
-            exe: process::current_exe().map_err(|e| spawn_error(e.to_string()))?,
-            experiment: self.process_path(),
+            exe: process::current_exe().map_err(|e| fail(ProcessError::Executable(e)))?,
+            experiment: self.program_path(),
             args: Vec::new(),
             values,
             report: None,
         };
-        process::spawn(&spec, None, Console::Inherit, &[])
-            .map_err(|e| spawn_error(format!("cannot start a new process: {e}")))
+        process::spawn(&spec, None, Console::Inherit, &[]).map_err(|source| {
+            fail(ProcessError::Spawn {
+                what: "a new process",
+                source,
+            })
+        })
     }
 
     /// The request for values given in code: each key must name a
@@ -108,7 +111,7 @@ impl Experiment {
                         param: names::PARAMS_FILE.to_owned(),
                         value: value.to_string(),
                         origin: Source::Programmatic,
-                        reason,
+                        reason: reason.to_string(),
                     })?
             }
         };
@@ -120,76 +123,12 @@ impl Experiment {
         Ok(Request::programmatic(params_file, overrides))
     }
 
-    /// If this process is a child started to run an experiment and no entry
-    /// point has served it (no `cli()`: a `#[test]`, or a `main` calling
-    /// `run`), serves it here when it is this experiment, and exits the
-    /// process with the run's exit code. Returns if this is not such a
-    /// child.
-    ///
-    /// A child that reaches another experiment first exits with an error
-    /// (code 1) at once: going on would repeat the parent's work, and in
-    /// the worst case start the same child again.
-    pub(crate) fn serve_if_child(&self) {
-        let Some(path) = process::spec::pending() else {
-            return;
-        };
-        let Some(spec) = process::spec::take() else {
-            return;
-        };
-        let outcome = spec
-            .map_err(|reason| cli::child_failed(&self.name, reason))
-            .and_then(|spec| {
-                if path == self.process_path() {
-                    cli::serve_spec(self, spec)
-                } else {
-                    Err(cli::child_failed(
-                        &self.name,
-                        format!(
-                            "this process was started to run experiment `{}` in a new process, \
-                             but reached `{}` first; without an entry point (cli()), a child \
-                             re-enters the program and must reach the same call for the same \
-                             experiment",
-                            path.join(" "),
-                            self.name
-                        ),
-                    ))
-                }
-            });
-        cli::exit(outcome)
-    }
-
     /// How a child process of this program names this experiment.
-    pub(crate) fn process_path(&self) -> Vec<String> {
-        let own = entry::full_path(self);
+    pub(crate) fn program_path(&self) -> ExperimentPath {
+        let own = self.path();
         entry::registered()
             .and_then(|entry| entry.find(&own).ok())
-            .map_or(own, entry::full_path)
-    }
-
-    /// Runs the experiment from the process's command line, then exits the
-    /// process: 0 on success and after `--help`, 2 for bad input, 1 if the
-    /// run failed.
-    pub fn cli(&self) -> ! {
-        cli::main(Entry::Experiment(self.clone()))
-    }
-
-    /// Like [`Experiment::cli`] with an explicit argv (program name first),
-    /// returning instead of exiting: for tests and embedding.
-    ///
-    /// ```
-    /// # use rystematic::{Experiment, Param};
-    /// let exp = Experiment::new("e", |_, _| Ok::<_, anyhow::Error>(()))
-    ///     .param(Param::int("n").required());
-    /// let err = exp.try_cli_from(["prog", "--n", "abc"]).unwrap_err();
-    /// assert_eq!(err.exit_code(), 2);
-    /// assert!(err.to_string().contains("invalid value 'abc' for '--n'"));
-    /// ```
-    pub fn try_cli_from<I, T>(&self, argv: I) -> Result<CliOutcome, CliError>
-    where
-        I: IntoIterator<Item = T>,
-        T: Into<OsString>,
-    {
-        cli::run_entry(Entry::Experiment(self.clone()), argv)
+            .map_or(own, Experiment::path)
     }
 
     /// Resolves a request against this experiment's parameters and runs it.
@@ -201,7 +140,7 @@ impl Experiment {
         let resolved = self.resolve(request)?;
         runtime::execute(runtime::Launch {
             experiment: &self.name,
-            path: self.process_path(),
+            path: self.program_path(),
             main: self.main.as_ref(),
             params: resolved.params,
             warnings: resolved.warnings,

@@ -1,0 +1,166 @@
+//! `run.json` over a run's life: written with the directory, rewritten
+//! when a distributed run's world is known and when the run ends, with the
+//! provenance that is slow to gather (the git diff, the executable's hash)
+//! collected in the background meanwhile.
+
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+use std::sync::mpsc::{self, Receiver};
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+use anyhow::Context as _;
+
+use crate::rundir::info::{self, GitInfo, RunInfo, RunStatus, WorldInfo};
+use crate::rundir::{self, git, provenance};
+use crate::sync::LockUnpoisoned as _;
+use crate::value::ExperimentPath;
+
+/// How long the final `run.json` waits for `git status`.
+const GIT_STATUS_WAIT: Duration = Duration::from_secs(2);
+
+/// What the run's start tells `run.json`.
+pub(super) struct Identity<'a> {
+    pub(super) experiment: &'a str,
+    pub(super) path: &'a ExperimentPath,
+    pub(super) argv: Option<&'a [String]>,
+    pub(super) seed: i64,
+    pub(super) started: &'a jiff::ZonedDateTime,
+}
+
+/// `run.json` of a main (rank 0) process, the pending `git diff`, the
+/// pending hash of the executable and the pending sync of the run
+/// directory's name.
+pub(super) struct Record {
+    info: Mutex<RunInfo>,
+    dirty: Mutex<Option<Receiver<Option<git::DiffCheck>>>>,
+    exe_hash: Mutex<Option<JoinHandle<Option<String>>>>,
+    name_synced: Mutex<Option<JoinHandle<std::io::Result<()>>>>,
+}
+
+impl Record {
+    /// The record of a run starting now; nothing is written yet.
+    pub(super) fn new(identity: &Identity<'_>) -> Record {
+        let cwd = std::env::current_dir().unwrap_or_default();
+        let repo = git::Repo::discover(&cwd);
+        let dirty = repo.as_ref().map(|repo| {
+            let handle = repo.spawn_dirty_check();
+            let (tx, rx) = mpsc::channel();
+            std::thread::spawn(move || {
+                let _ = tx.send(handle.join().ok().flatten());
+            });
+            rx
+        });
+        let info = RunInfo {
+            experiment: identity.experiment.to_owned(),
+            status: RunStatus::Running,
+            started: info::timestamp(identity.started),
+            ended: None,
+            duration_s: None,
+            error: None,
+            argv: identity.argv.map(<[String]>::to_vec),
+            host: rundir::hostname(),
+            pid: std::process::id(),
+            pid_start_ticks: info::process_start_ticks(std::process::id()),
+            boot_id: info::boot_id(),
+            output_dir: PathBuf::new(),
+            git: repo.map(|repo| GitInfo {
+                commit: repo.head_commit(),
+                dirty: None,
+            }),
+            rystematic_version: env!("CARGO_PKG_VERSION").to_owned(),
+            random_seed: identity.seed,
+            world: None,
+            executable: provenance::current_exe(),
+            executable_sha256: None,
+            experiment_path: Some(identity.path.clone().into()),
+            build: Some(provenance::BuildInfo::current()),
+            cwd: std::env::current_dir().ok(),
+        };
+        // Hashed while the experiment runs; the final run.json waits for it.
+        let exe_hash = info.executable.clone().map(provenance::spawn_exe_hash);
+        Record {
+            info: Mutex::new(info),
+            dirty: Mutex::new(dirty),
+            exe_hash: Mutex::new(exe_hash),
+            name_synced: Mutex::new(None),
+        }
+    }
+
+    /// Syncs the run directory's name (its parent directory) while the
+    /// experiment starts: a disk flush the run need not wait for. The end
+    /// of the run waits for it.
+    pub(super) fn sync_name_in_background(&self, dir: &Path) {
+        let owned = dir.to_owned();
+        let spawned = std::thread::Builder::new()
+            .name("rystematic-sync".into())
+            .spawn(move || rundir::dir::sync_name(&owned));
+        match spawned {
+            Ok(handle) => {
+                *self.name_synced.lock_unpoisoned() = Some(handle);
+            }
+            // No thread: sync now.
+            Err(_) => {
+                if let Err(e) = rundir::dir::sync_name(dir) {
+                    tracing::warn!(target: "rystematic", "cannot sync the run directory's name: {e}");
+                }
+            }
+        }
+    }
+
+    /// Writes the first `run.json` into `staging`, which becomes `dir`.
+    pub(super) fn write_first(&self, staging: &Path, dir: &Path) -> anyhow::Result<()> {
+        let mut info = self.info.lock_unpoisoned();
+        info.output_dir = dir.to_owned();
+        // Report first: once run.json exists, a parent can always find it
+        // (and fix it, should this process die before ending the run).
+        crate::process::spec::report_run_dir(dir)
+            .context("cannot report the run directory to the parent process")?;
+        info.write_staged(staging)
+            .with_context(|| format!("cannot write run.json in '{}'", dir.display()))
+    }
+
+    pub(super) fn end(
+        &self,
+        status: RunStatus,
+        error: Option<String>,
+        ended: &jiff::ZonedDateTime,
+        duration: f64,
+    ) -> anyhow::Result<()> {
+        let mut info = self.info.lock_unpoisoned();
+        info.status = status;
+        info.error = error;
+        info.ended = Some(info::timestamp(ended));
+        info.duration_s = Some(duration);
+        let pending = self.dirty.lock_unpoisoned().take();
+        if let (Some(git), Some(rx)) = (info.git.as_mut(), pending) {
+            let check = rx.recv_timeout(GIT_STATUS_WAIT).ok().flatten();
+            git.dirty = check.as_ref().map(|c| c.dirty);
+            if let Some(diff) = check.filter(|c| c.dirty).map(|c| c.diff) {
+                // Best effort: a diff that cannot be saved still leaves
+                // `dirty: true` in run.json.
+                let _ = crate::fs::write_atomic(&info.output_dir.join(git::DIFF_FILE), &diff);
+            }
+        }
+        let hashing = self.exe_hash.lock_unpoisoned().take();
+        if let Some(handle) = hashing {
+            info.executable_sha256 = handle.join().ok().flatten();
+        }
+        let written = info
+            .write()
+            .with_context(|| format!("cannot write run.json in '{}'", info.output_dir.display()));
+        // After the final write, whose own flushes then overlap this one.
+        let pending = self.name_synced.lock_unpoisoned().take();
+        if let Some(Ok(Err(e))) = pending.map(JoinHandle::join) {
+            tracing::warn!(target: "rystematic", "cannot sync the run directory's name: {e}");
+        }
+        written
+    }
+    /// Records the world of a distributed run and rewrites `run.json`.
+    pub(super) fn world(&self, world: WorldInfo) -> anyhow::Result<()> {
+        let mut info = self.info.lock_unpoisoned();
+        info.world = Some(world);
+        info.write()
+            .with_context(|| format!("cannot write run.json in '{}'", info.output_dir.display()))
+    }
+}
