@@ -132,6 +132,74 @@ fn resuming_from_epoch_two_ends_where_three_straight_epochs_end() {
 }
 
 #[test]
+fn resuming_with_no_epoch_left_is_one_clear_error_and_loses_nothing() {
+    let sb = Sandbox::new();
+    sb.run(BURN_MLP, &["--random-seed", "4", "--epochs", "2"])
+        .ok();
+    let done = sb.only_run_dir(EXPERIMENT);
+    let manifest = done.join("checkpoint-2.cbor");
+    let snapshot = |dir: &Path| -> Vec<(String, Vec<u8>)> {
+        let mut files: Vec<_> = walk(dir)
+            .into_iter()
+            .map(|f| {
+                let bytes = std::fs::read(&f).unwrap();
+                (f.strip_prefix(dir).unwrap().display().to_string(), bytes)
+            })
+            .collect();
+        files.sort();
+        files
+    };
+    let before = snapshot(&done);
+    for epochs in ["2", "1"] {
+        let run = sb.run(
+            BURN_MLP,
+            &[
+                "--epochs",
+                epochs,
+                "--checkpoint",
+                manifest.to_str().unwrap(),
+            ],
+        );
+        assert_ne!(run.code, Some(0), "{}", run.stderr);
+        let expected = format!(
+            "cannot resume from checkpoint {}: it is of epoch 2 and the training asks for \
+             {epochs} epochs, so nothing is left to train (ask for more than 2)",
+            manifest.display()
+        );
+        let lines: Vec<_> = run
+            .stderr
+            .lines()
+            .filter(|l| l.contains(&expected))
+            .collect();
+        assert_eq!(lines.len(), 1, "one line saying so:\n{}", run.stderr);
+        assert!(!run.stderr.contains("no validation loss"), "{}", run.stderr);
+    }
+    // The checkpointed run is untouched, and the refused runs trained and
+    // checkpointed nothing, and say they failed.
+    assert_eq!(snapshot(&done), before);
+    for dir in sb.run_dirs(EXPERIMENT).into_iter().filter(|d| d != &done) {
+        assert!(!dir.join("burn-checkpoints").exists());
+        assert!(!dir.join("checkpoint-3.cbor").exists());
+        assert_eq!(support::run_json(&dir)["status"], "failed");
+        assert!(series(&dir, "train/loss").is_empty());
+    }
+}
+
+/// Every file under `dir`.
+fn walk(dir: &Path) -> Vec<std::path::PathBuf> {
+    let mut files = Vec::new();
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_dir() {
+            files.extend(walk(&path));
+        } else {
+            files.push(path);
+        }
+    }
+    files
+}
+
+#[test]
 fn a_checkpoint_that_is_not_a_burn_checkpoint_is_refused() {
     let sb = Sandbox::new();
     let bogus = sb.write("bogus.cbor", "not cbor");

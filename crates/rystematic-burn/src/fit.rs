@@ -12,7 +12,7 @@ use crate::checkpoint::{
     AtomicFileCheckpointer, BurnCheckpoint, CHECKPOINT_DIR, EveryEpoch, PARTS,
 };
 use crate::error::BurnError;
-use crate::logging::{LogRenderer, RunLogInstaller};
+use crate::logging::{EpochSpan, LogRenderer, RunLogInstaller};
 use crate::metrics::{Record, RecorderMetricLogger};
 
 /// What [`fit`] returns.
@@ -62,13 +62,14 @@ pub fn fit<M: LearnerModel>(
         recorder.restore(&checkpoint.recorder);
     }
     let (sink, records) = mpsc::channel();
+    let span = EpochSpan::default();
     let (train_iteration, valid_iteration) = resume
         .as_ref()
         .map_or((0, 0), |(c, _)| (c.train_iteration, c.valid_iteration));
     let dir = run.output_dir().join(CHECKPOINT_DIR);
     let restore_dir = resume
         .as_ref()
-        .map(|(c, manifest_dir)| manifest_dir.join(&c.dir));
+        .map(|(c, manifest)| manifest_dir(manifest).join(&c.dir));
     let checkpointer = |part| {
         AtomicFileCheckpointer::new(part, dir.clone(), restore_dir.clone())
             .writes(run.is_master() && !run.is_agent())
@@ -87,7 +88,7 @@ pub fn fit<M: LearnerModel>(
         )
         .with_checkpointing_strategy(EveryEpoch)
         .with_application_logger(Some(Box::new(RunLogInstaller)))
-        .renderer(Box::new(LogRenderer::new()));
+        .renderer(Box::new(LogRenderer::new().reporting(span.clone())));
     if let Some((checkpoint, _)) = &resume {
         training = training.checkpoint(checkpoint.epoch);
     }
@@ -112,6 +113,18 @@ pub fn fit<M: LearnerModel>(
         result.map_err(|panic| BurnError::Panicked(panic_message(&*panic)))?;
     let final_metrics = drain.last_epoch_means();
     drain.result?;
+    // `SupervisedTraining` does not tell its epoch count before it runs; a
+    // resume past the end shows as a start after the last epoch, having
+    // trained nothing and written nothing.
+    if let (Some((checkpoint, path)), Some((starting_epoch, epochs))) = (&resume, span.get())
+        && starting_epoch > epochs
+    {
+        return Err(BurnError::NothingToTrain {
+            checkpoint: path.clone(),
+            epoch: checkpoint.epoch,
+            epochs,
+        });
+    }
     if let Some(error) = result.error {
         return Err(BurnError::Training(error.to_string()));
     }
@@ -138,7 +151,7 @@ pub fn resume_epoch(run: &Run) -> Result<usize, BurnError> {
     Ok(resume_point(run)?.map_or(0, |(checkpoint, _)| checkpoint.epoch))
 }
 
-/// The manifest named by the `checkpoint` parameter, and its directory.
+/// The manifest named by the `checkpoint` parameter, and its path.
 fn resume_point(run: &Run) -> Result<Option<(BurnCheckpoint, PathBuf)>, BurnError> {
     let path: Option<PathBuf> =
         run.params()
@@ -155,9 +168,8 @@ fn resume_point(run: &Run) -> Result<Option<(BurnCheckpoint, PathBuf)>, BurnErro
             path: path.clone(),
             reason: e.to_string(),
         })?;
-    let dir = path.parent().unwrap_or(Path::new(".")).to_path_buf();
     for part in PARTS {
-        let file = checkpoint.part_path(&dir, part);
+        let file = checkpoint.part_path(manifest_dir(&path), part);
         if !file.is_file() {
             return Err(BurnError::Resume {
                 path,
@@ -165,7 +177,12 @@ fn resume_point(run: &Run) -> Result<Option<(BurnCheckpoint, PathBuf)>, BurnErro
             });
         }
     }
-    Ok(Some((checkpoint, dir)))
+    Ok(Some((checkpoint, path)))
+}
+
+/// The directory a manifest is in (its parts are found relative to it).
+fn manifest_dir(manifest: &Path) -> &Path {
+    manifest.parent().unwrap_or(Path::new("."))
 }
 
 /// Per epoch, what is known of it: saved parts and iteration counts.

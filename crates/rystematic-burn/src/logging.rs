@@ -17,6 +17,8 @@ use burn::train::renderer::{
     EvaluationName, MetricState, MetricsRenderer, MetricsRendererEvaluation,
     MetricsRendererTraining,
 };
+use std::sync::{Arc, Mutex};
+
 use tracing_subscriber::layer::SubscriberExt;
 
 /// Burn's application-logger hook, composed with the run's logging: if no
@@ -56,12 +58,39 @@ pub struct LogRenderer {
     /// The last epoch that ended.
     epoch: usize,
     total_epochs: usize,
+    /// Where the span Burn announced at the start is reported back to
+    /// [`crate::fit`], which cannot read it from `SupervisedTraining`.
+    span: Option<EpochSpan>,
 }
 
 impl LogRenderer {
     /// A renderer.
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// Reports the training's span to `span` when Burn starts it.
+    pub(crate) fn reporting(mut self, span: EpochSpan) -> Self {
+        self.span = Some(span);
+        self
+    }
+}
+
+/// The epochs a training covers, as Burn announces them when it starts:
+/// `(starting_epoch, total_epochs)`.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct EpochSpan(Arc<Mutex<Option<(usize, usize)>>>);
+
+impl EpochSpan {
+    fn set(&self, starting_epoch: usize, total_epochs: usize) {
+        // A poisoned lock only means another thread panicked mid-write of
+        // two integers; the value is still the one to report.
+        *self.0.lock().unwrap_or_else(|e| e.into_inner()) = Some((starting_epoch, total_epochs));
+    }
+
+    /// `(starting_epoch, total_epochs)`, once Burn started the training.
+    pub(crate) fn get(&self) -> Option<(usize, usize)> {
+        *self.0.lock().unwrap_or_else(|e| e.into_inner())
     }
 }
 
@@ -108,6 +137,13 @@ impl TrainingProgressLogger for LogRenderer {
     ) {
         self.total_epochs = total_epochs;
         self.epoch = starting_epoch.saturating_sub(1);
+        if let Some(span) = &self.span {
+            span.set(starting_epoch, total_epochs);
+        }
+        if starting_epoch > total_epochs {
+            // Nothing to train: `fit` reports it as an error.
+            return;
+        }
         let label = label.unwrap_or("training");
         tracing::info!(target: "burn_train", "{label}: epochs {starting_epoch} to {total_epochs}");
     }
