@@ -236,24 +236,43 @@ fn tensorboard_reads_the_train_and_valid_tags() {
 }
 
 #[test]
-fn burns_own_log_lines_reach_log_txt_and_the_console() {
+fn log_txt_has_burns_progress_and_epoch_summaries_but_no_line_per_step() {
     let sb = Sandbox::new();
-    let run = sb.run(BURN_MLP, &["--epochs", "1"]);
+    let run = sb.run(BURN_MLP, &["--epochs", "2"]);
     run.ok();
-    let log = read(&sb.only_run_dir(EXPERIMENT).join("log.txt"));
-    // Logged by burn-train itself (through the `log` crate).
-    let burn_line = "[burn_train::learner::supervised::strategies::single::epoch] \
-                     Executing training step for epoch 1";
-    assert!(log.contains(burn_line), "{log}");
-    assert!(run.stderr.contains(burn_line), "{}", run.stderr);
-    // Progress through the integration's renderer, not Burn's println!s.
+    let dir = sb.only_run_dir(EXPERIMENT);
+    let log = read(&dir.join("log.txt"));
+    // rystematic's own lines.
     assert!(
-        log.contains("[burn_train] epoch 1/1: train on 256 items"),
+        log.contains("[INFO] [rystematic] Running experiment burn-mlp"),
         "{log}"
     );
+    // Progress through the integration's renderer, not Burn's println!s,
+    // on the console too.
+    let progress = "[burn_train] epoch 2/2: train on 256 items";
+    assert!(log.contains(progress), "{log}");
+    assert!(run.stderr.contains(progress), "{}", run.stderr);
     assert!(!run.stdout.contains("Starting"), "{}", run.stdout);
+    // One summary line per split and epoch, with the epoch's loss as
+    // recorded.
+    for epoch in 1..=2u64 {
+        for split in ["train", "valid"] {
+            let loss = series(&dir, &format!("epoch/{split}/loss"))
+                .into_iter()
+                .find(|(step, _)| *step == epoch)
+                .unwrap()
+                .1;
+            let line = format!("[rystematic_burn::fit] epoch {epoch} {split}: loss {loss:.6}");
+            assert!(log.contains(&line), "no {line:?} in\n{log}");
+        }
+    }
+    // Burn's step lines (16 `Iteration n` at INFO, burn-train's own `log`
+    // records) are quieted.
+    assert!(!log.contains("Iteration"), "{log}");
+    assert!(!log.contains("strategies::single::epoch"), "{log}");
+    assert!(!run.stderr.contains("Iteration"), "{}", run.stderr);
     // Nothing went to a log file of Burn's own, and nothing warned.
-    assert!(!sb.only_run_dir(EXPERIMENT).join("experiment.log").exists());
+    assert!(!dir.join("experiment.log").exists());
     assert!(!log.contains("[WARN]"), "{log}");
 }
 

@@ -12,7 +12,7 @@ use crate::checkpoint::{
     AtomicFileCheckpointer, BurnCheckpoint, CHECKPOINT_DIR, EveryEpoch, PARTS,
 };
 use crate::error::BurnError;
-use crate::logging::{EpochSpan, LogRenderer, RunLogInstaller};
+use crate::logging::{EpochSpan, LogRenderer, RunLogInstaller, quiet_burn_steps};
 use crate::metrics::{Record, RecorderMetricLogger};
 
 /// What [`fit`] returns.
@@ -38,7 +38,10 @@ pub struct Fitted<M> {
 ///   restores model, optimizer, scheduler and the iteration counters and
 ///   goes on with the next epoch;
 /// - Burn's logs and progress reach `log.txt` and the console (no
-///   `experiment.log` of its own, no terminal UI);
+///   `experiment.log` of its own, no terminal UI), without Burn's
+///   per-step `Iteration n` lines (see [`BURN_STEP_TARGETS`](crate::BURN_STEP_TARGETS));
+///   each split's epoch ends with one summary line
+///   (`epoch 2 valid: loss 0.0421`);
 /// - at the end, the run's parameters and the last epoch's means go to
 ///   hparams as `final/<split>/<metric>` (`hparams.json`, TensorBoard's
 ///   HParams view).
@@ -57,6 +60,7 @@ pub fn fit<M: LearnerModel>(
     learner: Learner<M>,
 ) -> Result<Fitted<M>, BurnError> {
     let resume = resume_point(run)?;
+    quiet_burn_steps();
     let recorder = run.recorder();
     if let Some((checkpoint, _)) = &resume {
         recorder.restore(&checkpoint.recorder);
@@ -258,6 +262,7 @@ impl<'r> Drain<'r> {
                     }
                     _ => {}
                 }
+                self.log_summary(split, epoch);
                 // The recorder's count follows training, so what the
                 // program records after `fit` comes after it.
                 self.recorder.set_count(self.train_iteration);
@@ -270,6 +275,25 @@ impl<'r> Drain<'r> {
             }
         }
         Ok(())
+    }
+
+    /// One line with the split's values for the epoch (they arrive before
+    /// the split's end): `epoch 2 valid: loss 0.0421`.
+    fn log_summary(&self, split: &str, epoch: usize) {
+        let prefix = format!("epoch/{split}/");
+        let values: Vec<String> = self
+            .means
+            .get(&epoch)
+            .into_iter()
+            .flatten()
+            .filter_map(|(tag, value)| {
+                tag.strip_prefix(&prefix)
+                    .map(|name| format!("{name} {value:.6}"))
+            })
+            .collect();
+        if !values.is_empty() {
+            tracing::info!("epoch {epoch} {split}: {}", values.join(", "));
+        }
     }
 
     /// Writes `checkpoint-<epoch>.cbor` once all its parts are saved and

@@ -20,7 +20,7 @@ pub use config::{CONFIG_FILE, save_config};
 pub use error::BurnError;
 pub use fit::{Fitted, fit, resume_epoch};
 pub use loader::EpochShuffledLoader;
-pub use logging::{LogRenderer, RunLogInstaller, install_run_logging};
+pub use logging::{BURN_STEP_TARGETS, LogRenderer, RunLogInstaller, install_run_logging};
 pub use metrics::{Record, RecorderMetricLogger, tag_name};
 pub use seed::{device, gpu_index, seed};
 

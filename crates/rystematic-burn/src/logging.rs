@@ -21,6 +21,29 @@ use std::sync::{Arc, Mutex};
 
 use tracing_subscriber::layer::SubscriberExt;
 
+/// The modules of burn-train 0.22.1 that log one `Iteration n` line per
+/// training step at INFO (and `Executing training step for epoch n` per
+/// epoch, which the [`LogRenderer`]'s `epoch 1/3: train on ...` lines
+/// replace). [`crate::fit`] caps them at WARN, so their warnings and errors
+/// still show.
+pub const BURN_STEP_TARGETS: [&str; 3] = [
+    "burn_train::learner::supervised::strategies::single::epoch",
+    "burn_train::learner::supervised::strategies::multi::epoch",
+    "burn_train::learner::supervised::strategies::ddp::epoch",
+];
+
+/// Caps [`BURN_STEP_TARGETS`] at WARN in every [`rystematic::LogLayer`],
+/// unless the program set a global level covering one already (say
+/// `LogLayer::set_global_target_level("burn_train", Level::INFO)` to see
+/// every step), or a layer of its own has one.
+pub(crate) fn quiet_burn_steps() {
+    for target in BURN_STEP_TARGETS {
+        if rystematic::LogLayer::global_target_level(target).is_none() {
+            rystematic::LogLayer::set_global_target_level(target, tracing::Level::WARN);
+        }
+    }
+}
+
 /// Burn's application-logger hook, composed with the run's logging: if no
 /// global `tracing` subscriber exists yet it installs one with
 /// [`rystematic::log_layer`] (and bridges `log` records); if one exists
@@ -197,4 +220,26 @@ impl MetricsRenderer for LogRenderer {
     fn manual_close(&mut self) {}
 
     fn register_metric(&mut self, _definition: MetricDefinition) {}
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rystematic::LogLayer;
+    use tracing::level_filters::LevelFilter;
+
+    #[test]
+    fn burns_step_lines_are_capped_at_warn_unless_the_program_chose_a_level() {
+        // The program asks for DDP's step lines (a parent module covers it).
+        let ddp = "burn_train::learner::supervised::strategies::ddp";
+        LogLayer::set_global_target_level(ddp, tracing::Level::INFO);
+        quiet_burn_steps();
+        let level = LogLayer::global_target_level;
+        assert_eq!(level(BURN_STEP_TARGETS[0]), Some(LevelFilter::WARN));
+        assert_eq!(level(BURN_STEP_TARGETS[1]), Some(LevelFilter::WARN));
+        assert_eq!(level(BURN_STEP_TARGETS[2]), Some(LevelFilter::INFO));
+        // Burn's other lines (the renderer's progress, its summaries) are
+        // not capped.
+        assert_eq!(level("burn_train"), None);
+    }
 }
