@@ -276,6 +276,95 @@ fn log_txt_has_burns_progress_and_epoch_summaries_but_no_line_per_step() {
     assert!(!log.contains("[WARN]"), "{log}");
 }
 
+/// A port nobody listens on right now.
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .unwrap()
+        .port()
+}
+
+/// The `final weights: <checksum>` a rank logged.
+fn final_weights(log: &str) -> String {
+    log.lines()
+        .find_map(|l| l.split_once("[burn_mlp] final weights: ").map(|(_, w)| w))
+        .unwrap_or_else(|| panic!("no final weights in {log}"))
+        .to_owned()
+}
+
+#[test]
+fn two_ranks_train_one_model_data_parallel() {
+    let sb = Sandbox::new();
+    let port = free_port().to_string();
+    let seed = ["--random-seed", "5", "--epochs", "2"];
+    let ddp_args = [
+        &seed[..],
+        &[
+            "--distributed",
+            "--nproc-per-node",
+            "2",
+            "--master-port",
+            &port,
+        ],
+    ]
+    .concat();
+    sb.run(BURN_MLP, &ddp_args).ok();
+    let ddp = sb.only_run_dir(EXPERIMENT);
+    // Independent training (what each rank did before: the whole data set,
+    // its own model) is the single-process run of the same seed.
+    sb.run(BURN_MLP, &seed).ok();
+    let single = sb
+        .run_dirs(EXPERIMENT)
+        .into_iter()
+        .find(|d| d != &ddp)
+        .unwrap();
+
+    // Both ranks end with the same weights, bit for bit.
+    let rank0 = read(&ddp.join("log.rank-0.txt"));
+    let rank1 = read(&ddp.join("log.rank-1.txt"));
+    assert_eq!(final_weights(&rank0), final_weights(&rank1));
+    assert!(rank1.contains("[RANK 1]"), "{rank1}");
+
+    // Rank 0 alone records and checkpoints: one curve, as many steps as a
+    // single process (each step is one batch of 32, 16 items per rank).
+    let ddp_train = series(&ddp, "train/loss");
+    let single_train = series(&single, "train/loss");
+    assert_eq!(ddp_train.len(), 16);
+    assert!(ddp.join("checkpoint-2.cbor").is_file());
+    // Its curve is not independent training's: rank 0's loss is that of
+    // its half of each batch.
+    assert_ne!(ddp_train, single_train);
+    // Yet it is one model trained on whole batches: the mean of the two
+    // halves' gradients is the batch's, so the validation curve is the
+    // single process's, up to float rounding (training each rank alone on
+    // its half would be far off).
+    let (ddp_valid, single_valid) = (series(&ddp, "valid/loss"), series(&single, "valid/loss"));
+    assert_eq!(ddp_valid.len(), single_valid.len());
+    for ((step, a), (_, b)) in ddp_valid.iter().zip(&single_valid) {
+        assert!(
+            (a - b).abs() < 1e-4,
+            "valid/loss at step {step}: {a} vs {b}"
+        );
+    }
+    // And each epoch's train loss, averaged over the two halves, is the
+    // single process's.
+    let epoch_loss = |log: &str, epoch: u64| -> f64 {
+        let prefix = format!("[rystematic_burn::fit] epoch {epoch} train: loss ");
+        log.lines()
+            .find_map(|l| l.split_once(&prefix).map(|(_, v)| v.parse().unwrap()))
+            .unwrap_or_else(|| panic!("no epoch {epoch} train loss in {log}"))
+    };
+    for epoch in 1..=2 {
+        let (a, b) = (epoch_loss(&rank0, epoch), epoch_loss(&rank1, epoch));
+        assert_ne!(a, b, "the ranks trained on different halves");
+        let single = series(&single, "epoch/train/loss")[epoch as usize - 1].1;
+        assert!(
+            ((a + b) / 2.0 - single).abs() < 1e-4,
+            "epoch {epoch}: {a}, {b} vs {single}"
+        );
+    }
+}
+
 #[test]
 fn the_cpu_backend_trains_whatever_cuda_visible_devices_says() {
     // Clusters hide GPUs from CPU jobs with an empty list; without a GPU

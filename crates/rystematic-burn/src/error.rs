@@ -55,6 +55,17 @@ pub enum BurnError {
         #[source]
         source: std::io::Error,
     },
+    /// The ranks of a distributed run could not average their gradients.
+    #[error("rank {rank} cannot {what}")]
+    Collective {
+        /// This process's rank.
+        rank: u32,
+        /// What it was doing.
+        what: String,
+        /// The cause.
+        #[source]
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
     /// No device can be chosen for this rank.
     #[error("no GPU for local rank {local_rank}: {reason}")]
     Device {

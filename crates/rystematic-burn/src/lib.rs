@@ -5,7 +5,9 @@
 compile_error!("rystematic-burn supports Unix only (Linux, macOS), like rystematic");
 
 mod checkpoint;
+mod collective;
 mod config;
+mod data_parallel;
 mod error;
 mod fit;
 mod loader;
@@ -16,7 +18,9 @@ mod seed;
 pub use checkpoint::{
     AtomicFileCheckpointer, BurnCheckpoint, CHECKPOINT_DIR, EveryEpoch, part_file_name,
 };
+pub use collective::AllReduce;
 pub use config::{CONFIG_FILE, save_config};
+pub use data_parallel::{DataParallel, data_parallel};
 pub use error::BurnError;
 pub use fit::{Fitted, fit, resume_epoch};
 pub use loader::EpochShuffledLoader;
