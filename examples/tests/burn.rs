@@ -366,6 +366,49 @@ fn two_ranks_train_one_model_data_parallel() {
 }
 
 #[test]
+fn a_data_parallel_run_resumes_exactly() {
+    let sb = Sandbox::new();
+    let port = free_port().to_string();
+    let ddp = [
+        "--random-seed",
+        "2",
+        "--epochs",
+        "3",
+        "--distributed",
+        "--nproc-per-node",
+        "2",
+        "--master-port",
+        &port,
+    ];
+    sb.run(BURN_MLP, &ddp).ok();
+    let straight = sb.only_run_dir(EXPERIMENT);
+    let manifest = straight.join("checkpoint-2.cbor");
+    sb.run(
+        BURN_MLP,
+        &[&ddp[..], &["--checkpoint", manifest.to_str().unwrap()]].concat(),
+    )
+    .ok();
+    let resumed = sb
+        .run_dirs(EXPERIMENT)
+        .into_iter()
+        .find(|d| d != &straight)
+        .unwrap();
+    // Every rank restored epoch 2 and trained epoch 3 on the same parts
+    // of the same batches: the same model as three epochs straight.
+    assert_eq!(
+        std::fs::read(straight.join("burn-checkpoints/model-3.bpk")).unwrap(),
+        std::fs::read(resumed.join("burn-checkpoints/model-3.bpk")).unwrap(),
+    );
+    for rank in 0..2 {
+        let log = |dir: &Path| read(&dir.join(format!("log.rank-{rank}.txt")));
+        assert_eq!(
+            final_weights(&log(&straight)),
+            final_weights(&log(&resumed))
+        );
+    }
+}
+
+#[test]
 fn the_cpu_backend_trains_whatever_cuda_visible_devices_says() {
     // Clusters hide GPUs from CPU jobs with an empty list; without a GPU
     // feature every rank trains on the CPU.
