@@ -17,6 +17,7 @@ use std::hash::BuildHasher;
 use std::io::{self, Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::sync::Mutex;
+use std::time::Duration;
 
 use rystematic::Run;
 
@@ -25,6 +26,9 @@ use crate::error::BurnError;
 /// The address rank 0 listens on: the master's (`MASTER_ADDR`, set for
 /// every worker of a distributed run).
 const MASTER_ADDR: &str = "MASTER_ADDR";
+
+/// How long rank 0 waits for a new connection to greet.
+const HELLO_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// Mean of equally long `f32` vectors across every rank of a distributed
 /// run (see the module doc). Ranks must call [`AllReduce::mean`] the same
@@ -90,17 +94,10 @@ impl AllReduce {
         let links = match listener {
             Some(listener) => accept_peers(&listener, world_size, token)
                 .map_err(error(format!("accept the other ranks on {host}:{port}")))?,
-            None => {
-                let mut link = TcpStream::connect((host.as_str(), port))
-                    .map_err(error(format!("reach rank 0 at {host}:{port}")))?;
-                link.set_nodelay(true)
-                    .map_err(error("configure the connection".to_owned()))?;
-                let mut hello = token.to_le_bytes().to_vec();
-                hello.extend_from_slice(&rank.to_le_bytes());
-                link.write_all(&hello)
-                    .map_err(error(format!("greet rank 0 at {host}:{port}")))?;
-                vec![link]
-            }
+            None => vec![
+                join(&host, port, token, rank)
+                    .map_err(error(format!("reach rank 0 at {host}:{port}")))?,
+            ],
         };
         Ok(Some(AllReduce {
             rank,
@@ -164,6 +161,16 @@ impl AllReduce {
     }
 }
 
+/// A non-master rank connects to rank 0 and says who it is.
+fn join(host: &str, port: u16, token: u64, rank: u32) -> io::Result<TcpStream> {
+    let mut link = TcpStream::connect((host, port))?;
+    link.set_nodelay(true)?;
+    let mut hello = token.to_le_bytes().to_vec();
+    hello.extend_from_slice(&rank.to_le_bytes());
+    link.write_all(&hello)?;
+    Ok(link)
+}
+
 /// A non-master rank's side: send, then read the mean back.
 fn exchange(
     link: &mut TcpStream,
@@ -186,10 +193,14 @@ fn accept_peers(listener: &TcpListener, world_size: u32, token: u64) -> io::Resu
     let mut peers: Vec<Option<TcpStream>> = (1..world_size).map(|_| None).collect();
     while peers.iter().any(Option::is_none) {
         let (mut stream, _) = listener.accept()?;
+        // A connection that never says who it is must not hold up the
+        // world; ranks greet at once.
+        stream.set_read_timeout(Some(HELLO_TIMEOUT))?;
         let (mut given, mut rank) = ([0u8; 8], [0u8; 4]);
         if stream.read_exact(&mut given).is_err() || stream.read_exact(&mut rank).is_err() {
             continue;
         }
+        stream.set_read_timeout(None)?;
         let (given, rank) = (u64::from_le_bytes(given), u32::from_le_bytes(rank));
         let slot = (rank as usize)
             .checked_sub(1)
@@ -213,4 +224,98 @@ fn read_u64(link: &mut TcpStream) -> io::Result<u64> {
 
 fn to_bytes(values: &[f32]) -> Vec<u8> {
     values.iter().flat_map(|v| v.to_le_bytes()).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A world of `world_size` ranks on threads, over loopback; each rank
+    /// runs `f` with its `AllReduce`.
+    fn world<T: Send + 'static>(
+        world_size: u32,
+        f: impl Fn(u32, AllReduce) -> T + Send + Sync + Clone + 'static,
+    ) -> Vec<T> {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let token = 0x5eed;
+        // A stranger without the token is turned away.
+        let stranger = TcpStream::connect(("127.0.0.1", port)).unwrap();
+        drop(stranger);
+        let ranks: Vec<_> = (1..world_size)
+            .map(|rank| {
+                let f = f.clone();
+                std::thread::spawn(move || {
+                    let link = join("127.0.0.1", port, token, rank).unwrap();
+                    f(
+                        rank,
+                        AllReduce {
+                            rank,
+                            world_size,
+                            links: Mutex::new(vec![link]),
+                        },
+                    )
+                })
+            })
+            .collect();
+        let links = accept_peers(&listener, world_size, token).unwrap();
+        let master = f(
+            0,
+            AllReduce {
+                rank: 0,
+                world_size,
+                links: Mutex::new(links),
+            },
+        );
+        std::iter::once(master)
+            .chain(ranks.into_iter().map(|r| r.join().unwrap()))
+            .collect()
+    }
+
+    #[test]
+    fn every_rank_gets_the_same_mean_step_after_step() {
+        let results = world(3, |rank, all_reduce| {
+            let mut steps = Vec::new();
+            for step in 0..3 {
+                let r = rank as f32;
+                let mut values = vec![r, 10.0 * r + step as f32, -r];
+                all_reduce.mean(&mut values).unwrap();
+                steps.push(values);
+            }
+            steps
+        });
+        // Ranks 0, 1, 2: means 1, 10 + step, -1.
+        for steps in &results {
+            for (step, values) in steps.iter().enumerate() {
+                assert_eq!(values, &[1.0, 10.0 + step as f32, -1.0]);
+            }
+        }
+        assert!(results.iter().all(|r| r == &results[0]), "bit for bit");
+    }
+
+    #[test]
+    fn ranks_with_different_models_are_an_error_naming_the_rank() {
+        let results = world(2, |rank, all_reduce| {
+            let mut values = vec![0.0; 2 + rank as usize];
+            all_reduce.mean(&mut values).map_err(|e| {
+                let mut line = e.to_string();
+                if let Some(source) = std::error::Error::source(&e) {
+                    line.push_str(&format!(": {source}"));
+                }
+                line
+            })
+        });
+        assert_eq!(
+            results[0].as_ref().unwrap_err(),
+            "rank 0 cannot average 2 gradient values: rank 1 sent 3 values where rank 0 has 2: \
+             the ranks' models differ"
+        );
+        // Rank 1 sees rank 0 hang up.
+        assert!(
+            results[1]
+                .as_ref()
+                .unwrap_err()
+                .starts_with("rank 1 cannot average 3")
+        );
+    }
 }
