@@ -164,6 +164,14 @@ fn burn_mlp(params: Training, run: &Run) -> anyhow::Result<()> {
         "--batch-size must be at least 1, not 0"
     );
     anyhow::ensure!(params.hidden > 0, "--hidden must be at least 1, not 0");
+    // Each rank trains on its part of every batch.
+    anyhow::ensure!(
+        params.batch_size >= run.world_size() as usize,
+        "--batch-size {} gives some of the {} ranks no item: it must be at least {}",
+        params.batch_size,
+        run.world_size(),
+        run.world_size()
+    );
     rystematic_burn::save_config(run, &params)?;
     let device = rystematic_burn::device(run)?;
     // Data first, then weights: both from the run's seed stream.

@@ -366,6 +366,28 @@ fn two_ranks_train_one_model_data_parallel() {
 }
 
 #[test]
+fn a_batch_too_small_to_share_is_one_clear_error() {
+    let sb = Sandbox::new();
+    let port = free_port().to_string();
+    let run = sb.run(
+        BURN_MLP,
+        &[
+            "--distributed",
+            "--nproc-per-node",
+            "2",
+            "--master-port",
+            &port,
+            "--batch-size",
+            "1",
+        ],
+    );
+    assert_ne!(run.code, Some(0));
+    let line = "--batch-size 1 gives some of the 2 ranks no item: it must be at least 2";
+    assert!(run.stderr.contains(line), "{}", run.stderr);
+    assert!(!run.stderr.contains("panicked"), "{}", run.stderr);
+}
+
+#[test]
 fn a_data_parallel_run_resumes_exactly() {
     let sb = Sandbox::new();
     let port = free_port().to_string();
