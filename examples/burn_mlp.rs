@@ -6,6 +6,7 @@
 //! cargo run --bin burn_mlp -- --epochs 3 --lr 0.01
 //! tensorboard --logdir output/burn_mlp
 //! cargo run --bin burn_mlp -- --epochs 4 --checkpoint output/burn_mlp/<run>/checkpoint-3.cbor
+//! cargo run --bin burn_mlp -- --distributed --nproc-per-node 2   # one model, data-parallel
 //! ```
 
 use std::sync::Arc;
@@ -163,6 +164,14 @@ fn burn_mlp(params: Training, run: &Run) -> anyhow::Result<()> {
         "--batch-size must be at least 1, not 0"
     );
     anyhow::ensure!(params.hidden > 0, "--hidden must be at least 1, not 0");
+    // Each rank trains on its part of every batch.
+    anyhow::ensure!(
+        params.batch_size >= run.world_size() as usize,
+        "--batch-size {} gives some of the {} ranks no item: it must be at least {}",
+        params.batch_size,
+        run.world_size(),
+        run.world_size()
+    );
     rystematic_burn::save_config(run, &params)?;
     let device = rystematic_burn::device(run)?;
     // Data first, then weights: both from the run's seed stream.
@@ -171,7 +180,10 @@ fn burn_mlp(params: Training, run: &Run) -> anyhow::Result<()> {
     let valid = samples(&mut rng, TRAIN_SAMPLES / 4);
     rystematic_burn::seed(run, &device);
     let model = Mlp::new(params.hidden, &device.clone().autodiff());
-    let learner = Learner::new(model, AdamConfig::new().init(), params.lr);
+    // With `--distributed`, the ranks average their gradients every step:
+    // one model, trained on every rank's share of each batch.
+    let optimizer = rystematic_burn::data_parallel(run, AdamConfig::new().build())?;
+    let learner = Learner::new(model, optimizer.into(), params.lr);
     // Shuffled by (seed, epoch), not by Burn's advancing generator, so a
     // run resumed after epoch 2 sees epoch 3's batches, as a straight run.
     let shuffle_seed = run.new_seed_bits(64);
@@ -181,7 +193,8 @@ fn burn_mlp(params: Training, run: &Run) -> anyhow::Result<()> {
         params.batch_size,
         shuffle_seed,
     )
-    .resume_after(rystematic_burn::resume_epoch(run)?);
+    .resume_after(rystematic_burn::resume_epoch(run)?)
+    .shard(run.rank(), run.world_size());
     let training = SupervisedTraining::new(
         run.output_dir(),
         Arc::new(train_loader),
@@ -198,8 +211,28 @@ fn burn_mlp(params: Training, run: &Run) -> anyhow::Result<()> {
         .map(|(_, value)| *value)
         .ok_or_else(|| anyhow::anyhow!("no validation loss was recorded"))?;
     run.recorder().flush()?;
+    // What the ranks of a distributed run compare: one model, same bits.
+    tracing::info!("final weights: {:016x}", checksum(&fitted.model));
     println!("final valid loss: {valid_loss}");
     Ok(())
+}
+
+/// FNV-1a over the bits of every weight, in a fixed order.
+fn checksum(model: &Mlp) -> u64 {
+    let tensors = [
+        model.hidden.weight.val().into_data(),
+        model.output.weight.val().into_data(),
+    ]
+    .into_iter()
+    .chain(model.hidden.bias.iter().map(|b| b.val().into_data()))
+    .chain(model.output.bias.iter().map(|b| b.val().into_data()));
+    let mut hash = 0xcbf2_9ce4_8422_2325_u64;
+    for data in tensors {
+        for byte in data.as_bytes() {
+            hash = (hash ^ u64::from(*byte)).wrapping_mul(0x0100_0000_01b3);
+        }
+    }
+    hash
 }
 
 rystematic::main!();

@@ -132,6 +132,74 @@ fn resuming_from_epoch_two_ends_where_three_straight_epochs_end() {
 }
 
 #[test]
+fn resuming_with_no_epoch_left_is_one_clear_error_and_loses_nothing() {
+    let sb = Sandbox::new();
+    sb.run(BURN_MLP, &["--random-seed", "4", "--epochs", "2"])
+        .ok();
+    let done = sb.only_run_dir(EXPERIMENT);
+    let manifest = done.join("checkpoint-2.cbor");
+    let snapshot = |dir: &Path| -> Vec<(String, Vec<u8>)> {
+        let mut files: Vec<_> = walk(dir)
+            .into_iter()
+            .map(|f| {
+                let bytes = std::fs::read(&f).unwrap();
+                (f.strip_prefix(dir).unwrap().display().to_string(), bytes)
+            })
+            .collect();
+        files.sort();
+        files
+    };
+    let before = snapshot(&done);
+    for epochs in ["2", "1"] {
+        let run = sb.run(
+            BURN_MLP,
+            &[
+                "--epochs",
+                epochs,
+                "--checkpoint",
+                manifest.to_str().unwrap(),
+            ],
+        );
+        assert_ne!(run.code, Some(0), "{}", run.stderr);
+        let expected = format!(
+            "cannot resume from checkpoint {}: it is of epoch 2 and the training asks for \
+             {epochs} epochs, so nothing is left to train (ask for more than 2)",
+            manifest.display()
+        );
+        let lines: Vec<_> = run
+            .stderr
+            .lines()
+            .filter(|l| l.contains(&expected))
+            .collect();
+        assert_eq!(lines.len(), 1, "one line saying so:\n{}", run.stderr);
+        assert!(!run.stderr.contains("no validation loss"), "{}", run.stderr);
+    }
+    // The checkpointed run is untouched, and the refused runs trained and
+    // checkpointed nothing, and say they failed.
+    assert_eq!(snapshot(&done), before);
+    for dir in sb.run_dirs(EXPERIMENT).into_iter().filter(|d| d != &done) {
+        assert!(!dir.join("burn-checkpoints").exists());
+        assert!(!dir.join("checkpoint-3.cbor").exists());
+        assert_eq!(support::run_json(&dir)["status"], "failed");
+        assert!(series(&dir, "train/loss").is_empty());
+    }
+}
+
+/// Every file under `dir`.
+fn walk(dir: &Path) -> Vec<std::path::PathBuf> {
+    let mut files = Vec::new();
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_dir() {
+            files.extend(walk(&path));
+        } else {
+            files.push(path);
+        }
+    }
+    files
+}
+
+#[test]
 fn a_checkpoint_that_is_not_a_burn_checkpoint_is_refused() {
     let sb = Sandbox::new();
     let bogus = sb.write("bogus.cbor", "not cbor");
@@ -168,25 +236,198 @@ fn tensorboard_reads_the_train_and_valid_tags() {
 }
 
 #[test]
-fn burns_own_log_lines_reach_log_txt_and_the_console() {
+fn log_txt_has_burns_progress_and_epoch_summaries_but_no_line_per_step() {
     let sb = Sandbox::new();
-    let run = sb.run(BURN_MLP, &["--epochs", "1"]);
+    let run = sb.run(BURN_MLP, &["--epochs", "2"]);
     run.ok();
-    let log = read(&sb.only_run_dir(EXPERIMENT).join("log.txt"));
-    // Logged by burn-train itself (through the `log` crate).
-    let burn_line = "[burn_train::learner::supervised::strategies::single::epoch] \
-                     Executing training step for epoch 1";
-    assert!(log.contains(burn_line), "{log}");
-    assert!(run.stderr.contains(burn_line), "{}", run.stderr);
-    // Progress through the integration's renderer, not Burn's println!s.
+    let dir = sb.only_run_dir(EXPERIMENT);
+    let log = read(&dir.join("log.txt"));
+    // rystematic's own lines.
     assert!(
-        log.contains("[burn_train] epoch 1/1: train on 256 items"),
+        log.contains("[INFO] [rystematic] Running experiment burn-mlp"),
         "{log}"
     );
+    // Progress through the integration's renderer, not Burn's println!s,
+    // on the console too.
+    let progress = "[burn_train] epoch 2/2: train on 256 items";
+    assert!(log.contains(progress), "{log}");
+    assert!(run.stderr.contains(progress), "{}", run.stderr);
     assert!(!run.stdout.contains("Starting"), "{}", run.stdout);
+    // One summary line per split and epoch, with the epoch's loss as
+    // recorded.
+    for epoch in 1..=2u64 {
+        for split in ["train", "valid"] {
+            let loss = series(&dir, &format!("epoch/{split}/loss"))
+                .into_iter()
+                .find(|(step, _)| *step == epoch)
+                .unwrap()
+                .1;
+            let line = format!("[rystematic_burn::fit] epoch {epoch} {split}: loss {loss:.6}");
+            assert!(log.contains(&line), "no {line:?} in\n{log}");
+        }
+    }
+    // Burn's step lines (16 `Iteration n` at INFO, burn-train's own `log`
+    // records) are quieted.
+    assert!(!log.contains("Iteration"), "{log}");
+    assert!(!log.contains("strategies::single::epoch"), "{log}");
+    assert!(!run.stderr.contains("Iteration"), "{}", run.stderr);
     // Nothing went to a log file of Burn's own, and nothing warned.
-    assert!(!sb.only_run_dir(EXPERIMENT).join("experiment.log").exists());
+    assert!(!dir.join("experiment.log").exists());
     assert!(!log.contains("[WARN]"), "{log}");
+}
+
+/// A port nobody listens on right now.
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .unwrap()
+        .port()
+}
+
+/// The `final weights: <checksum>` a rank logged.
+fn final_weights(log: &str) -> String {
+    log.lines()
+        .find_map(|l| l.split_once("[burn_mlp] final weights: ").map(|(_, w)| w))
+        .unwrap_or_else(|| panic!("no final weights in {log}"))
+        .to_owned()
+}
+
+#[test]
+fn two_ranks_train_one_model_data_parallel() {
+    let sb = Sandbox::new();
+    let port = free_port().to_string();
+    let seed = ["--random-seed", "5", "--epochs", "2"];
+    let ddp_args = [
+        &seed[..],
+        &[
+            "--distributed",
+            "--nproc-per-node",
+            "2",
+            "--master-port",
+            &port,
+        ],
+    ]
+    .concat();
+    sb.run(BURN_MLP, &ddp_args).ok();
+    let ddp = sb.only_run_dir(EXPERIMENT);
+    // Independent training (what each rank did before: the whole data set,
+    // its own model) is the single-process run of the same seed.
+    sb.run(BURN_MLP, &seed).ok();
+    let single = sb
+        .run_dirs(EXPERIMENT)
+        .into_iter()
+        .find(|d| d != &ddp)
+        .unwrap();
+
+    // Both ranks end with the same weights, bit for bit.
+    let rank0 = read(&ddp.join("log.rank-0.txt"));
+    let rank1 = read(&ddp.join("log.rank-1.txt"));
+    assert_eq!(final_weights(&rank0), final_weights(&rank1));
+    assert!(rank1.contains("[RANK 1]"), "{rank1}");
+
+    // Rank 0 alone records and checkpoints: one curve, as many steps as a
+    // single process (each step is one batch of 32, 16 items per rank).
+    let ddp_train = series(&ddp, "train/loss");
+    let single_train = series(&single, "train/loss");
+    assert_eq!(ddp_train.len(), 16);
+    assert!(ddp.join("checkpoint-2.cbor").is_file());
+    // Its curve is not independent training's: rank 0's loss is that of
+    // its half of each batch.
+    assert_ne!(ddp_train, single_train);
+    // Yet it is one model trained on whole batches: the mean of the two
+    // halves' gradients is the batch's, so the validation curve is the
+    // single process's, up to float rounding (training each rank alone on
+    // its half would be far off).
+    let (ddp_valid, single_valid) = (series(&ddp, "valid/loss"), series(&single, "valid/loss"));
+    assert_eq!(ddp_valid.len(), single_valid.len());
+    for ((step, a), (_, b)) in ddp_valid.iter().zip(&single_valid) {
+        assert!(
+            (a - b).abs() < 1e-4,
+            "valid/loss at step {step}: {a} vs {b}"
+        );
+    }
+    // And each epoch's train loss, averaged over the two halves, is the
+    // single process's.
+    let epoch_loss = |log: &str, epoch: u64| -> f64 {
+        let prefix = format!("[rystematic_burn::fit] epoch {epoch} train: loss ");
+        log.lines()
+            .find_map(|l| l.split_once(&prefix).map(|(_, v)| v.parse().unwrap()))
+            .unwrap_or_else(|| panic!("no epoch {epoch} train loss in {log}"))
+    };
+    for epoch in 1..=2 {
+        let (a, b) = (epoch_loss(&rank0, epoch), epoch_loss(&rank1, epoch));
+        assert_ne!(a, b, "the ranks trained on different halves");
+        let single = series(&single, "epoch/train/loss")[epoch as usize - 1].1;
+        assert!(
+            ((a + b) / 2.0 - single).abs() < 1e-4,
+            "epoch {epoch}: {a}, {b} vs {single}"
+        );
+    }
+}
+
+#[test]
+fn a_batch_too_small_to_share_is_one_clear_error() {
+    let sb = Sandbox::new();
+    let port = free_port().to_string();
+    let run = sb.run(
+        BURN_MLP,
+        &[
+            "--distributed",
+            "--nproc-per-node",
+            "2",
+            "--master-port",
+            &port,
+            "--batch-size",
+            "1",
+        ],
+    );
+    assert_ne!(run.code, Some(0));
+    let line = "--batch-size 1 gives some of the 2 ranks no item: it must be at least 2";
+    assert!(run.stderr.contains(line), "{}", run.stderr);
+    assert!(!run.stderr.contains("panicked"), "{}", run.stderr);
+}
+
+#[test]
+fn a_data_parallel_run_resumes_exactly() {
+    let sb = Sandbox::new();
+    let port = free_port().to_string();
+    let ddp = [
+        "--random-seed",
+        "2",
+        "--epochs",
+        "3",
+        "--distributed",
+        "--nproc-per-node",
+        "2",
+        "--master-port",
+        &port,
+    ];
+    sb.run(BURN_MLP, &ddp).ok();
+    let straight = sb.only_run_dir(EXPERIMENT);
+    let manifest = straight.join("checkpoint-2.cbor");
+    sb.run(
+        BURN_MLP,
+        &[&ddp[..], &["--checkpoint", manifest.to_str().unwrap()]].concat(),
+    )
+    .ok();
+    let resumed = sb
+        .run_dirs(EXPERIMENT)
+        .into_iter()
+        .find(|d| d != &straight)
+        .unwrap();
+    // Every rank restored epoch 2 and trained epoch 3 on the same parts
+    // of the same batches: the same model as three epochs straight.
+    assert_eq!(
+        std::fs::read(straight.join("burn-checkpoints/model-3.bpk")).unwrap(),
+        std::fs::read(resumed.join("burn-checkpoints/model-3.bpk")).unwrap(),
+    );
+    for rank in 0..2 {
+        let log = |dir: &Path| read(&dir.join(format!("log.rank-{rank}.txt")));
+        assert_eq!(
+            final_weights(&log(&straight)),
+            final_weights(&log(&resumed))
+        );
+    }
 }
 
 #[test]

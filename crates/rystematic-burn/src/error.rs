@@ -14,6 +14,20 @@ pub enum BurnError {
         /// Why it cannot be used.
         reason: String,
     },
+    /// The checkpoint to resume from already has all the epochs the
+    /// training asks for: resuming would train nothing.
+    #[error(
+        "cannot resume from checkpoint {checkpoint}: it is of epoch {epoch} and the training \
+         asks for {epochs} epochs, so nothing is left to train (ask for more than {epoch})"
+    )]
+    NothingToTrain {
+        /// The checkpoint file.
+        checkpoint: PathBuf,
+        /// The checkpoint's epoch.
+        epoch: usize,
+        /// The epochs the training asks for, in all.
+        epochs: usize,
+    },
     /// The recorder could not write the run's metrics.
     #[error("cannot record the training's metrics")]
     Record(#[from] rystematic_recorder::RecorderError),
@@ -40,6 +54,17 @@ pub enum BurnError {
         /// The cause.
         #[source]
         source: std::io::Error,
+    },
+    /// The ranks of a distributed run could not average their gradients.
+    #[error("rank {rank} cannot {what}")]
+    Collective {
+        /// This process's rank.
+        rank: u32,
+        /// What it was doing.
+        what: String,
+        /// The cause.
+        #[source]
+        source: Box<dyn std::error::Error + Send + Sync>,
     },
     /// No device can be chosen for this rank.
     #[error("no GPU for local rank {local_rank}: {reason}")]

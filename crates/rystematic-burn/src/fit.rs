@@ -12,7 +12,7 @@ use crate::checkpoint::{
     AtomicFileCheckpointer, BurnCheckpoint, CHECKPOINT_DIR, EveryEpoch, PARTS,
 };
 use crate::error::BurnError;
-use crate::logging::{LogRenderer, RunLogInstaller};
+use crate::logging::{EpochSpan, LogRenderer, RunLogInstaller, quiet_burn_steps};
 use crate::metrics::{Record, RecorderMetricLogger};
 
 /// What [`fit`] returns.
@@ -38,7 +38,10 @@ pub struct Fitted<M> {
 ///   restores model, optimizer, scheduler and the iteration counters and
 ///   goes on with the next epoch;
 /// - Burn's logs and progress reach `log.txt` and the console (no
-///   `experiment.log` of its own, no terminal UI);
+///   `experiment.log` of its own, no terminal UI), without Burn's
+///   per-step `Iteration n` lines (see [`BURN_STEP_TARGETS`](crate::BURN_STEP_TARGETS));
+///   each split's epoch ends with one summary line
+///   (`epoch 2 valid: loss 0.0421`);
 /// - at the end, the run's parameters and the last epoch's means go to
 ///   hparams as `final/<split>/<metric>` (`hparams.json`, TensorBoard's
 ///   HParams view).
@@ -57,18 +60,20 @@ pub fn fit<M: LearnerModel>(
     learner: Learner<M>,
 ) -> Result<Fitted<M>, BurnError> {
     let resume = resume_point(run)?;
+    quiet_burn_steps();
     let recorder = run.recorder();
     if let Some((checkpoint, _)) = &resume {
         recorder.restore(&checkpoint.recorder);
     }
     let (sink, records) = mpsc::channel();
+    let span = EpochSpan::default();
     let (train_iteration, valid_iteration) = resume
         .as_ref()
         .map_or((0, 0), |(c, _)| (c.train_iteration, c.valid_iteration));
     let dir = run.output_dir().join(CHECKPOINT_DIR);
     let restore_dir = resume
         .as_ref()
-        .map(|(c, manifest_dir)| manifest_dir.join(&c.dir));
+        .map(|(c, manifest)| manifest_dir(manifest).join(&c.dir));
     let checkpointer = |part| {
         AtomicFileCheckpointer::new(part, dir.clone(), restore_dir.clone())
             .writes(run.is_master() && !run.is_agent())
@@ -87,7 +92,7 @@ pub fn fit<M: LearnerModel>(
         )
         .with_checkpointing_strategy(EveryEpoch)
         .with_application_logger(Some(Box::new(RunLogInstaller)))
-        .renderer(Box::new(LogRenderer::new()));
+        .renderer(Box::new(LogRenderer::new().reporting(span.clone())));
     if let Some((checkpoint, _)) = &resume {
         training = training.checkpoint(checkpoint.epoch);
     }
@@ -112,6 +117,18 @@ pub fn fit<M: LearnerModel>(
         result.map_err(|panic| BurnError::Panicked(panic_message(&*panic)))?;
     let final_metrics = drain.last_epoch_means();
     drain.result?;
+    // `SupervisedTraining` does not tell its epoch count before it runs; a
+    // resume past the end shows as a start after the last epoch, having
+    // trained nothing and written nothing.
+    if let (Some((checkpoint, path)), Some((starting_epoch, epochs))) = (&resume, span.get())
+        && starting_epoch > epochs
+    {
+        return Err(BurnError::NothingToTrain {
+            checkpoint: path.clone(),
+            epoch: checkpoint.epoch,
+            epochs,
+        });
+    }
     if let Some(error) = result.error {
         return Err(BurnError::Training(error.to_string()));
     }
@@ -138,7 +155,7 @@ pub fn resume_epoch(run: &Run) -> Result<usize, BurnError> {
     Ok(resume_point(run)?.map_or(0, |(checkpoint, _)| checkpoint.epoch))
 }
 
-/// The manifest named by the `checkpoint` parameter, and its directory.
+/// The manifest named by the `checkpoint` parameter, and its path.
 fn resume_point(run: &Run) -> Result<Option<(BurnCheckpoint, PathBuf)>, BurnError> {
     let path: Option<PathBuf> =
         run.params()
@@ -155,9 +172,8 @@ fn resume_point(run: &Run) -> Result<Option<(BurnCheckpoint, PathBuf)>, BurnErro
             path: path.clone(),
             reason: e.to_string(),
         })?;
-    let dir = path.parent().unwrap_or(Path::new(".")).to_path_buf();
     for part in PARTS {
-        let file = checkpoint.part_path(&dir, part);
+        let file = checkpoint.part_path(manifest_dir(&path), part);
         if !file.is_file() {
             return Err(BurnError::Resume {
                 path,
@@ -165,7 +181,12 @@ fn resume_point(run: &Run) -> Result<Option<(BurnCheckpoint, PathBuf)>, BurnErro
             });
         }
     }
-    Ok(Some((checkpoint, dir)))
+    Ok(Some((checkpoint, path)))
+}
+
+/// The directory a manifest is in (its parts are found relative to it).
+fn manifest_dir(manifest: &Path) -> &Path {
+    manifest.parent().unwrap_or(Path::new("."))
 }
 
 /// Per epoch, what is known of it: saved parts and iteration counts.
@@ -241,6 +262,7 @@ impl<'r> Drain<'r> {
                     }
                     _ => {}
                 }
+                self.log_summary(split, epoch);
                 // The recorder's count follows training, so what the
                 // program records after `fit` comes after it.
                 self.recorder.set_count(self.train_iteration);
@@ -253,6 +275,25 @@ impl<'r> Drain<'r> {
             }
         }
         Ok(())
+    }
+
+    /// One line with the split's values for the epoch (they arrive before
+    /// the split's end): `epoch 2 valid: loss 0.0421`.
+    fn log_summary(&self, split: &str, epoch: usize) {
+        let prefix = format!("epoch/{split}/");
+        let values: Vec<String> = self
+            .means
+            .get(&epoch)
+            .into_iter()
+            .flatten()
+            .filter_map(|(tag, value)| {
+                tag.strip_prefix(&prefix)
+                    .map(|name| format!("{name} {value:.6}"))
+            })
+            .collect();
+        if !values.is_empty() {
+            tracing::info!("epoch {epoch} {split}: {}", values.join(", "));
+        }
     }
 
     /// Writes `checkpoint-<epoch>.cbor` once all its parts are saved and

@@ -5,7 +5,9 @@
 compile_error!("rystematic-burn supports Unix only (Linux, macOS), like rystematic");
 
 mod checkpoint;
+mod collective;
 mod config;
+mod data_parallel;
 mod error;
 mod fit;
 mod loader;
@@ -16,11 +18,13 @@ mod seed;
 pub use checkpoint::{
     AtomicFileCheckpointer, BurnCheckpoint, CHECKPOINT_DIR, EveryEpoch, part_file_name,
 };
+pub use collective::AllReduce;
 pub use config::{CONFIG_FILE, save_config};
+pub use data_parallel::{DataParallel, data_parallel};
 pub use error::BurnError;
 pub use fit::{Fitted, fit, resume_epoch};
 pub use loader::EpochShuffledLoader;
-pub use logging::{LogRenderer, RunLogInstaller, install_run_logging};
+pub use logging::{BURN_STEP_TARGETS, LogRenderer, RunLogInstaller, install_run_logging};
 pub use metrics::{Record, RecorderMetricLogger, tag_name};
 pub use seed::{device, gpu_index, seed};
 

@@ -26,6 +26,8 @@ pub struct EpochShuffledLoader<I, O> {
     /// Epochs started so far (the Learner iterates once per epoch).
     epochs: AtomicUsize,
     device: Device,
+    /// This rank's part of every batch: `(rank, world_size)`.
+    shard: (usize, usize),
 }
 
 impl<I, O> EpochShuffledLoader<I, O>
@@ -55,12 +57,39 @@ where
             seed,
             epochs: AtomicUsize::new(0),
             device: Device::default(),
+            shard: (0, 1),
         }
     }
 
     /// Goes on after `epoch`: the next iteration is epoch `epoch + 1`.
     pub fn resume_after(self, epoch: usize) -> Self {
         self.epochs.store(epoch, Ordering::Relaxed);
+        self
+    }
+
+    /// Gives this rank (`rank` of `world_size`) its part of every batch,
+    /// for data-parallel training ([`crate::data_parallel`]): each batch of
+    /// `batch_size` items is cut into `world_size` consecutive parts as even
+    /// as can be (sizes differ by one at most), and rank `r` gets part `r`.
+    /// Together the ranks see each batch once; every rank has as many
+    /// batches per epoch. A last batch with fewer items than ranks is
+    /// left out on every rank, so no rank gets an empty one.
+    ///
+    /// # Panics
+    /// If `rank >= world_size`, or `batch_size < world_size` (a
+    /// definition mistake: some rank would get no item).
+    pub fn shard(mut self, rank: u32, world_size: u32) -> Self {
+        let (rank, world_size) = (rank as usize, world_size as usize);
+        assert!(
+            rank < world_size,
+            "EpochShuffledLoader::shard: rank {rank} is not below world size {world_size}"
+        );
+        assert!(
+            self.batch_size >= world_size,
+            "EpochShuffledLoader::shard: batch size {} gives some of {world_size} ranks no item",
+            self.batch_size
+        );
+        self.shard = (rank, world_size);
         self
     }
 
@@ -78,6 +107,7 @@ where
             seed: self.seed,
             epochs: AtomicUsize::new(self.epochs.load(Ordering::Relaxed)),
             device,
+            shard: self.shard,
         }
     }
 }
@@ -124,11 +154,17 @@ impl<I, O> Iterator for EpochIter<'_, I, O> {
     type Item = Result<O, DatasetError>;
 
     fn next(&mut self) -> Option<Self::Item> {
-        if self.next >= self.order.len() {
+        let (rank, world_size) = self.loader.shard;
+        let start = self.next;
+        let end = (start + self.loader.batch_size).min(self.order.len());
+        if end - start < world_size.max(1) {
+            // Done, or (sharded) too few items left for every rank.
+            self.next = self.order.len();
             return None;
         }
-        let end = (self.next + self.loader.batch_size).min(self.order.len());
-        let items: Result<Vec<I>, DatasetError> = self.order[self.next..end]
+        let batch = &self.order[start..end];
+        let part = |r: usize| r * batch.len() / world_size;
+        let items: Result<Vec<I>, DatasetError> = batch[part(rank)..part(rank + 1)]
             .iter()
             .map(|&index| self.loader.dataset.get(index))
             .collect();
@@ -212,5 +248,38 @@ mod tests {
         assert_eq!(batches, [4, 4, 2]);
         let resumed = EpochShuffledLoader::new(data(), Ids, 4, 9).resume_after(2);
         assert_eq!(epoch_items(&resumed), epochs[2]);
+    }
+
+    #[test]
+    fn ranks_share_each_batch_and_have_as_many_batches() {
+        let data = || burn::data::dataset::InMemDataset::new((0..11).collect::<Vec<_>>());
+        let whole: Vec<Vec<usize>> = EpochShuffledLoader::new(data(), Ids, 5, 3)
+            .iter()
+            .map(|b| b.unwrap())
+            .collect();
+        let ranks: Vec<Vec<Vec<usize>>> = (0..3)
+            .map(|rank| {
+                EpochShuffledLoader::new(data(), Ids, 5, 3)
+                    .shard(rank, 3)
+                    .iter()
+                    .map(|b| b.unwrap())
+                    .collect()
+            })
+            .collect();
+        // Batches of 5, 5 and 1: the last cannot feed 3 ranks.
+        assert!(ranks.iter().all(|batches| batches.len() == 2));
+        for (i, batch) in whole[..2].iter().enumerate() {
+            let parts: Vec<usize> = ranks.iter().flat_map(|r| r[i].clone()).collect();
+            assert_eq!(&parts, batch, "the ranks' parts are the batch, in order");
+            let sizes: Vec<usize> = ranks.iter().map(|r| r[i].len()).collect();
+            assert_eq!(sizes, [1, 2, 2]);
+        }
+        // One rank is the whole loader.
+        let one: Vec<Vec<usize>> = EpochShuffledLoader::new(data(), Ids, 5, 3)
+            .shard(0, 1)
+            .iter()
+            .map(|b| b.unwrap())
+            .collect();
+        assert_eq!(one, whole);
     }
 }

@@ -17,7 +17,32 @@ use burn::train::renderer::{
     EvaluationName, MetricState, MetricsRenderer, MetricsRendererEvaluation,
     MetricsRendererTraining,
 };
+use std::sync::{Arc, Mutex};
+
 use tracing_subscriber::layer::SubscriberExt;
+
+/// The modules of burn-train 0.22.1 that log one `Iteration n` line per
+/// training step at INFO (and `Executing training step for epoch n` per
+/// epoch, which the [`LogRenderer`]'s `epoch 1/3: train on ...` lines
+/// replace). [`crate::fit`] caps them at WARN, so their warnings and errors
+/// still show.
+pub const BURN_STEP_TARGETS: [&str; 3] = [
+    "burn_train::learner::supervised::strategies::single::epoch",
+    "burn_train::learner::supervised::strategies::multi::epoch",
+    "burn_train::learner::supervised::strategies::ddp::epoch",
+];
+
+/// Caps [`BURN_STEP_TARGETS`] at WARN in every [`rystematic::LogLayer`],
+/// unless the program set a global level covering one already (say
+/// `LogLayer::set_global_target_level("burn_train", Level::INFO)` to see
+/// every step), or a layer of its own has one.
+pub(crate) fn quiet_burn_steps() {
+    for target in BURN_STEP_TARGETS {
+        if rystematic::LogLayer::global_target_level(target).is_none() {
+            rystematic::LogLayer::set_global_target_level(target, tracing::Level::WARN);
+        }
+    }
+}
 
 /// Burn's application-logger hook, composed with the run's logging: if no
 /// global `tracing` subscriber exists yet it installs one with
@@ -56,12 +81,39 @@ pub struct LogRenderer {
     /// The last epoch that ended.
     epoch: usize,
     total_epochs: usize,
+    /// Where the span Burn announced at the start is reported back to
+    /// [`crate::fit`], which cannot read it from `SupervisedTraining`.
+    span: Option<EpochSpan>,
 }
 
 impl LogRenderer {
     /// A renderer.
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// Reports the training's span to `span` when Burn starts it.
+    pub(crate) fn reporting(mut self, span: EpochSpan) -> Self {
+        self.span = Some(span);
+        self
+    }
+}
+
+/// The epochs a training covers, as Burn announces them when it starts:
+/// `(starting_epoch, total_epochs)`.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct EpochSpan(Arc<Mutex<Option<(usize, usize)>>>);
+
+impl EpochSpan {
+    fn set(&self, starting_epoch: usize, total_epochs: usize) {
+        // A poisoned lock only means another thread panicked mid-write of
+        // two integers; the value is still the one to report.
+        *self.0.lock().unwrap_or_else(|e| e.into_inner()) = Some((starting_epoch, total_epochs));
+    }
+
+    /// `(starting_epoch, total_epochs)`, once Burn started the training.
+    pub(crate) fn get(&self) -> Option<(usize, usize)> {
+        *self.0.lock().unwrap_or_else(|e| e.into_inner())
     }
 }
 
@@ -108,6 +160,13 @@ impl TrainingProgressLogger for LogRenderer {
     ) {
         self.total_epochs = total_epochs;
         self.epoch = starting_epoch.saturating_sub(1);
+        if let Some(span) = &self.span {
+            span.set(starting_epoch, total_epochs);
+        }
+        if starting_epoch > total_epochs {
+            // Nothing to train: `fit` reports it as an error.
+            return;
+        }
         let label = label.unwrap_or("training");
         tracing::info!(target: "burn_train", "{label}: epochs {starting_epoch} to {total_epochs}");
     }
@@ -161,4 +220,26 @@ impl MetricsRenderer for LogRenderer {
     fn manual_close(&mut self) {}
 
     fn register_metric(&mut self, _definition: MetricDefinition) {}
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rystematic::LogLayer;
+    use tracing::level_filters::LevelFilter;
+
+    #[test]
+    fn burns_step_lines_are_capped_at_warn_unless_the_program_chose_a_level() {
+        // The program asks for DDP's step lines (a parent module covers it).
+        let ddp = "burn_train::learner::supervised::strategies::ddp";
+        LogLayer::set_global_target_level(ddp, tracing::Level::INFO);
+        quiet_burn_steps();
+        let level = LogLayer::global_target_level;
+        assert_eq!(level(BURN_STEP_TARGETS[0]), Some(LevelFilter::WARN));
+        assert_eq!(level(BURN_STEP_TARGETS[1]), Some(LevelFilter::WARN));
+        assert_eq!(level(BURN_STEP_TARGETS[2]), Some(LevelFilter::INFO));
+        // Burn's other lines (the renderer's progress, its summaries) are
+        // not capped.
+        assert_eq!(level("burn_train"), None);
+    }
 }

@@ -15,18 +15,24 @@
 //! adds [`log_layer`] to it, and the run's log fills as before. Records of
 //! the `log` crate are bridged into `tracing`, so libraries that use `log`
 //! reach `log.txt` too.
+//!
+//! Per-target levels quiet chatty libraries (Burn logs every training step
+//! at INFO): a layer's own ([`LogLayer::target_level`]) or process-wide,
+//! for every layer including the one a run installs
+//! ([`LogLayer::set_global_target_level`]).
 
 use std::fmt::{self, Write as _};
 use std::fs::{File, OpenOptions};
 use std::io::{self, IsTerminal, Write};
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, AtomicU8, AtomicU32, Ordering};
-use std::sync::{Mutex, OnceLock};
+use std::sync::{Mutex, OnceLock, RwLock};
 
 use crate::clock;
 use crate::sync::LockUnpoisoned as _;
 use indicatif::ProgressBar;
 use tracing::field::{Field, Visit};
+use tracing::level_filters::LevelFilter;
 use tracing::subscriber::Interest;
 use tracing::{Event, Level, Metadata, Subscriber};
 use tracing_log::NormalizeEvent;
@@ -40,6 +46,8 @@ static INSTALLED: OnceLock<bool> = OnceLock::new();
 static WARNED_FOREIGN: AtomicBool = AtomicBool::new(false);
 /// Whether a [`LogLayer`] is part of some subscriber (ours or the program's).
 static LAYER_IN_USE: AtomicBool = AtomicBool::new(false);
+/// Process-wide target levels ([`LogLayer::set_global_target_level`]).
+static GLOBAL_TARGET_LEVELS: RwLock<Vec<(String, LevelFilter)>> = RwLock::new(Vec::new());
 /// A progress bar on the console (a sweep's), suspended while a line is written.
 static PROGRESS: Mutex<Option<ProgressBar>> = Mutex::new(None);
 
@@ -132,11 +140,12 @@ fn max_level() -> Level {
 /// ```
 ///
 /// Outside a run the layer writes to the console only. Its level follows
-/// the run's `--debug`.
+/// the run's `--debug`; [`LogLayer::target_level`] quiets single targets.
 pub fn log_layer() -> LogLayer {
     LogLayer {
         console: true,
         color: stderr_supports_color(),
+        target_levels: Vec::new(),
     }
 }
 
@@ -145,6 +154,8 @@ pub fn log_layer() -> LogLayer {
 pub struct LogLayer {
     console: bool,
     color: bool,
+    /// This layer's own target levels; they come before the global ones.
+    target_levels: Vec<(String, LevelFilter)>,
 }
 
 impl LogLayer {
@@ -154,6 +165,78 @@ impl LogLayer {
         self.console = on;
         self
     }
+
+    /// Caps the level of `target` (a crate or module path: `burn_train`
+    /// also covers `burn_train::learner`) in this layer's output:
+    /// `.target_level("burn_train", Level::WARN)` keeps Burn's warnings and
+    /// errors and drops its INFO lines. The most specific target wins. A
+    /// target level only quiets: the run's level (INFO, DEBUG with
+    /// `--debug`) stays the ceiling for every target. This layer's target
+    /// levels come before the global ones
+    /// ([`set_global_target_level`](Self::set_global_target_level)).
+    pub fn target_level(
+        mut self,
+        target: impl Into<String>,
+        level: impl Into<LevelFilter>,
+    ) -> LogLayer {
+        set_level(&mut self.target_levels, target.into(), level.into());
+        self
+    }
+
+    /// Caps the level of `target` in every [`LogLayer`] of the process —
+    /// the one rystematic installs for its runs included — unless a layer
+    /// has its own level for it ([`target_level`](Self::target_level)).
+    /// This is how a program quiets a library in the runs' `log.txt` and
+    /// console: call it in `main` or in the experiment, before the library
+    /// logs. It stays for the rest of the process, over runs.
+    /// `LevelFilter::OFF` silences the target.
+    pub fn set_global_target_level(target: impl Into<String>, level: impl Into<LevelFilter>) {
+        let mut levels = GLOBAL_TARGET_LEVELS
+            .write()
+            .unwrap_or_else(|e| e.into_inner());
+        set_level(&mut levels, target.into(), level.into());
+        drop(levels);
+        // Callsites cached their interest under the previous levels.
+        tracing::callsite::rebuild_interest_cache();
+    }
+
+    /// The global level that applies to `target`: that of the most
+    /// specific target set with
+    /// [`set_global_target_level`](Self::set_global_target_level) covering
+    /// it (`burn_train` covers `burn_train::learner`), if any.
+    pub fn global_target_level(target: &str) -> Option<LevelFilter> {
+        let levels = GLOBAL_TARGET_LEVELS
+            .read()
+            .unwrap_or_else(|e| e.into_inner());
+        level_for(&levels, target)
+    }
+
+    /// The cap on `target`: this layer's own level, else the global one.
+    fn cap(&self, target: &str) -> Option<LevelFilter> {
+        level_for(&self.target_levels, target).or_else(|| Self::global_target_level(target))
+    }
+}
+
+/// Sets `target`'s level in `levels`, replacing an earlier one.
+fn set_level(levels: &mut Vec<(String, LevelFilter)>, target: String, level: LevelFilter) {
+    match levels.iter_mut().find(|(t, _)| *t == target) {
+        Some(entry) => entry.1 = level,
+        None => levels.push((target, level)),
+    }
+}
+
+/// The level of the most specific entry of `levels` covering `target`: the
+/// same path, or a parent module of it (`a` covers `a::b`, not `ab`).
+fn level_for(levels: &[(String, LevelFilter)], target: &str) -> Option<LevelFilter> {
+    levels
+        .iter()
+        .filter(|(t, _)| {
+            target
+                .strip_prefix(t.as_str())
+                .is_some_and(|rest| rest.is_empty() || rest.starts_with("::"))
+        })
+        .max_by_key(|(t, _)| t.len())
+        .map(|(_, level)| *level)
 }
 
 impl<S: Subscriber> Layer<S> for LogLayer {
@@ -196,7 +279,11 @@ impl<S: Subscriber> Layer<S> for LogLayer {
 
 impl LogLayer {
     fn enabled_for(&self, metadata: &Metadata<'_>) -> bool {
-        metadata.is_event() && *metadata.level() <= max_level()
+        metadata.is_event()
+            && *metadata.level() <= max_level()
+            && self
+                .cap(metadata.target())
+                .is_none_or(|cap| *metadata.level() <= cap)
     }
 }
 
@@ -318,6 +405,80 @@ mod tests {
             r.line("2026-11-28 05:15:13", 2, Style::Plain),
             "[2026-11-28 05:15:13] [INFO] [RANK 2] [my_crate] hello\n"
         );
+    }
+
+    fn levels(entries: &[(&str, Level)]) -> Vec<(String, LevelFilter)> {
+        entries
+            .iter()
+            .map(|(t, l)| ((*t).to_owned(), LevelFilter::from(*l)))
+            .collect()
+    }
+
+    #[test]
+    fn the_most_specific_covering_target_gives_the_level() {
+        let levels = levels(&[
+            ("burn_train", Level::INFO),
+            ("burn_train::learner", Level::WARN),
+        ]);
+        let warn = Some(LevelFilter::WARN);
+        assert_eq!(level_for(&levels, "burn_train::learner::epoch"), warn);
+        assert_eq!(level_for(&levels, "burn_train::learner"), warn);
+        assert_eq!(level_for(&levels, "burn_train"), Some(LevelFilter::INFO));
+        assert_eq!(
+            level_for(&levels, "burn_train::metric"),
+            Some(LevelFilter::INFO)
+        );
+        // A prefix that is not a module boundary covers nothing.
+        assert_eq!(level_for(&levels, "burn_trainer"), None);
+        assert_eq!(level_for(&levels, "my_crate"), None);
+    }
+
+    #[test]
+    fn a_target_level_quiets_under_the_run_level_and_a_layers_own_comes_first() {
+        use tracing::Metadata;
+        use tracing::callsite::{Callsite, Identifier};
+        use tracing::metadata::Kind;
+
+        struct Site;
+        impl Callsite for Site {
+            fn set_interest(&self, _: Interest) {}
+            fn metadata(&self) -> &Metadata<'_> {
+                unreachable!("only its identity is used")
+            }
+        }
+        static SITE: Site = Site;
+        let event = |target: &'static str, level: Level| {
+            Metadata::new(
+                "event",
+                target,
+                level,
+                None,
+                None,
+                None,
+                tracing::field::FieldSet::new(&[], Identifier(&SITE)),
+                Kind::EVENT,
+            )
+        };
+        // Targets only this test uses: the global levels are process-wide.
+        LogLayer::set_global_target_level("quiet_lib", Level::WARN);
+        LogLayer::set_global_target_level("quiet_lib::loud", LevelFilter::OFF);
+        assert_eq!(
+            LogLayer::global_target_level("quiet_lib::step"),
+            Some(LevelFilter::WARN)
+        );
+        let layer = log_layer();
+        assert!(!layer.enabled_for(&event("quiet_lib::step", Level::INFO)));
+        assert!(layer.enabled_for(&event("quiet_lib::step", Level::WARN)));
+        assert!(layer.enabled_for(&event("quiet_lib", Level::ERROR)));
+        assert!(!layer.enabled_for(&event("quiet_lib::loud", Level::ERROR)));
+        assert!(layer.enabled_for(&event("other_lib", Level::INFO)));
+        // The run's level stays the ceiling: no DEBUG without `--debug`.
+        let own = log_layer().target_level("quiet_lib", Level::DEBUG);
+        assert!(own.enabled_for(&event("quiet_lib::step", Level::INFO)));
+        assert!(!own.enabled_for(&event("quiet_lib::step", Level::DEBUG)));
+        // A later level for the same target replaces the earlier one.
+        let own = own.target_level("quiet_lib", Level::ERROR);
+        assert!(!own.enabled_for(&event("quiet_lib::step", Level::WARN)));
     }
 
     #[test]
