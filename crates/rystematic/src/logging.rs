@@ -29,7 +29,7 @@ use std::sync::atomic::{AtomicBool, AtomicU8, AtomicU32, Ordering};
 use std::sync::{Mutex, OnceLock, RwLock};
 
 use crate::clock;
-use crate::sync::LockUnpoisoned as _;
+use crate::sync::{LockUnpoisoned as _, RwLockUnpoisoned as _};
 use indicatif::ProgressBar;
 use tracing::field::{Field, Visit};
 use tracing::level_filters::LevelFilter;
@@ -191,9 +191,7 @@ impl LogLayer {
     /// logs. It stays for the rest of the process, over runs.
     /// `LevelFilter::OFF` silences the target.
     pub fn set_global_target_level(target: impl Into<String>, level: impl Into<LevelFilter>) {
-        let mut levels = GLOBAL_TARGET_LEVELS
-            .write()
-            .unwrap_or_else(|e| e.into_inner());
+        let mut levels = GLOBAL_TARGET_LEVELS.write_unpoisoned();
         set_level(&mut levels, target.into(), level.into());
         drop(levels);
         // Callsites cached their interest under the previous levels.
@@ -205,9 +203,7 @@ impl LogLayer {
     /// [`set_global_target_level`](Self::set_global_target_level) covering
     /// it (`burn_train` covers `burn_train::learner`), if any.
     pub fn global_target_level(target: &str) -> Option<LevelFilter> {
-        let levels = GLOBAL_TARGET_LEVELS
-            .read()
-            .unwrap_or_else(|e| e.into_inner());
+        let levels = GLOBAL_TARGET_LEVELS.read_unpoisoned();
         level_for(&levels, target)
     }
 

@@ -7,9 +7,17 @@
 //! if a panic interrupts the thread holding the lock, so a poisoned lock
 //! is taken over rather than turned into a second panic.
 
-use std::sync::{Mutex, MutexGuard, PoisonError};
+use std::sync::{
+    LockResult, Mutex, MutexGuard, PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard,
+};
 
-/// [`Mutex::lock`] that takes over a poisoned lock (see the module docs).
+/// The guard of a lock (or condition-variable wait) result, poisoned or
+/// not (see the module docs).
+pub(crate) fn unpoisoned<G>(result: LockResult<G>) -> G {
+    result.unwrap_or_else(PoisonError::into_inner)
+}
+
+/// [`Mutex::lock`] that takes over a poisoned lock.
 pub(crate) trait LockUnpoisoned<T: ?Sized> {
     /// Locks, ignoring poison.
     fn lock_unpoisoned(&self) -> MutexGuard<'_, T>;
@@ -17,6 +25,24 @@ pub(crate) trait LockUnpoisoned<T: ?Sized> {
 
 impl<T: ?Sized> LockUnpoisoned<T> for Mutex<T> {
     fn lock_unpoisoned(&self) -> MutexGuard<'_, T> {
-        self.lock().unwrap_or_else(PoisonError::into_inner)
+        unpoisoned(self.lock())
+    }
+}
+
+/// [`RwLock::read`] and [`RwLock::write`] that take over a poisoned lock.
+pub(crate) trait RwLockUnpoisoned<T: ?Sized> {
+    /// Locks for reading, ignoring poison.
+    fn read_unpoisoned(&self) -> RwLockReadGuard<'_, T>;
+    /// Locks for writing, ignoring poison.
+    fn write_unpoisoned(&self) -> RwLockWriteGuard<'_, T>;
+}
+
+impl<T: ?Sized> RwLockUnpoisoned<T> for RwLock<T> {
+    fn read_unpoisoned(&self) -> RwLockReadGuard<'_, T> {
+        unpoisoned(self.read())
+    }
+
+    fn write_unpoisoned(&self) -> RwLockWriteGuard<'_, T> {
+        unpoisoned(self.write())
     }
 }

@@ -13,7 +13,7 @@ use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
 use super::protocol::{Conn, FromMaster, JoinInfo, ToMaster, WorldPlan, send};
-use crate::sync::LockUnpoisoned as _;
+use crate::sync::{LockUnpoisoned as _, unpoisoned};
 
 /// The master agent's shared state.
 pub(crate) struct Master {
@@ -156,10 +156,7 @@ impl Master {
     }
 
     fn wait<'a>(&self, state: MutexGuard<'a, State>, timeout: Duration) -> MutexGuard<'a, State> {
-        self.changed
-            .wait_timeout(state, timeout)
-            .unwrap_or_else(|e| e.into_inner())
-            .0
+        unpoisoned(self.changed.wait_timeout(state, timeout)).0
     }
 
     /// One connection: an agent's or a worker's, told apart by its first

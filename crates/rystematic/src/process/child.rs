@@ -20,7 +20,7 @@ use std::process::{Child, Command, ExitStatus};
 use std::sync::{Arc, Condvar, Mutex, OnceLock, Weak, mpsc};
 use std::time::{Duration, Instant};
 
-use crate::sync::LockUnpoisoned as _;
+use crate::sync::{LockUnpoisoned as _, unpoisoned};
 use nix::sys::signal::{Signal, killpg};
 use nix::unistd::Pid;
 
@@ -110,11 +110,7 @@ impl ChildProcess {
             if let Some(status) = *status {
                 return status;
             }
-            status = self
-                .shared
-                .exited
-                .wait(status)
-                .unwrap_or_else(|e| e.into_inner());
+            status = unpoisoned(self.shared.exited.wait(status));
         }
     }
 
@@ -127,12 +123,7 @@ impl ChildProcess {
                 return Some(status);
             }
             let left = deadline.checked_duration_since(Instant::now())?;
-            status = self
-                .shared
-                .exited
-                .wait_timeout(status, left)
-                .unwrap_or_else(|e| e.into_inner())
-                .0;
+            status = unpoisoned(self.shared.exited.wait_timeout(status, left)).0;
         }
     }
 
