@@ -280,3 +280,44 @@ fn a_subprocess_cannot_launch_further_subprocesses() {
     assert!(tmp.path().join("log.rank-2.txt").exists());
     assert!(!tmp.path().join("run.json").exists());
 }
+
+#[test]
+fn resume_run_goes_on_with_a_failed_run_in_its_directory() {
+    let _turn = turn();
+    let tmp = tempfile::tempdir().unwrap();
+    let exp = Experiment::new("flaky", |params: &Params, run: &Run| {
+        let seed = run.new_seed();
+        std::fs::write(
+            run.output_dir()
+                .join(format!("attempt-{}.txt", run.attempt())),
+            seed.to_string(),
+        )?;
+        anyhow::ensure!(run.attempt() > 1, "the first attempt fails");
+        anyhow::ensure!(params.get::<i64>("n")? == 3, "n changed");
+        Ok(())
+    })
+    .param(Param::int("n").default(1));
+    let values = [("output_dir", out(&tmp)), ("n", Value::from(3))];
+    let Err(Error::Failed { output_dir, .. }) = exp.run(values.clone()) else {
+        panic!("the first attempt should fail");
+    };
+    let summary = exp
+        .resume_run(&output_dir, [("debug", Value::from(true))])
+        .unwrap();
+    assert_eq!(summary.output_dir, output_dir);
+    assert_eq!(summary.params.get::<i64>("n").unwrap(), 3);
+    let info = RunInfo::read(&output_dir).unwrap();
+    assert_eq!((info.status, info.attempt), (RunStatus::Completed, 2));
+    assert_eq!(info.seeds_drawn, Some(2));
+    // The second attempt drew the stream's second number, not its first.
+    let first = std::fs::read_to_string(output_dir.join("attempt-1.txt")).unwrap();
+    let second = std::fs::read_to_string(output_dir.join("attempt-2.txt")).unwrap();
+    assert_ne!(first, second);
+
+    // Changing a parameter is refused before anything runs.
+    let err = exp
+        .resume_run(&output_dir, [("n", Value::from(4))])
+        .unwrap_err();
+    assert_eq!(err.exit_code(), 2);
+    assert!(err.to_string().contains("it completed"), "{err}");
+}

@@ -3,6 +3,7 @@
 
 mod command;
 mod entry_points;
+mod options;
 pub(crate) mod sweep;
 mod tree;
 
@@ -197,7 +198,7 @@ pub(crate) fn run_experiment(
     version: Option<&str>,
 ) -> Result<CliOutcome, CliError> {
     exp.check_definition();
-    let mut cmd = command::experiment(exp, sweep::args()).bin_name(path.to_string());
+    let mut cmd = command::experiment(exp, options::all()).bin_name(path.to_string());
     if let Some(version) = version {
         cmd = cmd
             .version(version.to_owned())
@@ -230,12 +231,14 @@ pub(crate) fn run_experiment(
         .iter()
         .map(|a| a.to_string_lossy().into_owned())
         .collect();
-    exp.start(request, Some(argv))
-        .map(CliOutcome::Run)
-        .map_err(|e| match e {
-            Error::Usage(usage) => CliError::Clap(cmd.error(error_kind(&usage), usage)),
-            other => CliError::Run(other),
-        })
+    let started = match options::resume_run(&matches) {
+        Some(dir) => exp.start_resumed(request, Some(argv), &dir),
+        None => exp.start(request, Some(argv)),
+    };
+    started.map(CliOutcome::Run).map_err(|e| match e {
+        Error::Usage(usage) => CliError::Clap(cmd.error(error_kind(&usage), usage)),
+        other => CliError::Run(other),
+    })
 }
 
 /// Walks the group tree along the leading words of argv to an experiment.

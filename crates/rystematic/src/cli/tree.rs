@@ -68,7 +68,7 @@ pub(crate) fn completion_tree(group: &Group) -> Command {
     let mut cmd = Command::new(group.name().to_owned()).arg(command::experiment_completions_arg());
     for child in group.members() {
         cmd = cmd.subcommand(match child {
-            Member::Experiment(e) => command::experiment(e, super::sweep::args()),
+            Member::Experiment(e) => command::experiment(e, super::options::all()),
             Member::Group(g) => completion_tree(g),
         });
     }

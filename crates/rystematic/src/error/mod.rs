@@ -167,6 +167,18 @@ pub enum UsageError {
     /// The params file could not be used.
     #[error(transparent)]
     ParamsFile(#[from] ParamsFileError),
+    /// `--resume-run` (or [`Experiment::resume_run`]) named a run that
+    /// cannot go on: not a run of this experiment, completed, still
+    /// running, or asked to change its parameters.
+    ///
+    /// [`Experiment::resume_run`]: crate::Experiment::resume_run
+    #[error("cannot resume the run in '{}': {reason}", dir.display())]
+    Resume {
+        /// The run directory.
+        dir: PathBuf,
+        /// Why not.
+        reason: String,
+    },
 }
 
 /// Why a params file was rejected.

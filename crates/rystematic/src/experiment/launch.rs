@@ -2,7 +2,7 @@
 //! new one (`run_in_new_process`). The command line (`cli`) is the layer
 //! above.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use super::Experiment;
 use super::entry;
@@ -10,8 +10,10 @@ use crate::error::{Error, ParamAccessError, ProcessError, Source, UsageError};
 use crate::param::names;
 use crate::process::spec::ChildSpec;
 use crate::process::{self, ChildProcess, Console};
-use crate::resolve::{self, Given, Layer, Request};
-use crate::runtime::{self, RunSummary};
+use crate::resolve::{self, Given, Layer, Request, Stage};
+use crate::rundir::info::{RunInfo, RunStatus};
+use crate::rundir::{PARAMETERS_FILE, RUN_INFO_FILE};
+use crate::runtime::{self, Resume, RunSummary};
 use crate::value::{ExperimentPath, Value, Values, collect_values};
 
 impl Experiment {
@@ -48,6 +50,42 @@ impl Experiment {
         self.serve_if_child();
         let request = self.programmatic_request(collect_values(values))?;
         self.start(request, None)
+    }
+
+    /// Resumes a stopped run of this experiment in its own directory: a run
+    /// that failed, was interrupted, or died (a `running` run whose process
+    /// is gone). It runs again with the parameters it recorded (`values`
+    /// may restate them, not change them; `debug` may change), `run.json`
+    /// goes back to `running` with the next [`attempt`](crate::Run::attempt),
+    /// the log is appended to, and the seed stream goes on where the last
+    /// attempt stopped. The experiment itself finds its progress in the
+    /// directory (a checkpoint; the recorder hands back the latest).
+    ///
+    /// ```no_run
+    /// # use rystematic::{Experiment, Value};
+    /// # let exp = Experiment::new("e", |_, _| Ok::<_, anyhow::Error>(()));
+    /// let summary = exp.resume_run("output/e/2026-12-01_10-00-00_abcdef", [("debug", Value::from(true))])?;
+    /// # Ok::<_, rystematic::Error>(())
+    /// ```
+    ///
+    /// # Errors
+    /// [`UsageError::Resume`] (exit code 2) for a directory that is not a
+    /// stopped run of this experiment, or values that change its
+    /// parameters; otherwise as [`Experiment::run`].
+    pub fn resume_run<I, K, V>(
+        &self,
+        run_dir: impl AsRef<Path>,
+        values: I,
+    ) -> Result<RunSummary, Error>
+    where
+        I: IntoIterator<Item = (K, V)>,
+        K: Into<String>,
+        V: Into<Value>,
+    {
+        self.check_definition();
+        self.serve_if_child();
+        let request = self.programmatic_request(collect_values(values))?;
+        self.start_resumed(request, None, run_dir.as_ref())
     }
 
     /// Runs the experiment in a new process: the current executable,
@@ -138,6 +176,94 @@ impl Experiment {
         argv: Option<Vec<String>>,
     ) -> Result<RunSummary, Error> {
         let resolved = self.resolve(request)?;
+        self.launch(resolved, argv, None)
+    }
+
+    /// Resumes the stopped run in `dir` (see [`Experiment::resume_run`]):
+    /// its recorded parameters under `request`, which may only restate
+    /// them.
+    pub(crate) fn start_resumed(
+        &self,
+        mut request: Request,
+        argv: Option<Vec<String>>,
+        dir: &Path,
+    ) -> Result<RunSummary, Error> {
+        let dir = std::path::absolute(dir).unwrap_or_else(|_| dir.to_owned());
+        let previous = self.check_resumable(&dir)?;
+        let recorded = Request {
+            command_line: vec![Stage::File(dir.join(PARAMETERS_FILE))],
+            overrides: Layer::new(Source::Programmatic),
+        };
+        let recorded = self.resolve(recorded)?.params;
+        // The recorded values first: options may only restate them.
+        request
+            .command_line
+            .insert(0, Stage::File(dir.join(PARAMETERS_FILE)));
+        let resolved = self.resolve(request)?;
+        let changed = resolved.params.iter().find(|(name, value)| {
+            ![names::PARAMS_FILE, names::DEBUG].contains(name)
+                && recorded.value(name) != Some(*value)
+        });
+        if let Some((name, value)) = changed {
+            let was = recorded
+                .value(name)
+                .map_or_else(|| "nothing".to_owned(), |v| format!("'{v}'"));
+            return Err(UsageError::Resume {
+                dir,
+                reason: format!(
+                    "'{name}' would be '{value}', but the run has {was}: a resumed run keeps \
+                     the parameters it started with"
+                ),
+            }
+            .into());
+        }
+        self.launch(resolved, argv, Some(Resume { dir, previous }))
+    }
+
+    /// The `run.json` of a run in `dir` that this experiment can go on
+    /// with.
+    fn check_resumable(&self, dir: &Path) -> Result<RunInfo, UsageError> {
+        let refuse = |reason: String| UsageError::Resume {
+            dir: dir.to_owned(),
+            reason,
+        };
+        let info = RunInfo::read(dir)
+            .map_err(|e| refuse(format!("it has no readable {RUN_INFO_FILE} ({e})")))?;
+        let own = self.program_path();
+        let same = match &info.experiment_path {
+            Some(words) => words.as_slice() == own.words(),
+            None => info.experiment == self.name,
+        };
+        if !same {
+            return Err(refuse(format!(
+                "it is a run of experiment `{}`, not `{}`",
+                info.experiment_path
+                    .as_ref()
+                    .map_or_else(|| info.experiment.clone(), |words| words.join(" ")),
+                own
+            )));
+        }
+        match info.status {
+            RunStatus::Completed => Err(refuse(
+                "it completed; there is nothing left to resume".to_owned(),
+            )),
+            RunStatus::Running if !info.is_stale() => Err(refuse(format!(
+                "it may still be running (pid {} on host {}); stop it first",
+                info.pid, info.host
+            ))),
+            _ if !dir.join(PARAMETERS_FILE).is_file() => {
+                Err(refuse(format!("it has no {PARAMETERS_FILE}")))
+            }
+            _ => Ok(info),
+        }
+    }
+
+    fn launch(
+        &self,
+        resolved: resolve::Resolved,
+        argv: Option<Vec<String>>,
+        resume: Option<Resume>,
+    ) -> Result<RunSummary, Error> {
         runtime::execute(runtime::Launch {
             experiment: &self.name,
             path: self.program_path(),
@@ -145,6 +271,7 @@ impl Experiment {
             params: resolved.params,
             warnings: resolved.warnings,
             argv,
+            resume,
         })
     }
 

@@ -9,7 +9,7 @@ use crate::param::{DefaultValue, Param, ParamGroup};
 use crate::value::Value;
 
 /// Flags the command line itself owns.
-const RESERVED_FLAGS: [&str; 7] = [
+const RESERVED_FLAGS: [&str; 8] = [
     "help",
     "version",
     "completions",
@@ -17,6 +17,7 @@ const RESERVED_FLAGS: [&str; 7] = [
     "jobs",
     "gpus-per-run",
     "resume-sweep",
+    "resume-run",
 ];
 
 /// Who added a parameter. Built-in and extension parameters are on every

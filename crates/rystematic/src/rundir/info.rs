@@ -88,6 +88,18 @@ pub struct RunInfo {
     /// The world of a distributed run (absent otherwise).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub world: Option<WorldInfo>,
+    /// Which attempt at the run this is: 1, then 2, 3, ... each time the
+    /// run is resumed in its own directory (`--resume-run`).
+    #[serde(default = "first_attempt")]
+    pub attempt: u32,
+    /// How many numbers the run's seed stream gave out, once an attempt
+    /// ended: a resumed run's stream goes on from there.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub seeds_drawn: Option<u64>,
+}
+
+fn first_attempt() -> u32 {
+    1
 }
 
 /// The shape of a distributed run, as its master agent saw it.
@@ -237,6 +249,8 @@ mod tests {
             rystematic_version: "0.1.0".into(),
             random_seed: 42,
             world: None,
+            attempt: 1,
+            seeds_drawn: None,
             executable: Some("/bin/prog".into()),
             executable_sha256: None,
             experiment_path: Some(vec!["e".into()]),
@@ -289,6 +303,8 @@ mod tests {
             rystematic_version: String::new(),
             random_seed: 0,
             world: None,
+            attempt: 1,
+            seeds_drawn: None,
             executable: None,
             executable_sha256: None,
             experiment_path: None,

@@ -17,7 +17,7 @@ use crate::fs::write_unpublished;
 use crate::logging;
 use crate::param::names;
 use crate::resolve::yaml;
-use crate::rundir::info::{RunStatus, WorldInfo};
+use crate::rundir::info::{RunInfo, RunStatus, WorldInfo};
 use crate::rundir::{self, PARAMETERS_FILE};
 
 /// The run's own data, which [`Run`](super::Run) hands out.
@@ -25,6 +25,8 @@ pub(crate) struct Core {
     pub(super) output_dir: PathBuf,
     pub(super) seeds: SeedStream,
     pub(super) local_rank: u32,
+    /// 1, or 2, 3, ... for a run resumed in its own directory.
+    pub(super) attempt: u32,
     /// Subprocesses launched so far (the next one gets rank + 1).
     pub(super) subprocesses: AtomicU32,
     started: jiff::ZonedDateTime,
@@ -46,8 +48,21 @@ impl Core {
 
         // A subprocess shares its parent's run: same directory, its own log,
         // and the parent's parameters.yaml and run.json.
-        let (output_dir, record) = match &subprocess {
-            Some(parent_params) => (
+        let identity = || Identity {
+            experiment: launch.experiment,
+            path: &launch.path,
+            argv: launch.argv.as_deref(),
+            seed,
+            started: &started,
+        };
+        let mut seeds = SeedStream::new(seed);
+        let (output_dir, record) = match (&subprocess, &launch.resume) {
+            (None, Some(resume)) => {
+                let record = Record::resume(&identity(), &resume.dir, resume.previous.clone())?;
+                seeds = SeedStream::resume(seed, resume.previous.seeds_drawn.unwrap_or(0));
+                (resume.dir.clone(), Some(record))
+            }
+            (Some(parent_params), _) => (
                 parent_params
                     .parent()
                     .map(Path::to_owned)
@@ -56,16 +71,10 @@ impl Core {
                     })?,
                 None,
             ),
-            None => {
+            (None, None) => {
                 let parent: PathBuf = params.get(names::OUTPUT_DIR)?;
                 let rendered = yaml::render_params(params);
-                let record = Record::new(&Identity {
-                    experiment: launch.experiment,
-                    path: &launch.path,
-                    argv: launch.argv.as_deref(),
-                    seed,
-                    started: &started,
-                });
+                let record = Record::new(&identity());
                 // The directory appears with parameters.yaml and run.json
                 // in it, or not at all (a kill or full disk at start-up).
                 let dir = rundir::dir::create_with(
@@ -105,15 +114,34 @@ impl Core {
                 output_dir.join(PARAMETERS_FILE).display()
             );
         }
-        tracing::info!(
-            target: "rystematic",
-            "Running experiment {} in {}",
-            launch.experiment,
-            output_dir.display()
-        );
+        match &launch.resume {
+            Some(resume) => tracing::info!(
+                target: "rystematic",
+                "Resuming experiment {} in {} (attempt {}; its seed stream goes on after {} \
+                 numbers)",
+                launch.experiment,
+                output_dir.display(),
+                resume.previous.attempt + 1,
+                seeds.drawn()
+            ),
+            None => tracing::info!(
+                target: "rystematic",
+                "Running experiment {} in {}",
+                launch.experiment,
+                output_dir.display()
+            ),
+        }
+        let attempt = match (&launch.resume, &subprocess) {
+            (Some(resume), _) => resume.previous.attempt + 1,
+            // A subprocess or worker shares its run's attempt, which its
+            // parent wrote into run.json before starting it.
+            (None, Some(_)) => RunInfo::read(&output_dir).map_or(1, |info| info.attempt),
+            (None, None) => 1,
+        };
         Ok(Core {
             output_dir,
-            seeds: SeedStream::new(seed),
+            seeds,
+            attempt,
             local_rank,
             subprocesses: AtomicU32::new(0),
             started,
@@ -160,7 +188,7 @@ impl Core {
             }
         };
         let written = match &self.record {
-            Some(record) => record.end(status, error, &ended, duration),
+            Some(record) => record.end(status, error, &ended, duration, self.seeds.drawn()),
             None => Ok(()),
         };
         logging::end_run();

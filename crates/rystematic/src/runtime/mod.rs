@@ -21,6 +21,7 @@ use crate::distributed::{AgentRun, Role};
 use crate::error::Error;
 use crate::process::child::{GRACE, stop_all};
 use crate::process::signals;
+use crate::rundir::info::RunInfo;
 use crate::sync::LockUnpoisoned as _;
 use crate::value::{ExperimentPath, Params};
 use extension::Extension;
@@ -49,6 +50,16 @@ pub(crate) struct Launch<'a> {
     /// keys that name no parameter).
     pub(crate) warnings: Vec<String>,
     pub(crate) argv: Option<Vec<String>>,
+    /// A stopped run to go on with, in its own directory.
+    pub(crate) resume: Option<Resume>,
+}
+
+/// A stopped run to resume: its directory and its last `run.json`,
+/// checked by the caller (same experiment and parameters, not running).
+#[derive(Debug)]
+pub(crate) struct Resume {
+    pub(crate) dir: PathBuf,
+    pub(crate) previous: RunInfo,
 }
 
 /// How long an interrupt waits for a run that is already finishing.

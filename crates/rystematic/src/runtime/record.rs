@@ -33,6 +33,9 @@ pub(super) struct Identity<'a> {
 /// directory's name.
 pub(super) struct Record {
     info: Mutex<RunInfo>,
+    /// Wall time of the run's earlier attempts, in seconds (0 for a run's
+    /// first): the final `duration_s` is the run's total.
+    earlier_seconds: f64,
     dirty: Mutex<Option<Receiver<Option<git::DiffCheck>>>>,
     exe_hash: Mutex<Option<JoinHandle<Option<String>>>>,
     name_synced: Mutex<Option<JoinHandle<std::io::Result<()>>>>,
@@ -71,6 +74,8 @@ impl Record {
             rystematic_version: env!("CARGO_PKG_VERSION").to_owned(),
             random_seed: identity.seed,
             world: None,
+            attempt: 1,
+            seeds_drawn: None,
             executable: provenance::current_exe(),
             executable_sha256: None,
             experiment_path: Some(identity.path.clone().into()),
@@ -81,10 +86,36 @@ impl Record {
         let exe_hash = info.executable.clone().map(provenance::spawn_exe_hash);
         Record {
             info: Mutex::new(info),
+            earlier_seconds: 0.0,
             dirty: Mutex::new(dirty),
             exe_hash: Mutex::new(exe_hash),
             name_synced: Mutex::new(None),
         }
+    }
+
+    /// The record of a stopped run that goes on in its own directory `dir`
+    /// (`previous` is its `run.json`): the next attempt, by this process,
+    /// with this program's provenance. `run.json` says `running` again
+    /// when this returns.
+    pub(super) fn resume(
+        identity: &Identity<'_>,
+        dir: &Path,
+        previous: RunInfo,
+    ) -> anyhow::Result<Record> {
+        let mut record = Record::new(identity);
+        record.earlier_seconds = previous.duration_s.unwrap_or(0.0);
+        {
+            let info = crate::sync::unpoisoned(record.info.get_mut());
+            info.output_dir = dir.to_owned();
+            info.started = previous.started;
+            info.attempt = previous.attempt + 1;
+            info.world = previous.world;
+            crate::process::spec::report_run_dir(dir)
+                .context("cannot report the run directory to the parent process")?;
+            info.write()
+                .with_context(|| format!("cannot write run.json in '{}'", dir.display()))?;
+        }
+        Ok(record)
     }
 
     /// Syncs the run directory's name (its parent directory) while the
@@ -126,12 +157,14 @@ impl Record {
         error: Option<String>,
         ended: &jiff::ZonedDateTime,
         duration: f64,
+        seeds_drawn: u64,
     ) -> anyhow::Result<()> {
         let mut info = self.info.lock_unpoisoned();
         info.status = status;
         info.error = error;
+        info.seeds_drawn = Some(seeds_drawn);
         info.ended = Some(info::timestamp(ended));
-        info.duration_s = Some(duration);
+        info.duration_s = Some(self.earlier_seconds + duration);
         let pending = self.dirty.lock_unpoisoned().take();
         if let (Some(git), Some(rx)) = (info.git.as_mut(), pending) {
             let check = rx.recv_timeout(GIT_STATUS_WAIT).ok().flatten();

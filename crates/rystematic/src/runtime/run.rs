@@ -101,6 +101,16 @@ impl Run {
         self.core.seeds.next_bits(nbits)
     }
 
+    /// Which attempt at the run this is: 1, then 2, 3, ... each time the
+    /// run is resumed in its own directory ([`Experiment::resume_run`],
+    /// `--resume-run`). An extension that writes files into the run
+    /// directory appends to them after the first attempt.
+    ///
+    /// [`Experiment::resume_run`]: crate::Experiment::resume_run
+    pub fn attempt(&self) -> u32 {
+        self.core.attempt
+    }
+
     /// 0 in the main process; 1, 2, ... in subprocesses it launched. In a
     /// distributed run, the worker's rank on its node (`LOCAL_RANK`).
     pub fn local_rank(&self) -> u32 {

@@ -11,10 +11,15 @@
 use std::sync::atomic::{AtomicU64, Ordering};
 
 const GAMMA: u64 = 0x9E37_79B9_7F4A_7C15;
+/// GAMMA's inverse modulo 2^64 (GAMMA is odd): turns a distance in the
+/// state back into a count of draws.
+const GAMMA_INVERSE: u64 = 0xF1DE_83E1_9937_733D;
 
 /// A thread-safe SplitMix64 stream.
 #[derive(Debug)]
 pub(crate) struct SeedStream {
+    /// The state before the first draw.
+    origin: u64,
     state: AtomicU64,
 }
 
@@ -22,9 +27,25 @@ impl SeedStream {
     /// A stream seeded with `seed` (the `random_seed` parameter; negative
     /// values use their two's-complement bits).
     pub(crate) fn new(seed: i64) -> SeedStream {
+        SeedStream::resume(seed, 0)
+    }
+
+    /// The stream seeded with `seed`, after `drawn` numbers: it goes on
+    /// exactly as the stream that gave out those numbers would have.
+    pub(crate) fn resume(seed: i64, drawn: u64) -> SeedStream {
+        let origin = seed as u64;
         SeedStream {
-            state: AtomicU64::new(seed as u64),
+            origin,
+            state: AtomicU64::new(origin.wrapping_add(drawn.wrapping_mul(GAMMA))),
         }
+    }
+
+    /// How many numbers the stream has given out.
+    pub(crate) fn drawn(&self) -> u64 {
+        self.state
+            .load(Ordering::Relaxed)
+            .wrapping_sub(self.origin)
+            .wrapping_mul(GAMMA_INVERSE)
     }
 
     /// The next 64 random bits.
@@ -56,6 +77,21 @@ fn mix(mut z: u64) -> u64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_resumed_stream_goes_on_where_the_first_stopped() {
+        let first = SeedStream::new(-7);
+        let straight: Vec<u64> = (0..10).map(|_| first.next_u64()).collect();
+        let early = SeedStream::new(-7);
+        for _ in 0..4 {
+            early.next_bits(32);
+        }
+        assert_eq!(early.drawn(), 4);
+        let resumed = SeedStream::resume(-7, early.drawn());
+        let rest: Vec<u64> = (0..6).map(|_| resumed.next_u64()).collect();
+        assert_eq!(rest, straight[4..]);
+        assert_eq!(resumed.drawn(), 10);
+    }
 
     #[test]
     fn matches_the_reference_splitmix64() {
