@@ -87,7 +87,7 @@ fn an_interrupted_run_goes_on_in_its_own_directory() {
     assert!(run.stdout.contains("done: 8 steps"), "{}", run.stdout);
 
     // The same directory, the only run; every step once, in order.
-    assert_eq!(sb.run_dirs("resumable"), [dir.clone()]);
+    assert_eq!(sb.run_dirs("resumable"), std::slice::from_ref(&dir));
     let steps = progress(&dir);
     assert_eq!(
         steps.iter().map(|(step, _)| *step).collect::<Vec<_>>(),
