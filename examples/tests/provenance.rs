@@ -115,6 +115,85 @@ fn a_dirty_tree_saves_its_diff_beside_run_json() {
     assert_eq!(read(&sb.path().join("tracked.txt")), "v2\n");
 }
 
+/// A `hello_world` run in the sandbox with its own cache directory, and,
+/// with `git_works` false, a `git` on the PATH that always fails; its
+/// run.json, with the saved diff (if any) under `diff`.
+fn hello_in_repo(sb: &Sandbox, git_works: bool) -> serde_json::Value {
+    let before = sb.run_dirs("hello-world");
+    let mut cmd = sb.cmd(HELLO);
+    cmd.env("XDG_CACHE_HOME", sb.path().join("cache"));
+    if !git_works {
+        let fake = sb.path().join("fake-bin");
+        std::fs::create_dir_all(&fake).unwrap();
+        let git = fake.join("git");
+        std::fs::write(&git, "#!/bin/sh\nexit 1\n").unwrap();
+        let executable = std::os::unix::fs::PermissionsExt::from_mode(0o755);
+        std::fs::set_permissions(&git, executable).unwrap();
+        let path = std::env::var("PATH").unwrap_or_default();
+        cmd.env("PATH", format!("{}:{path}", fake.display()));
+    }
+    support::Run::of(cmd.args(["--name", "x"]).output().unwrap()).ok();
+    let dir = sb
+        .run_dirs("hello-world")
+        .into_iter()
+        .find(|d| !before.contains(d))
+        .unwrap();
+    let mut info = run_json(&dir);
+    info["diff"] = std::fs::read_to_string(dir.join("git.diff"))
+        .map_or(serde_json::Value::Null, serde_json::Value::from);
+    info
+}
+
+#[test]
+fn an_unchanged_tree_is_checked_without_running_git_and_a_changed_one_is_not() {
+    let sb = Sandbox::new();
+    git(sb.path(), &["init", "-q"]);
+    sb.write("tracked.txt", "v1\n");
+    sb.write(".gitignore", "output/\ncache/\nfake-bin/\n");
+    git(sb.path(), &["add", "."]);
+    git(sb.path(), &["commit", "-q", "-m", "first"]);
+    // As in a real repository: files older than the index (not "racily
+    // clean"), so their stat data can be trusted.
+    let old = std::time::SystemTime::now() - std::time::Duration::from_secs(10);
+    for file in ["tracked.txt", ".gitignore"] {
+        let file = std::fs::File::options()
+            .write(true)
+            .open(sb.path().join(file))
+            .unwrap();
+        file.set_modified(old).unwrap();
+    }
+    git(sb.path(), &["update-index", "-q", "--really-refresh"]);
+    sb.write("tracked.txt", "v2\n");
+
+    let first = hello_in_repo(&sb, true);
+    assert_eq!(first["git"]["dirty"], true);
+    assert!(first["diff"].as_str().unwrap().contains("+v2"), "{first}");
+    // Nothing moved: the same answer with no working git at all.
+    let cached = hello_in_repo(&sb, false);
+    assert_eq!(cached["git"]["dirty"], true);
+    assert_eq!(cached["diff"], first["diff"]);
+
+    // An edit, or staging, invalidates it: git is asked (and here fails).
+    sb.write("tracked.txt", "v3, longer\n");
+    let edited = hello_in_repo(&sb, false);
+    assert_eq!(edited["git"]["dirty"], serde_json::Value::Null);
+    assert_eq!(edited["diff"], serde_json::Value::Null);
+    let fresh = hello_in_repo(&sb, true);
+    assert!(
+        fresh["diff"].as_str().unwrap().contains("+v3, longer"),
+        "{fresh}"
+    );
+    git(sb.path(), &["add", "tracked.txt"]);
+    assert_eq!(
+        hello_in_repo(&sb, false)["git"]["dirty"],
+        serde_json::Value::Null
+    );
+    // A commit makes it clean, and that is cached too.
+    git(sb.path(), &["commit", "-q", "-m", "v3"]);
+    assert_eq!(hello_in_repo(&sb, true)["git"]["dirty"], false);
+    assert_eq!(hello_in_repo(&sb, false)["git"]["dirty"], false);
+}
+
 #[test]
 fn rerun_makes_a_new_run_with_the_recorded_parameters_and_overrides() {
     let sb = Sandbox::new();

@@ -1,21 +1,32 @@
 //! The git commit of the working directory, for `run.json`.
 //!
 //! The commit is read straight from `.git` (a few small file reads), so a
-//! run outside a repository, or on a machine without git, pays nothing. The
-//! dirty flag needs git's index logic, so `git diff HEAD` runs in a
-//! background thread while the experiment does its work: its answer goes
-//! into the final `run.json`, and a non-empty diff into `git.diff` beside
-//! it (one git call for both).
+//! run outside a repository, or on a machine without git, pays nothing.
+//! Whether the tree is dirty, and the diff, are worked out in a background
+//! thread while the experiment does its work: the diff goes into
+//! `git.diff` beside `run.json` as soon as the run directory exists, and
+//! the flag into the final `run.json`.
+//!
+//! `git diff HEAD` costs a few milliseconds in a large repository, as much
+//! as a whole short run. So the thread first compares the tracked files'
+//! stat data with git's index, in-process ([`super::git_index`]); when
+//! neither HEAD, the index nor any changed file's stat has moved since the
+//! last run's check, the answer comes from a cache ([`super::git_cache`])
+//! and git is not run at all.
 
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
-use std::thread::JoinHandle;
+use std::sync::mpsc::{self, Receiver, Sender};
+use std::time::Duration;
+
+use super::git_cache::{self, Snapshot};
 
 /// File name of the uncommitted changes saved beside `run.json`.
 pub(crate) const DIFF_FILE: &str = "git.diff";
 
 /// Where the working directory's repository keeps its data.
+#[derive(Debug, Clone)]
 pub(crate) struct Repo {
     work_tree: PathBuf,
     git_dir: PathBuf,
@@ -68,42 +79,116 @@ impl Repo {
         })
     }
 
-    /// Starts `git diff HEAD` in the background; join for whether tracked
-    /// files differ from the commit, and the diff (`None` if git is
+    /// Starts working out whether tracked files differ from HEAD, and
+    /// their diff, in the background.
+    pub(crate) fn start_dirty_check(&self) -> PendingDiff {
+        let (dir_tx, dir_rx) = mpsc::channel::<PathBuf>();
+        let (result_tx, result_rx) = mpsc::channel();
+        let repo = self.clone();
+        // Without a thread the sender is dropped with the closure, and
+        // `dirty` answers `None` at once: run.json says `dirty: null`.
+        let _ = std::thread::Builder::new()
+            .name("rystematic-git".into())
+            .spawn(move || {
+                let Some(check) = repo.dirty_check() else {
+                    let _ = result_tx.send(None);
+                    return;
+                };
+                if check.dirty {
+                    // Saved (durably, off the run's own path) once the run
+                    // directory exists; a diff that cannot be saved still
+                    // leaves `dirty: true` in run.json.
+                    let Ok(dir) = dir_rx.recv() else { return };
+                    let _ = crate::fs::write_atomic(&dir.join(DIFF_FILE), &check.diff);
+                }
+                let _ = result_tx.send(Some(check.dirty));
+            });
+        PendingDiff {
+            dir: dir_tx,
+            result: result_rx,
+        }
+    }
+
+    /// The diff of the tracked files against HEAD, from the cache when
+    /// nothing moved since it was made, else from git (`None` if git is
     /// unavailable or fails, as in a repository without commits).
-    pub(crate) fn spawn_dirty_check(&self) -> JoinHandle<Option<DiffCheck>> {
-        let work_tree = self.work_tree.clone();
-        std::thread::spawn(move || {
-            // No optional locks: never take the index lock (and so never
-            // fight the user's own git) just to refresh stat data. Text
-            // diffs only: a changed multi-gigabyte data file must not be
-            // copied into every run.
-            let output = Command::new("git")
-                .args([
-                    "--no-optional-locks",
-                    "diff",
-                    "HEAD",
-                    "--no-color",
-                    "--no-ext-diff",
-                    "--no-textconv",
-                ])
-                .current_dir(work_tree)
-                .stdin(Stdio::null())
-                .stderr(Stdio::null())
-                .output()
-                .ok()?;
-            if !output.status.success() {
-                return None;
-            }
-            Some(DiffCheck {
-                dirty: !output.stdout.is_empty(),
-                diff: output.stdout,
-            })
+    fn dirty_check(&self) -> Option<DiffCheck> {
+        // Taken before git runs: a file edited meanwhile then fails to
+        // match next time, rather than matching a diff that missed it.
+        let snapshot = Snapshot::take(self);
+        let cache = git_cache::Cache::for_repo(&self.git_dir);
+        if let (Some(snapshot), Some(cache)) = (&snapshot, &cache)
+            && let Some(hit) = cache.lookup(snapshot)
+        {
+            return Some(hit);
+        }
+        let check = self.git_diff_head()?;
+        if let (Some(snapshot), Some(cache)) = (&snapshot, &cache) {
+            cache.store(snapshot, &check);
+        }
+        Some(check)
+    }
+
+    /// `git diff HEAD`, run now.
+    fn git_diff_head(&self) -> Option<DiffCheck> {
+        // No optional locks: never take the index lock (and so never fight
+        // the user's own git) just to refresh stat data. Text diffs only: a
+        // changed multi-gigabyte data file must not be copied into every
+        // run.
+        let output = Command::new("git")
+            .args([
+                "--no-optional-locks",
+                "diff",
+                "HEAD",
+                "--no-color",
+                "--no-ext-diff",
+                "--no-textconv",
+            ])
+            .current_dir(&self.work_tree)
+            .stdin(Stdio::null())
+            .stderr(Stdio::null())
+            .output()
+            .ok()?;
+        if !output.status.success() {
+            return None;
+        }
+        Some(DiffCheck {
+            dirty: !output.stdout.is_empty(),
+            diff: output.stdout,
         })
+    }
+
+    pub(crate) fn git_dir(&self) -> &Path {
+        &self.git_dir
+    }
+
+    pub(crate) fn work_tree(&self) -> &Path {
+        &self.work_tree
+    }
+}
+
+/// The dirty check of a starting run, on its way.
+pub(crate) struct PendingDiff {
+    /// Where to save `git.diff`, once the run directory exists.
+    dir: Sender<PathBuf>,
+    result: Receiver<Option<bool>>,
+}
+
+impl PendingDiff {
+    /// Tells the check the run directory, where a diff goes.
+    pub(crate) fn save_into(&self, dir: &Path) {
+        let _ = self.dir.send(dir.to_owned());
+    }
+
+    /// Whether tracked files differ from HEAD (with the diff saved by
+    /// then), waiting at most `wait`; `None` if there is no answer.
+    pub(crate) fn dirty(self, wait: Duration) -> Option<bool> {
+        self.result.recv_timeout(wait).ok().flatten()
     }
 }
 
 /// What `git diff HEAD` found.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct DiffCheck {
     /// Whether tracked files differ from the commit.
     pub(crate) dirty: bool,

@@ -8,6 +8,8 @@
 
 pub(crate) mod dir;
 pub(crate) mod git;
+mod git_cache;
+mod git_index;
 pub(crate) mod info;
 pub(crate) mod provenance;
 

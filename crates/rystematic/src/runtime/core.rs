@@ -92,7 +92,7 @@ impl Core {
                 .with_context(|| {
                     format!("cannot create a run directory in '{}'", parent.display())
                 })?;
-                record.sync_name_in_background(&dir);
+                record.published(&dir);
                 (dir, Some(record))
             }
         };

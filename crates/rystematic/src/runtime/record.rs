@@ -5,7 +5,6 @@
 
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
-use std::sync::mpsc::{self, Receiver};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
@@ -36,7 +35,7 @@ pub(super) struct Record {
     /// Wall time of the run's earlier attempts, in seconds (0 for a run's
     /// first): the final `duration_s` is the run's total.
     earlier_seconds: f64,
-    dirty: Mutex<Option<Receiver<Option<git::DiffCheck>>>>,
+    dirty: Mutex<Option<git::PendingDiff>>,
     exe_hash: Mutex<Option<JoinHandle<Option<String>>>>,
     name_synced: Mutex<Option<JoinHandle<std::io::Result<()>>>>,
 }
@@ -46,14 +45,7 @@ impl Record {
     pub(super) fn new(identity: &Identity<'_>) -> Record {
         let cwd = std::env::current_dir().unwrap_or_default();
         let repo = git::Repo::discover(&cwd);
-        let dirty = repo.as_ref().map(|repo| {
-            let handle = repo.spawn_dirty_check();
-            let (tx, rx) = mpsc::channel();
-            std::thread::spawn(move || {
-                let _ = tx.send(handle.join().ok().flatten());
-            });
-            rx
-        });
+        let dirty = repo.as_ref().map(git::Repo::start_dirty_check);
         let info = RunInfo {
             experiment: identity.experiment.to_owned(),
             status: RunStatus::Running,
@@ -110,6 +102,9 @@ impl Record {
             info.started = previous.started;
             info.attempt = previous.attempt + 1;
             info.world = previous.world;
+            if let Some(pending) = &*crate::sync::unpoisoned(record.dirty.get_mut()) {
+                pending.save_into(dir);
+            }
             crate::process::spec::report_run_dir(dir)
                 .context("cannot report the run directory to the parent process")?;
             info.write()
@@ -118,10 +113,19 @@ impl Record {
         Ok(record)
     }
 
+    /// The run directory exists under its name: sync that name and save
+    /// the git diff into it, both in the background.
+    pub(super) fn published(&self, dir: &Path) {
+        if let Some(pending) = &*self.dirty.lock_unpoisoned() {
+            pending.save_into(dir);
+        }
+        self.sync_name_in_background(dir);
+    }
+
     /// Syncs the run directory's name (its parent directory) while the
     /// experiment starts: a disk flush the run need not wait for. The end
     /// of the run waits for it.
-    pub(super) fn sync_name_in_background(&self, dir: &Path) {
+    fn sync_name_in_background(&self, dir: &Path) {
         let owned = dir.to_owned();
         let spawned = std::thread::Builder::new()
             .name("rystematic-sync".into())
@@ -166,14 +170,8 @@ impl Record {
         info.ended = Some(info::timestamp(ended));
         info.duration_s = Some(self.earlier_seconds + duration);
         let pending = self.dirty.lock_unpoisoned().take();
-        if let (Some(git), Some(rx)) = (info.git.as_mut(), pending) {
-            let check = rx.recv_timeout(GIT_STATUS_WAIT).ok().flatten();
-            git.dirty = check.as_ref().map(|c| c.dirty);
-            if let Some(diff) = check.filter(|c| c.dirty).map(|c| c.diff) {
-                // Best effort: a diff that cannot be saved still leaves
-                // `dirty: true` in run.json.
-                let _ = crate::fs::write_atomic(&info.output_dir.join(git::DIFF_FILE), &diff);
-            }
+        if let (Some(git), Some(pending)) = (info.git.as_mut(), pending) {
+            git.dirty = pending.dirty(GIT_STATUS_WAIT);
         }
         let hashing = self.exe_hash.lock_unpoisoned().take();
         if let Some(handle) = hashing {

@@ -1,0 +1,333 @@
+//! Git's index (`.git/index`), read just far enough to tell from `lstat`
+//! alone which tracked files changed since git last looked at them: the
+//! cheap half of `git diff HEAD`, done in-process. Layouts this reader does
+//! not know for certain (split or sparse indexes, unmerged entries, SHA-256
+//! repositories, racily clean entries) make it answer "don't know", and the
+//! caller asks git.
+
+use std::fs;
+use std::os::unix::fs::MetadataExt as _;
+use std::path::Path;
+
+use nix::fcntl::AtFlags;
+use nix::sys::stat::fstatat;
+use serde::{Deserialize, Serialize};
+
+/// What `lstat` says of a file, in the index's own (32-bit) terms.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) struct FileStat {
+    mtime: (u32, u32),
+    ctime: (u32, u32),
+    ino: u32,
+    size: u32,
+}
+
+impl FileStat {
+    fn from_stat(stat: &nix::sys::stat::FileStat) -> FileStat {
+        FileStat {
+            mtime: (stat.st_mtime as u32, stat.st_mtime_nsec as u32),
+            ctime: (stat.st_ctime as u32, stat.st_ctime_nsec as u32),
+            ino: stat.st_ino as u32,
+            size: stat.st_size as u32,
+        }
+    }
+
+    /// The file's stat now (`None` if it is gone).
+    pub(crate) fn of(path: &Path) -> Option<FileStat> {
+        let meta = fs::symlink_metadata(path).ok()?;
+        // Truncated to 32 bits, as the index stores them.
+        Some(FileStat {
+            mtime: (meta.mtime() as u32, meta.mtime_nsec() as u32),
+            ctime: (meta.ctime() as u32, meta.ctime_nsec() as u32),
+            ino: meta.ino() as u32,
+            size: meta.size() as u32,
+        })
+    }
+}
+
+/// Tracked files whose stat differs from the index's record, each with its
+/// stat now (`None`: deleted), in index order.
+pub(crate) type Changed = Vec<(String, Option<FileStat>)>;
+
+/// One tracked file, as the index last saw it.
+#[derive(Debug)]
+struct Entry {
+    path: String,
+    stat: FileStat,
+}
+
+/// The tracked files of a work tree whose stat differs from the index's
+/// record; `None` when the index cannot answer for certain.
+pub(crate) fn changed_files(git_dir: &Path, work_tree: &Path) -> Option<Changed> {
+    let index_path = git_dir.join("index");
+    let index_stat = FileStat::of(&index_path)?;
+    let bytes = fs::read(&index_path).ok()?;
+    let entries = parse(&bytes)?;
+    // Racily clean: written in the same instant as the index, so an edit
+    // may not show in its stat. Git re-reads such files; ask git.
+    if entries
+        .iter()
+        .any(|entry| entry.stat.mtime >= index_stat.mtime)
+    {
+        return None;
+    }
+    // Thousands of lookups are the whole cost; the run's own thread mostly
+    // waits on the disk meanwhile, so share them among the cores.
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get().min(4));
+    let chunk = entries.len().div_ceil(threads).max(PER_THREAD_AT_LEAST);
+    let parts: Option<Vec<Changed>> = std::thread::scope(|scope| {
+        let handles: Vec<_> = entries
+            .chunks(chunk)
+            .map(|part| scope.spawn(move || changed_among(work_tree, part)))
+            .collect();
+        // A part that did not finish is no answer, never "unchanged".
+        handles
+            .into_iter()
+            .map(|handle| handle.join().ok())
+            .collect()
+    });
+    Some(parts?.into_iter().flatten().collect())
+}
+
+/// Below this many entries per thread, another thread costs more than it
+/// saves.
+const PER_THREAD_AT_LEAST: usize = 512;
+
+/// The entries of `part` whose file's stat differs from the index's.
+fn changed_among(work_tree: &Path, part: &[Entry]) -> Changed {
+    let mut changed = Vec::new();
+    // Entries are sorted by path, so a directory's files come together:
+    // each is looked up relative to its directory, opened once, rather
+    // than along its whole path.
+    let mut directory: Option<(&str, Option<fs::File>)> = None;
+    for entry in part {
+        let (dir, name) = entry.path.rsplit_once('/').unwrap_or(("", &entry.path));
+        if directory.as_ref().is_none_or(|(open, _)| *open != dir) {
+            directory = Some((dir, fs::File::open(work_tree.join(dir)).ok()));
+        }
+        let now = directory
+            .as_ref()
+            .and_then(|(_, handle)| handle.as_ref())
+            .and_then(|handle| fstatat(handle, name, AtFlags::AT_SYMLINK_NOFOLLOW).ok())
+            .map(|stat| FileStat::from_stat(&stat));
+        if now != Some(entry.stat) {
+            changed.push((entry.path.clone(), now));
+        }
+    }
+    changed
+}
+
+/// The entries of an index of version 2, 3 or 4 (`None` for anything
+/// else, or anything this reader would have to guess at).
+fn parse(bytes: &[u8]) -> Option<Vec<Entry>> {
+    const HASH: usize = 20;
+    let mut reader = Reader { bytes, at: 0 };
+    if reader.take(4)? != b"DIRC" {
+        return None;
+    }
+    let version = reader.u32()?;
+    if !(2..=4).contains(&version) {
+        return None;
+    }
+    let count = reader.u32()? as usize;
+    let mut entries = Vec::with_capacity(count.min(1 << 20));
+    let mut previous: Vec<u8> = Vec::new();
+    for _ in 0..count {
+        let start = reader.at;
+        let ctime = (reader.u32()?, reader.u32()?);
+        let mtime = (reader.u32()?, reader.u32()?);
+        let _dev = reader.u32()?;
+        let ino = reader.u32()?;
+        let _mode = reader.u32()?;
+        let _uid = reader.u32()?;
+        let _gid = reader.u32()?;
+        let size = reader.u32()?;
+        reader.take(HASH)?;
+        let flags = reader.u16()?;
+        let assume_valid = flags & 0x8000 != 0;
+        let stage = (flags >> 12) & 0x3;
+        let extended = version >= 3 && flags & 0x4000 != 0;
+        let extended_flags = if extended { reader.u16()? } else { 0 };
+        // Unmerged, skip-worktree or intent-to-add: git's own business.
+        if stage != 0 || extended_flags & (0x4000 | 0x2000) != 0 {
+            return None;
+        }
+        let path = if version == 4 {
+            let strip = reader.varint()?;
+            let suffix = reader.until_nul()?;
+            let keep = previous.len().checked_sub(usize::try_from(strip).ok()?)?;
+            previous.truncate(keep);
+            previous.extend_from_slice(suffix);
+            previous.clone()
+        } else {
+            let name = reader.until_nul()?.to_vec();
+            // Entries are padded with NULs to a multiple of eight bytes
+            // (the name's terminator is the first of them).
+            let length = reader.at - start;
+            let padded = (length + 7) & !7;
+            reader.take(padded - length)?;
+            name
+        };
+        if assume_valid {
+            continue;
+        }
+        entries.push(Entry {
+            path: String::from_utf8(path).ok()?,
+            stat: FileStat {
+                mtime,
+                ctime,
+                ino,
+                size,
+            },
+        });
+    }
+    // Extensions: a split index ("link") or sparse directories ("sdir")
+    // mean the entries above are not the whole story.
+    while reader.bytes.len() - reader.at > HASH {
+        let signature = reader.take(4)?;
+        if matches!(signature, b"link" | b"sdir") {
+            return None;
+        }
+        let length = reader.u32()? as usize;
+        reader.take(length)?;
+    }
+    Some(entries)
+}
+
+/// A cursor over the index's bytes; every read is bounds-checked.
+struct Reader<'a> {
+    bytes: &'a [u8],
+    at: usize,
+}
+
+impl<'a> Reader<'a> {
+    fn take(&mut self, n: usize) -> Option<&'a [u8]> {
+        let slice = self.bytes.get(self.at..self.at.checked_add(n)?)?;
+        self.at += n;
+        Some(slice)
+    }
+
+    fn u32(&mut self) -> Option<u32> {
+        Some(u32::from_be_bytes(self.take(4)?.try_into().ok()?))
+    }
+
+    fn u16(&mut self) -> Option<u16> {
+        Some(u16::from_be_bytes(self.take(2)?.try_into().ok()?))
+    }
+
+    /// Bytes up to a NUL, which is consumed.
+    fn until_nul(&mut self) -> Option<&'a [u8]> {
+        let rest = self.bytes.get(self.at..)?;
+        let end = rest.iter().position(|&b| b == 0)?;
+        self.at += end + 1;
+        Some(&rest[..end])
+    }
+
+    /// Git's offset varint (index v4's prefix length).
+    fn varint(&mut self) -> Option<u64> {
+        let mut byte = self.take(1)?[0];
+        let mut value = u64::from(byte & 0x7f);
+        while byte & 0x80 != 0 {
+            byte = self.take(1)?[0];
+            value = value.checked_add(1)?.checked_mul(128)? | u64::from(byte & 0x7f);
+        }
+        Some(value)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::process::Command;
+
+    fn git(dir: &Path, args: &[&str]) {
+        let status = Command::new("git")
+            .args(["-c", "user.name=t", "-c", "user.email=t@t"])
+            .args(args)
+            .current_dir(dir)
+            .status()
+            .unwrap();
+        assert!(status.success(), "git {args:?}");
+    }
+
+    /// A repository with `files` committed, its index written a moment
+    /// after them (so no entry is racily clean).
+    fn repo(version: &str, files: &[&str]) -> tempfile::TempDir {
+        let dir = tempfile::tempdir().unwrap();
+        git(dir.path(), &["init", "-q", "."]);
+        git(dir.path(), &["config", "index.version", version]);
+        for file in files {
+            let path = dir.path().join(file);
+            fs::create_dir_all(path.parent().unwrap()).unwrap();
+            fs::write(&path, format!("{file}\n")).unwrap();
+        }
+        git(dir.path(), &["add", "-A"]);
+        git(dir.path(), &["commit", "-q", "-m", "init"]);
+        // Index entries newer than the index are racy: make them older.
+        let old = std::time::SystemTime::now() - std::time::Duration::from_secs(10);
+        for file in files {
+            let file = fs::File::options()
+                .write(true)
+                .open(dir.path().join(file))
+                .unwrap();
+            file.set_modified(old).unwrap();
+        }
+        git(dir.path(), &["update-index", "-q", "--really-refresh"]);
+        dir
+    }
+
+    #[test]
+    fn finds_exactly_the_edited_and_deleted_files_in_every_index_version() {
+        let files = ["a.txt", "src/deep/b.txt", "src/deep/c.txt", "src/e.txt"];
+        for version in ["2", "3", "4"] {
+            let dir = repo(version, &files);
+            let git_dir = dir.path().join(".git");
+            assert_eq!(
+                changed_files(&git_dir, dir.path()),
+                Some(vec![]),
+                "index v{version}"
+            );
+            fs::write(dir.path().join("src/deep/c.txt"), "edited, longer\n").unwrap();
+            fs::remove_file(dir.path().join("a.txt")).unwrap();
+            let changed: Vec<(String, bool)> = changed_files(&git_dir, dir.path())
+                .unwrap()
+                .into_iter()
+                .map(|(path, stat)| (path, stat.is_some()))
+                .collect();
+            assert_eq!(
+                changed,
+                [
+                    ("a.txt".to_owned(), false),
+                    ("src/deep/c.txt".to_owned(), true)
+                ],
+                "index v{version}"
+            );
+        }
+    }
+
+    #[test]
+    fn racy_entries_and_damaged_indexes_are_left_to_git() {
+        let dir = repo("2", &["a.txt"]);
+        let git_dir = dir.path().join(".git");
+        // A file staged, then the index written in the same instant as the
+        // file: racily clean (an edit in that instant would not show).
+        fs::write(dir.path().join("a.txt"), "staged\n").unwrap();
+        git(dir.path(), &["add", "a.txt"]);
+        let index = fs::File::options()
+            .write(true)
+            .open(git_dir.join("index"))
+            .unwrap();
+        let file_mtime = fs::metadata(dir.path().join("a.txt"))
+            .unwrap()
+            .modified()
+            .unwrap();
+        index.set_modified(file_mtime).unwrap();
+        assert_eq!(changed_files(&git_dir, dir.path()), None);
+
+        let bytes = fs::read(git_dir.join("index")).unwrap();
+        for cut in [0, 3, 12, 40, bytes.len() / 2] {
+            assert!(parse(&bytes[..cut]).is_none(), "cut at {cut}");
+        }
+        assert!(parse(b"DIRC\0\0\0\x07\0\0\0\0").is_none());
+    }
+}
