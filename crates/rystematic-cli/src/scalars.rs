@@ -165,6 +165,70 @@ pub fn all_rows(path: &Path) -> io::Result<Vec<(u64, String, f64)>> {
     Ok(bytes.split(|&b| b == b'\n').filter_map(parse_row).collect())
 }
 
+/// One tag's recorded values, in file order.
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+pub struct Series {
+    /// The steps.
+    pub steps: Vec<u64>,
+    /// The values, one per step.
+    pub values: Vec<f64>,
+}
+
+/// Every tag's values in `path` (empty if the file does not exist), each
+/// cut down to at most `max_points` points by keeping evenly spaced ones,
+/// the first and last included. Non-finite values are left out: JSON
+/// cannot carry them.
+pub fn series(path: &Path, max_points: usize) -> io::Result<BTreeMap<String, Series>> {
+    let bytes = match std::fs::read(path) {
+        Ok(bytes) => bytes,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(BTreeMap::new()),
+        Err(e) => return Err(e),
+    };
+    // A last line without its newline may still be being written.
+    let complete = bytes.iter().rposition(|&b| b == b'\n').map_or(0, |i| i + 1);
+    let mut all: BTreeMap<String, Series> = BTreeMap::new();
+    // Tags repeat on every row: look the raw bytes up before allocating.
+    let mut last_tag: Vec<u8> = Vec::new();
+    let mut last_key = String::new();
+    for line in bytes[..complete].split(|&b| b == b'\n') {
+        let Some((_, raw_tag, _)) = split_row(line) else {
+            continue;
+        };
+        let Some((step, tag, value)) = parse_row(line) else {
+            continue;
+        };
+        if !value.is_finite() {
+            continue;
+        }
+        if raw_tag != last_tag.as_slice() {
+            last_tag = raw_tag.to_vec();
+            last_key = tag;
+        }
+        let entry = match all.get_mut(&last_key) {
+            Some(entry) => entry,
+            None => all.entry(last_key.clone()).or_default(),
+        };
+        entry.steps.push(step);
+        entry.values.push(value);
+    }
+    for s in all.values_mut() {
+        thin(s, max_points.max(2));
+    }
+    Ok(all)
+}
+
+/// Keeps at most `max` evenly spaced points of `s`, the first and last
+/// included.
+fn thin(s: &mut Series, max: usize) {
+    let n = s.steps.len();
+    if n <= max {
+        return;
+    }
+    let keep: Vec<usize> = (0..max).map(|i| i * (n - 1) / (max - 1)).collect();
+    s.steps = keep.iter().map(|&i| s.steps[i]).collect();
+    s.values = keep.iter().map(|&i| s.values[i]).collect();
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -211,6 +275,25 @@ mod tests {
         assert_eq!(last, full);
         assert_eq!(last["loss"].step, 39_999);
         assert_eq!(last["rare,tag"].step, 39_000);
+    }
+
+    #[test]
+    fn series_per_tag_thinned_with_first_and_last() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join(SCALARS_FILE);
+        let mut csv = String::from("step,tag,value\n");
+        for step in 0..10u64 {
+            writeln!(csv, "{step},a,{step}\n{step},\"b,c\",{}", step * 2).unwrap();
+        }
+        csv.push_str("10,a,5"); // still being written
+        std::fs::write(&path, &csv).unwrap();
+        let all = series(&path, 1000).unwrap();
+        assert_eq!(all["a"].steps, (0..10).collect::<Vec<_>>());
+        assert_eq!(all["b,c"].values[9], 18.0);
+        let thinned = series(&path, 4).unwrap();
+        assert_eq!(thinned["a"].steps, vec![0, 3, 6, 9]);
+        assert_eq!(thinned["a"].values, vec![0.0, 3.0, 6.0, 9.0]);
+        assert!(series(&dir.path().join("nope.csv"), 10).unwrap().is_empty());
     }
 
     #[test]

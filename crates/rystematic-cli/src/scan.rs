@@ -230,14 +230,26 @@ pub fn scan(output: &Path, options: ReadOptions) -> Result<Scan, RunsError> {
             reason: reason.clone(),
         },
     };
+    let entries = par_map(&jobs, read);
+    let mut scan = Scan::default();
+    for entry in entries {
+        push(&mut scan, entry);
+    }
+    Ok(scan)
+}
+
+/// `f` applied to every item, in order, spread over the cores (reading run
+/// directories is mostly waiting on small files).
+pub fn par_map<T: Sync, R: Send>(items: &[T], f: impl Fn(&T) -> R + Sync) -> Vec<R> {
     let threads = std::thread::available_parallelism()
         .map_or(1, |n| n.get())
         .min(8);
-    let per_thread = jobs.len().div_ceil(threads).max(256);
-    let entries: Vec<Entry> = std::thread::scope(|scope| {
-        let handles: Vec<_> = jobs
+    let per_thread = items.len().div_ceil(threads).max(256);
+    let f = &f;
+    std::thread::scope(|scope| {
+        let handles: Vec<_> = items
             .chunks(per_thread)
-            .map(|chunk| scope.spawn(move || chunk.iter().map(read).collect::<Vec<_>>()))
+            .map(|chunk| scope.spawn(move || chunk.iter().map(f).collect::<Vec<_>>()))
             .collect();
         handles
             .into_iter()
@@ -245,12 +257,7 @@ pub fn scan(output: &Path, options: ReadOptions) -> Result<Scan, RunsError> {
             // would be worse than showing the panic.
             .flat_map(|h| h.join().unwrap_or_else(|p| std::panic::resume_unwind(p)))
             .collect()
-    });
-    let mut scan = Scan::default();
-    for entry in entries {
-        push(&mut scan, entry);
-    }
-    Ok(scan)
+    })
 }
 
 fn push(scan: &mut Scan, entry: Entry) {
