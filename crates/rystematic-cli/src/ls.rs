@@ -156,34 +156,34 @@ pub fn ls(output: &Path, options: &LsOptions, out: &mut dyn Write) -> Result<(),
         return out.write_all(text.as_bytes()).map_err(RunsError::output);
     }
     let Extras { sweeps, damaged } = extras;
+    // One write per line would be a system call per run.
+    let mut out = std::io::BufWriter::with_capacity(64 * 1024, out);
+    let out: &mut dyn Write = &mut out;
 
     let mut header: Vec<String> = ["RUN", "EXPERIMENT", "STATUS", "STARTED", "DURATION"]
         .map(String::from)
         .to_vec();
     header.extend(listing.params.iter().cloned());
     header.extend(listing.metrics.iter().cloned());
-    let rows: Vec<Vec<String>> = listing
-        .runs
-        .iter()
-        .map(|r| {
-            let mut row = vec![
-                r.id.clone(),
-                r.info.experiment.clone(),
-                r.status.name().to_owned(),
-                table::short_time(&r.info.started),
-                table::short_duration(r.info.duration_s),
-            ];
-            row.extend(listing.params.iter().map(|p| match r.params.get(p) {
-                Some(v) => select::render_value(v),
-                None => "-".into(),
-            }));
-            row.extend(listing.metrics.iter().map(|m| match r.metrics.get(m) {
-                Some(p) => table::short_number(p.value),
-                None => "-".into(),
-            }));
-            row
-        })
-        .collect();
+    // Formatting 10,000 rows of numbers is worth both cores.
+    let rows: Vec<Vec<String>> = scan::par_map(&listing.runs, |r| {
+        let mut row = vec![
+            r.id.clone(),
+            r.info.experiment.clone(),
+            r.status.name().to_owned(),
+            table::short_time(&r.info.started),
+            table::short_duration(r.info.duration_s),
+        ];
+        row.extend(listing.params.iter().map(|p| match r.params.get(p) {
+            Some(v) => select::render_value(v),
+            None => "-".into(),
+        }));
+        row.extend(listing.metrics.iter().map(|m| match r.metrics.get(m) {
+            Some(p) => table::short_number(p.value),
+            None => "-".into(),
+        }));
+        row
+    });
     if rows.is_empty() {
         writeln!(out, "no runs in '{}'", output.display()).map_err(RunsError::output)?;
     } else {
@@ -217,5 +217,5 @@ pub fn ls(output: &Path, options: &LsOptions, out: &mut dyn Write) -> Result<(),
             .collect();
         write_table(out, &header, &rows).map_err(RunsError::output)?;
     }
-    Ok(())
+    out.flush().map_err(RunsError::output)
 }
