@@ -15,8 +15,9 @@
 
 mod support;
 
+use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use rystematic_cli::serve::Dashboard;
@@ -26,6 +27,7 @@ use support::Sandbox;
 const HELLO: &str = env!("CARGO_BIN_EXE_hello_world");
 const FAILING: &str = env!("CARGO_BIN_EXE_failing");
 const RECORDER: &str = env!("CARGO_BIN_EXE_recorder");
+const SWEEP: &str = env!("CARGO_BIN_EXE_sweep");
 
 /// Output directory with 5 runs: `recorder` swept over steps 5, 8 and 12,
 /// a `hello_world` run and a failed `failing` run.
@@ -408,4 +410,93 @@ fn the_dashboard_in_a_browser() {
     // Serves until the test process ends.
     std::thread::spawn(move || dashboard.run());
     check_page(&chromium, &runs, &url, "dashboard.png");
+}
+
+/// The body of `GET path` from the dashboard at `url`.
+fn get(url: &str, path: &str) -> String {
+    let addr = url
+        .trim_start_matches("http://")
+        .trim_end_matches('/')
+        .to_owned();
+    let mut stream = std::net::TcpStream::connect(&addr).unwrap();
+    write!(
+        stream,
+        "GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"
+    )
+    .unwrap();
+    let mut response = String::new();
+    stream.read_to_string(&mut response).unwrap();
+    assert!(response.starts_with("HTTP/1.1 200"), "{response}");
+    response.split_once("\r\n\r\n").unwrap().1.to_owned()
+}
+
+/// Polls `done` until it holds, for at most 30 s.
+fn wait_until(what: &str, mut done: impl FnMut() -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while !done() {
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+#[test]
+fn the_dashboard_follows_a_running_sweep() {
+    let sb = Sandbox::new();
+    let output = sb.path().join("output");
+    std::fs::create_dir_all(&output).unwrap();
+    let dashboard = Dashboard::bind(&output, [127, 0, 0, 1].into(), 0).unwrap();
+    let url = dashboard.url();
+    std::thread::spawn(move || dashboard.run());
+    // `work` over 0, 1, 2, two at a time, where 1 and 2 wait for `release`.
+    let mut sweep = sb
+        .cmd(SWEEP)
+        .args([
+            "work",
+            "--sweep",
+            "int_param=0..3",
+            "--str-param",
+            "x",
+            "--sleep-s",
+            "30",
+            "--sleep-from",
+            "1",
+            "--sleep-until",
+            "release",
+            "--jobs",
+            "2",
+        ])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let progress = || -> Option<(u64, u64)> {
+        let sweeps: Value = serde_json::from_str(&get(&url, "/api/sweeps")).unwrap();
+        let counts = &sweeps.get(0)?["counts"];
+        Some((
+            counts["completed"].as_u64().unwrap_or(0),
+            counts["running"].as_u64().unwrap_or(0),
+        ))
+    };
+    let running_rows = || -> usize {
+        let runs: Value = serde_json::from_str(&get(&url, "/api/runs")).unwrap();
+        let runs = runs["runs"].as_array().unwrap();
+        runs.iter().filter(|r| r["status"] == "running").count()
+    };
+    wait_until("one run completed and two running", || {
+        progress() == Some((1, 2)) && running_rows() == 2
+    });
+    let chromium = chromium();
+    if let Some(chromium) = &chromium {
+        let dom = ready_dom(chromium, &url);
+        assert!(dom.contains("data-done=\"1\" data-total=\"3\""), "{dom}");
+        assert_eq!(dom.matches("data-status=\"running\"").count(), 2, "{dom}");
+    }
+    std::fs::write(sb.path().join("release"), "").unwrap();
+    wait_until("all three completed", || progress() == Some((3, 0)));
+    assert!(sweep.wait().unwrap().success());
+    if let Some(chromium) = &chromium {
+        let dom = ready_dom(chromium, &url);
+        assert!(dom.contains("data-done=\"3\" data-total=\"3\""), "{dom}");
+        assert_eq!(dom.matches("data-status=\"completed\"").count(), 3, "{dom}");
+    }
 }
