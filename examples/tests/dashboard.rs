@@ -90,6 +90,23 @@ fn page_data(html: &str) -> Value {
     serde_json::from_str(&html[start..end]).unwrap()
 }
 
+/// A report's inlined scalars: run path → tag → series.
+fn report_scalars(html: &str) -> serde_json::Map<String, Value> {
+    let start = html
+        .find("<script id=\"scalars\" type=\"text/plain\">")
+        .expect("a scalars element")
+        + "<script id=\"scalars\" type=\"text/plain\">".len();
+    let end = start + html[start..].find("</script>").unwrap();
+    html[start..end]
+        .split('\n')
+        .filter(|line| !line.is_empty())
+        .map(|line| {
+            let [path, series]: [Value; 2] = serde_json::from_str(line).unwrap();
+            (path.as_str().unwrap().to_owned(), series)
+        })
+        .collect()
+}
+
 #[test]
 fn a_report_is_one_self_contained_file_with_what_ls_shows() {
     let runs = Runs::make();
@@ -116,11 +133,13 @@ fn a_report_is_one_self_contained_file_with_what_ls_shows() {
     assert_eq!(data["ls"], runs.ls);
     // Every recorder step, per tag, for each recorder run.
     let eight = runs.recorder_run(8);
+    let scalars = report_scalars(&html);
     assert_eq!(
-        data["scalars"][&eight]["train/loss"]["steps"],
+        scalars[&eight]["train/loss"]["steps"],
         serde_json::json!([0, 1, 2, 3, 4, 5, 6, 7])
     );
-    assert_eq!(data["scalars"].as_object().unwrap().len(), 3, "{data}");
+    assert_eq!(scalars[&eight]["train/acc"]["values"][4], 0.5);
+    assert_eq!(scalars.len(), 3, "{scalars:?}");
 
     // Filters and --points.
     let (code, _, err) = tool(&[
@@ -148,9 +167,9 @@ fn a_report_is_one_self_contained_file_with_what_ls_shows() {
         "3",
     ]);
     assert_eq!(code, 0, "{err}");
-    let data = page_data(&std::fs::read_to_string(&file).unwrap());
+    let scalars = report_scalars(&std::fs::read_to_string(&file).unwrap());
     assert_eq!(
-        data["scalars"][runs.recorder_run(12)]["train/acc"]["steps"],
+        scalars[&runs.recorder_run(12)]["train/acc"]["steps"],
         serde_json::json!([0, 5, 11]),
         "evenly spaced, first and last kept"
     );
@@ -234,7 +253,7 @@ fn browser(chromium: &Path, args: &[&str], url: &str) -> std::process::Output {
 }
 
 /// The DOM of `url` once the page says it shows what it was told to
-/// (`<body data-ready="1">`): loaded again, with more virtual time each
+/// (`data-ready="1"` on its body): loaded again, with more virtual time each
 /// round, until it does or 60 s have passed.
 fn ready_dom(chromium: &Path, url: &str) -> String {
     let deadline = Instant::now() + Duration::from_secs(60);
@@ -246,7 +265,10 @@ fn ready_dom(chromium: &Path, url: &str) -> String {
             url,
         );
         let dom = String::from_utf8_lossy(&out.stdout).into_owned();
-        if dom.contains("<body data-ready=\"1\"") {
+        let body = dom
+            .find("<body")
+            .map(|at| &dom[at..at + dom[at..].find('>').unwrap_or(0)]);
+        if body.is_some_and(|tag| tag.contains(" data-ready=\"1\"")) {
             return dom;
         }
         assert!(

@@ -66,7 +66,7 @@ impl Dashboard {
             source: &output.display().to_string(),
             live: true,
             ls: None,
-            scalars: None,
+            scalar_lines: String::new(),
         });
         Ok(Dashboard {
             server: Arc::new(server),

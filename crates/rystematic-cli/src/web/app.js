@@ -17,8 +17,10 @@
   const boot = JSON.parse(document.getElementById("data").textContent);
   const live = !!boot.live;
   let doc = boot.ls || { runs: [], sweeps: [], damaged: [] };
-  // Run path → {tag: {steps, values}}; inlined by a report, fetched live.
-  const scalars = boot.scalars || {};
+  // Run path → {tag: {steps, values}}: fetched when live; in a report, the
+  // run's line of the #scalars element, parsed when first needed.
+  const scalars = {};
+  let scalarText = null;
   const fetching = {};
   let columns = { params: [], metrics: [] };
   let state = readHash();
@@ -313,8 +315,8 @@
     const byTag = new Map();
     legend.replaceChildren(...runs.map((r, i) => {
       const color = COLORS[i % COLORS.length];
+      if (!scalars[r.path]) fetchScalars(r);
       const series = scalars[r.path];
-      if (!series) fetchScalars(r);
       for (const [tag, s] of Object.entries(series || {})) {
         if (!byTag.has(tag)) byTag.set(tag, []);
         byTag.get(tag).push({ run: r, s, color });
@@ -326,8 +328,22 @@
     return runs.every((r) => scalars[r.path]);
   }
 
+  // A report's scalars of run `path`: its line `\n["path",{…}]`.
+  function inlineScalars(path) {
+    if (scalarText === null) scalarText = document.getElementById("scalars").textContent;
+    const key = "\n" + JSON.stringify([path]).slice(0, -1).replace(/</g, "\\u003c") + ",";
+    const at = scalarText.indexOf(key);
+    if (at < 0) return {};
+    const end = scalarText.indexOf("\n", at + 1);
+    return JSON.parse(scalarText.slice(at + 1, end < 0 ? scalarText.length : end))[1];
+  }
+
   function fetchScalars(r) {
-    if (!live || fetching[r.path]) return;
+    if (!live) {
+      scalars[r.path] = inlineScalars(r.path);
+      return;
+    }
+    if (fetching[r.path]) return;
     fetching[r.path] = true;
     fetch("api/scalars?run=" + encodeURIComponent(r.path), { cache: "no-store" })
       .then((res) => res.ok ? res.json() : {})
@@ -425,8 +441,13 @@
     }
     writeHash();
     // For tests and scripts: the page shows what it has been told to.
-    if (loaded && charted) document.body.dataset.ready = "1";
-    else delete document.body.dataset.ready;
+    if (loaded && charted) {
+      document.body.dataset.ready = "1";
+      // How long from navigation to the first complete view (benchmarks).
+      if (!document.body.dataset.readyMs) document.body.dataset.readyMs = String(Math.round(performance.now()));
+    } else {
+      delete document.body.dataset.ready;
+    }
   }
 
   function load() {

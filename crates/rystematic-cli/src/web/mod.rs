@@ -17,8 +17,19 @@ pub struct PageData<'a> {
     pub live: bool,
     /// The `ls --json` document (inline in a report; fetched when live).
     pub ls: Option<Value>,
-    /// Run path → tag → series (inline in a report; fetched when live).
-    pub scalars: Option<Value>,
+    /// A report's scalars: one line per run, each `\n` then the JSON
+    /// `[path, {tag: {steps, values}}]` (see [`scalar_line`]). The page
+    /// parses a run's line only when the run is selected, so opening a
+    /// report of 10,000 runs does not parse all their scalars. Empty when
+    /// live (fetched from the server instead).
+    pub scalar_lines: String,
+}
+
+/// One run's line of [`PageData::scalar_lines`].
+pub fn scalar_line(path: &str, series: &impl serde::Serialize) -> String {
+    // Serialising a path and plain numbers cannot fail.
+    let json = serde_json::to_string(&(path, series)).unwrap_or_default();
+    format!("\n{}", script_safe(&json))
 }
 
 /// The whole page, with `data` inline.
@@ -28,7 +39,6 @@ pub fn page(data: PageData<'_>) -> String {
         "live": data.live,
         "generated": jiff::Timestamp::now().to_string(),
         "ls": data.ls,
-        "scalars": data.scalars,
     });
     let json = script_safe(&boot.to_string());
     fill(
@@ -37,6 +47,7 @@ pub fn page(data: PageData<'_>) -> String {
             ("/*TITLE*/", &html_escape(data.source)),
             ("/*STYLE*/", STYLE),
             ("/*DATA*/", &json),
+            ("/*SCALARS*/", &data.scalar_lines),
             ("/*SCRIPT*/", SCRIPT),
         ],
     )
@@ -88,7 +99,7 @@ mod tests {
             source: "<out>",
             live: false,
             ls: Some(json!({"runs": [{"id": "</script><script>alert(1)</script>"}]})),
-            scalars: None,
+            scalar_lines: String::new(),
         });
         assert!(!html.contains("</script><script>alert"), "{html}");
         assert!(html.contains("<title>rystematic: &lt;out&gt;</title>"));
@@ -100,14 +111,30 @@ mod tests {
             "</script><script>alert(1)</script>"
         );
         assert_eq!(boot["source"], "<out>");
-        for placeholder in ["/*TITLE*/", "/*STYLE*/", "/*DATA*/", "/*SCRIPT*/"] {
+        for placeholder in [
+            "/*TITLE*/",
+            "/*STYLE*/",
+            "/*DATA*/",
+            "/*SCALARS*/",
+            "/*SCRIPT*/",
+        ] {
             assert!(!html.contains(placeholder), "{placeholder} left");
         }
+        let line = scalar_line(
+            "exp/</script>",
+            &json!({"a": {"steps": [0], "values": [1.0]}}),
+        );
+        assert!(
+            line.starts_with('\n') && !line[1..].contains(['\n', '<']),
+            "{line}"
+        );
+        let back: Value = serde_json::from_str(&line[1..]).unwrap();
+        assert_eq!(back[0], "exp/</script>");
         let sneaky = page(PageData {
             source: "/*DATA*/",
             live: true,
             ls: None,
-            scalars: None,
+            scalar_lines: String::new(),
         });
         assert!(sneaky.contains("<title>rystematic: /*DATA*/</title>"));
     }
