@@ -8,6 +8,8 @@
 //! absolute paths and symlinks out of it lead nowhere. Methods other than
 //! GET and HEAD get 405.
 
+use std::collections::BTreeMap;
+use std::fs;
 use std::io;
 use std::net::{IpAddr, SocketAddr};
 use std::path::{Path, PathBuf};
@@ -179,7 +181,23 @@ impl Dashboard {
     /// symlink) are not served: they are listed as damaged instead.
     fn drop_outsiders(&self, scan: &mut Scan) {
         let runs = std::mem::take(&mut scan.runs);
-        let inside = scan::par_map(&runs, |run| self.real_inside(&run.dir).is_some());
+        // Resolving every run's path costs a system call per component;
+        // the experiment folders (few) are resolved once, and a run whose
+        // own directory is no symlink lies where its folder does.
+        let mut folders: BTreeMap<&Path, bool> = BTreeMap::new();
+        for run in &runs {
+            if let Some(folder) = run.dir.parent() {
+                folders
+                    .entry(folder)
+                    .or_insert_with(|| self.real_inside(folder).is_some());
+            }
+        }
+        let inside = scan::par_map(&runs, |run| {
+            let plain_dir =
+                fs::symlink_metadata(&run.dir).is_ok_and(|m| !m.file_type().is_symlink());
+            let folder_inside = run.dir.parent().and_then(|f| folders.get(f)) == Some(&true);
+            (plain_dir && folder_inside) || self.real_inside(&run.dir).is_some()
+        });
         for (run, inside) in runs.into_iter().zip(inside) {
             if inside {
                 scan.runs.push(run);
