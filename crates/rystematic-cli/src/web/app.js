@@ -25,6 +25,7 @@
   let columns = { params: [], metrics: [] };
   let state = readHash();
   let loaded = !live;
+  let updated = null;
 
   function clamp(n, lo, hi) { return Math.min(hi, Math.max(lo, n)); }
 
@@ -190,7 +191,9 @@
     const counts = {};
     for (const r of doc.runs) counts[r.status] = (counts[r.status] || 0) + 1;
     const parts = Object.entries(counts).sort().map(([s, n]) => n + " " + s);
-    const when = boot.generated ? "written " + shortTime(boot.generated) : "";
+    // A report says when it was written; the live page when it last loaded.
+    const when = live ? (updated ? "updated " + updated.toLocaleTimeString() : "loading…")
+      : boot.generated ? "written " + shortTime(boot.generated) : "";
     document.getElementById("summary").textContent =
       doc.runs.length + " runs" + (parts.length ? " (" + parts.join(", ") + ")" : "") +
       (live ? " · live" : "") + (when ? " · " + when : "");
@@ -456,6 +459,7 @@
       .then((data) => {
         doc = data;
         loaded = true;
+        updated = new Date();
         // Running runs' scalars grow: fetch them again.
         for (const r of doc.runs) if (r.status === "running" && isSelected(r)) delete scalars[r.path];
         prepare();
