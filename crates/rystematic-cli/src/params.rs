@@ -9,8 +9,16 @@ use crate::scan::with_file;
 
 /// Reads `parameters.yaml` into name → value (flat `key: value` YAML).
 pub fn read_params(dir: &Path) -> Result<BTreeMap<String, serde_json::Value>, String> {
+    read_params_of(dir, true)
+}
+
+/// [`read_params`], refusing a symlinked file unless `follow`.
+pub(crate) fn read_params_of(
+    dir: &Path,
+    follow: bool,
+) -> Result<BTreeMap<String, serde_json::Value>, String> {
     let path = dir.join(PARAMETERS_FILE);
-    let parsed = with_file(&path, |bytes| {
+    let parsed = with_file(&path, follow, |bytes| {
         let text = std::str::from_utf8(bytes)
             .map_err(|e| format!("{PARAMETERS_FILE} is corrupt: not UTF-8: {e}"))?;
         if let Some(params) = parse_flat_yaml(text) {

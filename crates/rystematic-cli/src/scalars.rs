@@ -46,7 +46,12 @@ pub fn parse_row(line: &[u8]) -> Option<(u64, String, f64)> {
 /// of the tail that had to be read anyway can be missed; that is the price
 /// of not reading the whole file.
 pub fn last_values(path: &Path) -> io::Result<BTreeMap<String, Point>> {
-    let mut file = match File::open(path) {
+    last_values_of(path, true)
+}
+
+/// [`last_values`], refusing a symlinked file unless `follow`.
+pub(crate) fn last_values_of(path: &Path, follow: bool) -> io::Result<BTreeMap<String, Point>> {
+    let mut file = match crate::scan::open(path, follow) {
         Ok(file) => file,
         Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(BTreeMap::new()),
         Err(e) => return Err(e),

@@ -15,7 +15,7 @@ use rystematic::{RunInfo, RunStatus, SweepRun, SweepStatus};
 use serde::Deserialize;
 
 use crate::error::RunsError;
-use crate::params::read_params;
+use crate::params::read_params_of;
 use crate::scalars::{self, Point, SCALARS_FILE};
 
 /// A run's status as `ls` shows it: `run.json`'s, or `dead` for a
@@ -155,6 +155,9 @@ pub struct ReadOptions {
     pub params: bool,
     /// Read the last values in `scalars.csv`.
     pub metrics: bool,
+    /// Read a run's files when they are symlinks. The dashboard does not:
+    /// it serves only what lies under its output directory.
+    pub follow_symlinks: bool,
 }
 
 impl Default for ReadOptions {
@@ -162,6 +165,7 @@ impl Default for ReadOptions {
         ReadOptions {
             params: true,
             metrics: true,
+            follow_symlinks: true,
         }
     }
 }
@@ -275,7 +279,8 @@ pub fn read_entry(dir: &Path, options: ReadOptions) -> Entry {
         reason,
     };
     let info_path = dir.join(RUN_INFO_FILE);
-    let parsed = with_file(&info_path, |bytes| {
+    let follow = options.follow_symlinks;
+    let parsed = with_file(&info_path, follow, |bytes| {
         if bytes.iter().all(u8::is_ascii_whitespace) {
             return Err("run.json is empty".to_owned());
         }
@@ -303,7 +308,7 @@ pub fn read_entry(dir: &Path, options: ReadOptions) -> Entry {
         Err(e) => return damaged(format!("cannot read run.json: {e}")),
     };
     let (params, params_error) = if options.params {
-        match read_params(dir) {
+        match read_params_of(dir, follow) {
             Ok(params) => (params, None),
             Err(reason) => (BTreeMap::new(), Some(reason)),
         }
@@ -311,7 +316,7 @@ pub fn read_entry(dir: &Path, options: ReadOptions) -> Entry {
         (BTreeMap::new(), None)
     };
     let metrics = if options.metrics {
-        scalars::last_values(&dir.join(SCALARS_FILE)).unwrap_or_default()
+        scalars::last_values_of(&dir.join(SCALARS_FILE), follow).unwrap_or_default()
     } else {
         BTreeMap::new()
     };
@@ -365,10 +370,25 @@ pub(crate) fn read_into(
     Ok(got)
 }
 
+/// Opens `path` for reading; unless `follow`, a symlink is an error
+/// (`O_NOFOLLOW`: no extra system call to check).
+pub(crate) fn open(path: &Path, follow: bool) -> std::io::Result<fs::File> {
+    use std::os::unix::fs::OpenOptionsExt;
+    let flags = if follow { 0 } else { libc::O_NOFOLLOW };
+    fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(flags)
+        .open(path)
+}
+
 /// Calls `f` with the whole of the small file at `path`, read into this
-/// thread's buffer.
-pub(crate) fn with_file<R>(path: &Path, f: impl FnOnce(&[u8]) -> R) -> std::io::Result<R> {
-    let mut file = fs::File::open(path)?;
+/// thread's buffer (see [`open`] for `follow`).
+pub(crate) fn with_file<R>(
+    path: &Path,
+    follow: bool,
+    f: impl FnOnce(&[u8]) -> R,
+) -> std::io::Result<R> {
+    let mut file = open(path, follow)?;
     with_buffer(|buf| {
         let got = read_into(&mut file, buf, usize::MAX)?;
         Ok(f(&buf[..got]))

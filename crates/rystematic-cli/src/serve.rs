@@ -162,7 +162,10 @@ impl Dashboard {
     }
 
     fn runs(&self) -> Reply {
-        let mut scan = match self.scan(ReadOptions::default()) {
+        let mut scan = match self.scan(ReadOptions {
+            follow_symlinks: false,
+            ..ReadOptions::default()
+        }) {
             Ok(scan) => scan,
             Err(reply) => return reply,
         };

@@ -196,6 +196,23 @@ fn nothing_outside_the_output_directory_is_served() {
     make_run(&sneaky, "train", 0.2, 2);
     std::fs::remove_file(sneaky.join("scalars.csv")).unwrap();
     std::os::unix::fs::symlink(outside.join("secret.csv"), sneaky.join("scalars.csv")).unwrap();
+    // Runs inside whose parameters.yaml or run.json link to files outside.
+    std::fs::write(outside.join("secret.yaml"), "secret: SECRET\n").unwrap();
+    let linked_params = out.join("train/2026-11-28_05-15-15_params");
+    make_run(&linked_params, "train", 0.3, 2);
+    std::fs::remove_file(linked_params.join("parameters.yaml")).unwrap();
+    std::os::unix::fs::symlink(
+        outside.join("secret.yaml"),
+        linked_params.join("parameters.yaml"),
+    )
+    .unwrap();
+    let linked_info = out.join("train/2026-11-28_05-15-16_info");
+    std::fs::create_dir_all(&linked_info).unwrap();
+    std::os::unix::fs::symlink(
+        outside.join("2026-11-28_05-15-13_secret/run.json"),
+        linked_info.join("run.json"),
+    )
+    .unwrap();
     let ui = Ui::start(&out);
 
     let secret_dir = outside.join("2026-11-28_05-15-13_secret");
@@ -228,7 +245,34 @@ fn nothing_outside_the_output_directory_is_served() {
     }
     // The listing names the linked run as not served, and shows none of it.
     let (_, runs) = ui.get("/api/runs");
+    assert!(!runs.contains("SECRET"), "{runs}");
     let runs: serde_json::Value = serde_json::from_str(&runs).unwrap();
+    let listed: Vec<_> = runs["runs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        listed,
+        [
+            "2026-11-28_05-15-13_aaaaaa",
+            "2026-11-28_05-15-14_sneaky",
+            "2026-11-28_05-15-15_params"
+        ]
+    );
+    let reason = |id: &str| {
+        runs["damaged"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|d| d["path"].as_str().unwrap().ends_with(id))
+            .map(|d| d["reason"].as_str().unwrap().to_owned())
+    };
+    assert!(
+        reason("2026-11-28_05-15-16_info").is_some_and(|r| r.starts_with("cannot read run.json: ")),
+        "{runs}"
+    );
     assert!(
         runs["runs"]
             .as_array()
