@@ -522,3 +522,51 @@ fn the_dashboard_follows_a_running_sweep() {
         assert_eq!(dom.matches("data-status=\"completed\"").count(), 3, "{dom}");
     }
 }
+
+/// Copies directory `from` (files only, one level of subfolders) to `to`.
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        let target = to.join(entry.file_name());
+        if entry.file_type().unwrap().is_dir() {
+            copy_dir(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), target).unwrap();
+        }
+    }
+}
+
+#[test]
+fn many_runs_are_shown_a_page_at_a_time() {
+    let Some(chromium) = chromium() else {
+        return;
+    };
+    // One real recorder run, copied to 250 more run directories.
+    let sb = Sandbox::new();
+    sb.run(RECORDER, &["--steps", "3"]).ok();
+    let run = sb.only_run_dir("recorder");
+    for k in 0..250 {
+        copy_dir(
+            &run,
+            &run.with_file_name(format!("2026-11-28_00-00-00_c{k:05}")),
+        );
+    }
+    let file = sb.path().join("report.html");
+    let output = sb.path().join("output");
+    let (code, out, err) = tool(&[
+        "report",
+        output.to_str().unwrap(),
+        "-o",
+        file.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("(251 runs, "), "{out}");
+    let base = format!("file://{}", file.display());
+    let dom = ready_dom(&chromium, &base);
+    assert_eq!(rows(&dom).len(), 100, "one page of rows, not all 251");
+    assert!(dom.contains("1–100 of 251"), "{dom}");
+    let dom = ready_dom(&chromium, &format!("{base}#page=2"));
+    assert_eq!(rows(&dom).len(), 51);
+    assert!(dom.contains("201–251 of 251"), "{dom}");
+}
