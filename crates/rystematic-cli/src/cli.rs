@@ -16,8 +16,9 @@ use crate::select::{self, Filter};
 use crate::serve::Dashboard;
 use crate::show;
 
-/// Find, compare, rerun and verify the runs of rystematic programs. The run
-/// directories are the database: no server, no index.
+/// Find, compare, rerun and verify the runs of rystematic programs, and see
+/// them in a browser (report, ui). The run directories are the database: no
+/// index, no service to keep running.
 #[derive(Debug, Parser)]
 #[command(name = "rystematic", version)]
 struct Cli {
