@@ -469,8 +469,9 @@ fn the_dashboard_follows_a_running_sweep() {
     let dashboard = Dashboard::bind(&output, [127, 0, 0, 1].into(), 0).unwrap();
     let url = dashboard.url();
     std::thread::spawn(move || dashboard.run());
-    // `work` over 0, 1, 2, two at a time, where 1 and 2 wait for `release`.
-    let mut sweep = sb
+    // `work` over 0, 1, 2, two at a time, where 1 and 2 wait for `release`
+    // (or 300 s: long enough for a loaded machine to check the held state).
+    let sweep = sb
         .cmd(SWEEP)
         .args([
             "work",
@@ -479,7 +480,7 @@ fn the_dashboard_follows_a_running_sweep() {
             "--str-param",
             "x",
             "--sleep-s",
-            "30",
+            "300",
             "--sleep-from",
             "1",
             "--sleep-until",
@@ -491,6 +492,16 @@ fn the_dashboard_follows_a_running_sweep() {
         .stderr(Stdio::null())
         .spawn()
         .unwrap();
+    // A failed assertion must not leave the held sweep behind (its runs
+    // die with it).
+    struct KillOnDrop(std::process::Child);
+    impl Drop for KillOnDrop {
+        fn drop(&mut self) {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
+    let mut sweep = KillOnDrop(sweep);
     let progress = || -> Option<(u64, u64)> {
         let sweeps: Value = serde_json::from_str(&get(&url, "/api/sweeps")).unwrap();
         let counts = &sweeps.get(0)?["counts"];
@@ -515,7 +526,7 @@ fn the_dashboard_follows_a_running_sweep() {
     }
     std::fs::write(sb.path().join("release"), "").unwrap();
     wait_until("all three completed", || progress() == Some((3, 0)));
-    assert!(sweep.wait().unwrap().success());
+    assert!(sweep.0.wait().unwrap().success());
     if let Some(chromium) = &chromium {
         let dom = ready_dom(chromium, &url);
         assert!(dom.contains("data-done=\"3\" data-total=\"3\""), "{dom}");
