@@ -9,13 +9,16 @@ use clap::{Args, Parser, Subcommand};
 use crate::error::RunsError;
 use crate::gc::{self, GcOptions};
 use crate::ls::{self, LsOptions};
+use crate::report::{self, ReportOptions};
 use crate::rerun;
 use crate::scan;
 use crate::select::{self, Filter};
+use crate::serve::Dashboard;
 use crate::show;
 
-/// Find, compare, rerun and verify the runs of rystematic programs. The run
-/// directories are the database: no server, no index.
+/// Find, compare, rerun and verify the runs of rystematic programs, and see
+/// them in a browser (report, ui). The run directories are the database: no
+/// index, no service to keep running.
 #[derive(Debug, Parser)]
 #[command(name = "rystematic", version)]
 struct Cli {
@@ -89,6 +92,36 @@ enum Command {
         /// Run the executable even if it changed since the run.
         #[arg(long)]
         force: bool,
+    },
+    /// Write the dashboard as one self-contained HTML file: the runs as a
+    /// sortable, filterable table, sweep progress, scalars charts and a
+    /// parameter-against-metric view. Opens with no network.
+    Report {
+        /// The output directory.
+        #[arg(default_value = "./output")]
+        dir: PathBuf,
+        #[command(flatten)]
+        filter: FilterArgs,
+        /// The file to write.
+        #[arg(long, short = 'o', value_name = "FILE", default_value = "report.html")]
+        output: PathBuf,
+        /// At most this many points per tag and run (evenly spaced, the
+        /// last one kept).
+        #[arg(long, value_name = "N", default_value_t = 200, value_parser = clap::value_parser!(u32).range(2..))]
+        points: u32,
+    },
+    /// Serve the dashboard on this machine (read-only), live: the URL is
+    /// printed first. Ctrl-C stops it.
+    Ui {
+        /// The output directory.
+        #[arg(default_value = "./output")]
+        dir: PathBuf,
+        /// The port; 0 picks a free one.
+        #[arg(long, default_value_t = 0)]
+        port: u16,
+        /// The address to listen on; only this machine can connect by default.
+        #[arg(long, value_name = "ADDR", default_value = "127.0.0.1")]
+        bind: std::net::IpAddr,
     },
     /// Delete the runs matching filters (a dry run unless --yes).
     Gc {
@@ -227,6 +260,39 @@ fn execute(command: Command, out: &mut dyn Write) -> Result<i32, RunsError> {
             } else {
                 1
             })
+        }
+        Command::Report {
+            dir,
+            filter,
+            output,
+            points,
+        } => {
+            let options = ReportOptions {
+                ls: LsOptions {
+                    filter: filter.parse()?,
+                    ..LsOptions::default()
+                },
+                points: points as usize,
+            };
+            let done = report::report(&dir, &options, &output)?;
+            writeln!(
+                out,
+                "wrote {} ({} runs, {} KiB)",
+                output.display(),
+                done.runs,
+                done.bytes.div_ceil(1024)
+            )
+            .map_err(RunsError::output)?;
+            Ok(0)
+        }
+        Command::Ui { dir, port, bind } => {
+            let dashboard = Dashboard::bind(&dir, bind, port)?;
+            // The first line, flushed: scripts and tests read the URL from it.
+            writeln!(out, "{}", dashboard.url())
+                .and_then(|()| out.flush())
+                .map_err(RunsError::output)?;
+            dashboard.run();
+            Ok(0)
         }
         Command::Gc {
             dir,

@@ -52,6 +52,15 @@ pub enum RunsError {
     /// A rerun was refused to keep it honest.
     #[error("{0}")]
     Refused(String),
+    /// The dashboard cannot listen where it was told to.
+    #[error("cannot listen on {addr}")]
+    Bind {
+        /// The address asked for.
+        addr: std::net::SocketAddr,
+        /// Why.
+        #[source]
+        source: io::Error,
+    },
     /// A program could not be started.
     #[error("cannot start '{}'", .program.display())]
     Spawn {

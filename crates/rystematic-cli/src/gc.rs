@@ -39,8 +39,8 @@ pub fn gc(
     let scan = scan::scan(
         output,
         ReadOptions {
-            params: true,
             metrics: false,
+            ..ReadOptions::default()
         },
     )?;
     let mut chosen: Vec<PathBuf> = Vec::new();

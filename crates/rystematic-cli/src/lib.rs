@@ -1,5 +1,5 @@
 //! The `rystematic` command: list, show, compare, rerun, verify and clean up the runs of
-//! any program built with rystematic. The run directories are the
+//! any program built with rystematic, and see them in a browser (`report`, `ui`). The run directories are the
 //! database: no server and no index.
 //!
 //! The binary is a thin shell around [`cli::run`]; the readers
@@ -18,11 +18,14 @@ mod error;
 pub mod gc;
 pub mod ls;
 pub mod params;
+pub mod report;
 pub mod rerun;
 pub mod scalars;
 pub mod scan;
 pub mod select;
+pub mod serve;
 pub mod show;
 pub mod table;
+pub mod web;
 
 pub use error::RunsError;

@@ -1,22 +1,34 @@
 //! Reading `parameters.yaml`: a run's resolved parameters, name → value.
 
 use std::collections::BTreeMap;
-use std::fs;
 use std::path::Path;
 
 use rystematic::files::PARAMETERS_FILE;
 
+use crate::scan::with_file;
+
 /// Reads `parameters.yaml` into name → value (flat `key: value` YAML).
 pub fn read_params(dir: &Path) -> Result<BTreeMap<String, serde_json::Value>, String> {
+    read_params_of(dir, true)
+}
+
+/// [`read_params`], refusing a symlinked file unless `follow`.
+pub(crate) fn read_params_of(
+    dir: &Path,
+    follow: bool,
+) -> Result<BTreeMap<String, serde_json::Value>, String> {
     let path = dir.join(PARAMETERS_FILE);
-    let text =
-        fs::read_to_string(&path).map_err(|e| format!("cannot read {PARAMETERS_FILE}: {e}"))?;
-    if let Some(params) = parse_flat_yaml(&text) {
-        return Ok(params);
-    }
-    let params: Option<BTreeMap<String, serde_json::Value>> =
-        serde_saphyr::from_str(&text).map_err(|e| format!("{PARAMETERS_FILE} is corrupt: {e}"))?;
-    Ok(params.unwrap_or_default())
+    let parsed = with_file(&path, follow, |bytes| {
+        let text = std::str::from_utf8(bytes)
+            .map_err(|e| format!("{PARAMETERS_FILE} is corrupt: not UTF-8: {e}"))?;
+        if let Some(params) = parse_flat_yaml(text) {
+            return Ok(params);
+        }
+        let params: Option<BTreeMap<String, serde_json::Value>> = serde_saphyr::from_str(text)
+            .map_err(|e| format!("{PARAMETERS_FILE} is corrupt: {e}"))?;
+        Ok(params.unwrap_or_default())
+    });
+    parsed.map_err(|e| format!("cannot read {PARAMETERS_FILE}: {e}"))?
 }
 
 /// The common case of `parameters.yaml` — one `key: plain scalar` per line

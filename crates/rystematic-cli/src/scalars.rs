@@ -46,15 +46,33 @@ pub fn parse_row(line: &[u8]) -> Option<(u64, String, f64)> {
 /// of the tail that had to be read anyway can be missed; that is the price
 /// of not reading the whole file.
 pub fn last_values(path: &Path) -> io::Result<BTreeMap<String, Point>> {
-    let mut file = match File::open(path) {
+    last_values_of(path, true)
+}
+
+/// [`last_values`], refusing a symlinked file unless `follow`.
+pub(crate) fn last_values_of(path: &Path, follow: bool) -> io::Result<BTreeMap<String, Point>> {
+    let mut file = match crate::scan::open(path, follow) {
         Ok(file) => file,
         Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(BTreeMap::new()),
         Err(e) => return Err(e),
     };
-    let len = file.metadata()?.len();
-    let head_len = len.min(CHUNK);
-    let mut head = vec![0; head_len as usize];
-    file.read_exact(&mut head)?;
+    // Most files are smaller than a chunk: read to the end without a
+    // `stat` for the size (the whole file has been read when at most a
+    // chunk came).
+    crate::scan::with_buffer(|buf| {
+        let got = crate::scan::read_into(&mut file, buf, CHUNK as usize + 1)?;
+        let small = got as u64 <= CHUNK;
+        last_values_from(&mut file, &buf[..got.min(CHUNK as usize)], small)
+    })
+}
+
+/// [`last_values`] of a file whose `head` (its first [`CHUNK`] bytes, the
+/// whole file when `small`) has been read.
+fn last_values_from(
+    file: &mut File,
+    head: &[u8],
+    small: bool,
+) -> io::Result<BTreeMap<String, Point>> {
     // The head's complete lines. A last line without its newline may still
     // be being written: it is skipped.
     let head_complete = match head.iter().rposition(|&b| b == b'\n') {
@@ -62,14 +80,18 @@ pub fn last_values(path: &Path) -> io::Result<BTreeMap<String, Point>> {
         None => &[][..],
     };
     let mut last = Last::default();
-    if head_len == len {
-        // Small file: newest rows first, each tag's first sighting wins;
-        // only those rows are parsed in full.
-        for line in head_complete.rsplit(|&b| b == b'\n') {
+    if small {
+        if let Some(values) = last_rows(head_complete) {
+            return Ok(values);
+        }
+        // Newest rows first, each tag's first sighting wins; only those
+        // rows are parsed in full.
+        for line in lines_rev(head_complete) {
             last.take_if_new(line);
         }
         return Ok(last.values);
     }
+    let len = file.metadata()?.len();
     let wanted: BTreeSet<&[u8]> = head_complete
         .split(|&b| b == b'\n')
         .filter_map(split_row)
@@ -115,18 +137,85 @@ pub fn last_values(path: &Path) -> io::Result<BTreeMap<String, Point>> {
     }
     // Tags not seen in the tail: their last value is in the head.
     if last.seen.len() < wanted.len() {
-        for line in head_complete.rsplit(|&b| b == b'\n') {
+        for line in lines_rev(head_complete) {
             last.take_if_new(line);
         }
     }
     Ok(last.values)
 }
 
+/// The last value of each tag in `rows` (whole lines), in one forward pass
+/// that only notes where each tag's last row is and parses just those: the
+/// loop `ls` spends most of its own time in over 10,000 small files.
+/// `None` when such a row does not parse (the caller then takes the
+/// newest row that does).
+fn last_rows(rows: &[u8]) -> Option<BTreeMap<String, Point>> {
+    // (raw tag, its last row); runs record few tags, and they come round
+    // in the same order every step, so the next one is tried first.
+    let mut tags: Vec<(&[u8], &[u8])> = Vec::new();
+    let mut next = 0;
+    let (mut start, mut first, mut last) = (0, usize::MAX, 0);
+    for (i, &b) in rows.iter().enumerate() {
+        if b == b',' {
+            first = first.min(i);
+            last = i;
+        } else if b == b'\n' {
+            let numbered = first != usize::MAX
+                && first > start
+                && rows[start..first].iter().all(u8::is_ascii_digit);
+            if numbered && last > first {
+                let (tag, row) = (&rows[first + 1..last], &rows[start..i]);
+                let hit = match tags.get(next) {
+                    Some(t) if t.0 == tag => Some(next),
+                    _ => tags.iter().position(|t| t.0 == tag),
+                };
+                match hit {
+                    Some(k) => {
+                        tags[k].1 = row;
+                        next = (k + 1) % tags.len();
+                    }
+                    None => {
+                        tags.push((tag, row));
+                        next = 0;
+                    }
+                }
+            }
+            (start, first) = (i + 1, usize::MAX);
+        }
+    }
+    let mut values = BTreeMap::new();
+    for (_, row) in tags {
+        let (step, tag, value) = parse_row(row)?;
+        values.insert(tag, Point { step, value });
+    }
+    Some(values)
+}
+
+/// The lines of `buf`, last first (as `rsplit` on newlines, but with a
+/// vectorised search: this loop is most of what `ls` computes).
+fn lines_rev(buf: &[u8]) -> impl Iterator<Item = &[u8]> {
+    let mut end = Some(buf.len());
+    let mut newlines = memchr::memrchr_iter(b'\n', buf);
+    std::iter::from_fn(move || {
+        let stop = end?;
+        match newlines.next() {
+            Some(i) => {
+                end = Some(i);
+                Some(&buf[i + 1..stop])
+            }
+            None => {
+                end = None;
+                Some(&buf[..stop])
+            }
+        }
+    })
+}
+
 /// Step, raw tag and value of a row, without parsing (`None` when the row
 /// has fewer than three fields).
 fn split_row(line: &[u8]) -> Option<(&[u8], &[u8], &[u8])> {
-    let first = line.iter().position(|&b| b == b',')?;
-    let last = line.iter().rposition(|&b| b == b',')?;
+    let first = memchr::memchr(b',', line)?;
+    let last = memchr::memrchr(b',', line)?;
     (last > first).then(|| (&line[..first], &line[first + 1..last], &line[last + 1..]))
 }
 
@@ -163,6 +252,70 @@ pub fn all_rows(path: &Path) -> io::Result<Vec<(u64, String, f64)>> {
     let complete = bytes.iter().rposition(|&b| b == b'\n').map_or(0, |i| i + 1);
     bytes.truncate(complete);
     Ok(bytes.split(|&b| b == b'\n').filter_map(parse_row).collect())
+}
+
+/// One tag's recorded values, in file order.
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+pub struct Series {
+    /// The steps.
+    pub steps: Vec<u64>,
+    /// The values, one per step.
+    pub values: Vec<f64>,
+}
+
+/// Every tag's values in `path` (empty if the file does not exist), each
+/// cut down to at most `max_points` points by keeping evenly spaced ones,
+/// the first and last included. Non-finite values are left out: JSON
+/// cannot carry them.
+pub fn series(path: &Path, max_points: usize) -> io::Result<BTreeMap<String, Series>> {
+    let bytes = match std::fs::read(path) {
+        Ok(bytes) => bytes,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(BTreeMap::new()),
+        Err(e) => return Err(e),
+    };
+    // A last line without its newline may still be being written.
+    let complete = bytes.iter().rposition(|&b| b == b'\n').map_or(0, |i| i + 1);
+    let mut all: BTreeMap<String, Series> = BTreeMap::new();
+    // Tags repeat on every row: look the raw bytes up before allocating.
+    let mut last_tag: Vec<u8> = Vec::new();
+    let mut last_key = String::new();
+    for line in bytes[..complete].split(|&b| b == b'\n') {
+        let Some((_, raw_tag, _)) = split_row(line) else {
+            continue;
+        };
+        let Some((step, tag, value)) = parse_row(line) else {
+            continue;
+        };
+        if !value.is_finite() {
+            continue;
+        }
+        if raw_tag != last_tag.as_slice() {
+            last_tag = raw_tag.to_vec();
+            last_key = tag;
+        }
+        let entry = match all.get_mut(&last_key) {
+            Some(entry) => entry,
+            None => all.entry(last_key.clone()).or_default(),
+        };
+        entry.steps.push(step);
+        entry.values.push(value);
+    }
+    for s in all.values_mut() {
+        thin(s, max_points.max(2));
+    }
+    Ok(all)
+}
+
+/// Keeps at most `max` evenly spaced points of `s`, the first and last
+/// included.
+fn thin(s: &mut Series, max: usize) {
+    let n = s.steps.len();
+    if n <= max {
+        return;
+    }
+    let keep: Vec<usize> = (0..max).map(|i| i * (n - 1) / (max - 1)).collect();
+    s.steps = keep.iter().map(|&i| s.steps[i]).collect();
+    s.values = keep.iter().map(|&i| s.values[i]).collect();
 }
 
 #[cfg(test)]
@@ -211,6 +364,83 @@ mod tests {
         assert_eq!(last, full);
         assert_eq!(last["loss"].step, 39_999);
         assert_eq!(last["rare,tag"].step, 39_000);
+    }
+
+    #[test]
+    fn series_per_tag_thinned_with_first_and_last() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join(SCALARS_FILE);
+        let mut csv = String::from("step,tag,value\n");
+        for step in 0..10u64 {
+            writeln!(csv, "{step},a,{step}\n{step},\"b,c\",{}", step * 2).unwrap();
+        }
+        csv.push_str("10,a,5"); // still being written
+        std::fs::write(&path, &csv).unwrap();
+        let all = series(&path, 1000).unwrap();
+        assert_eq!(all["a"].steps, (0..10).collect::<Vec<_>>());
+        assert_eq!(all["b,c"].values[9], 18.0);
+        let thinned = series(&path, 4).unwrap();
+        assert_eq!(thinned["a"].steps, vec![0, 3, 6, 9]);
+        assert_eq!(thinned["a"].values, vec![0.0, 3.0, 6.0, 9.0]);
+        assert!(series(&dir.path().join("nope.csv"), 10).unwrap().is_empty());
+    }
+
+    #[test]
+    fn files_around_one_chunk_long() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join(SCALARS_FILE);
+        for extra in [-1i64, 0, 1, 2] {
+            let mut csv = String::from("step,tag,value\n");
+            let mut step = 0;
+            while (csv.len() as i64) < CHUNK as i64 - 40 {
+                writeln!(csv, "{step},a,{step}\n{step},b,{}", step * 2).unwrap();
+                step += 1;
+            }
+            let want = (CHUNK as i64 + extra) as usize;
+            let row = format!("{step},c,1");
+            let pad = want - csv.len() - row.len() - 1;
+            csv.push_str(&"\n".repeat(pad));
+            csv.push_str(&row);
+            csv.push('\n');
+            assert_eq!(csv.len(), want);
+            std::fs::write(&path, &csv).unwrap();
+            let mut full = BTreeMap::new();
+            for (step, tag, value) in all_rows(&path).unwrap() {
+                full.insert(tag, Point { step, value });
+            }
+            assert_eq!(last_values(&path).unwrap(), full, "{want} bytes");
+        }
+    }
+
+    #[test]
+    fn the_forward_pass_agrees_with_the_backward_one() {
+        let samples = [
+            "step,tag,value\n0,a,1\n0,b,2\n1,a,3\n1,b,4\n",
+            "step,tag,value\n0,a,1\n\n\n0,\"x,y\",2\n5,a,3\n",
+            "step,tag,value\n0,tag,1\n1,a,2\n",
+            "0,a,1\n1,a,oops\n",
+            "step,tag,value\n0,a,1\n,b,2\nx,c,3\n0,d\n",
+            "",
+        ];
+        for text in samples {
+            let mut backward = Last::default();
+            for line in lines_rev(text.as_bytes()) {
+                backward.take_if_new(line);
+            }
+            match last_rows(text.as_bytes()) {
+                Some(forward) => assert_eq!(forward, backward.values, "{text:?}"),
+                None => assert!(text.contains("oops"), "{text:?}"),
+            }
+        }
+    }
+
+    #[test]
+    fn lines_backwards_as_rsplit() {
+        for text in ["", "a", "a\n", "a\nb", "\n\na\nbc\n", "\n"] {
+            let ours: Vec<_> = lines_rev(text.as_bytes()).collect();
+            let std: Vec<_> = text.as_bytes().rsplit(|&b| b == b'\n').collect();
+            assert_eq!(ours, std, "{text:?}");
+        }
     }
 
     #[test]

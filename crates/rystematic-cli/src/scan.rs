@@ -15,7 +15,7 @@ use rystematic::{RunInfo, RunStatus, SweepRun, SweepStatus};
 use serde::Deserialize;
 
 use crate::error::RunsError;
-use crate::params::read_params;
+use crate::params::read_params_of;
 use crate::scalars::{self, Point, SCALARS_FILE};
 
 /// A run's status as `ls` shows it: `run.json`'s, or `dead` for a
@@ -155,6 +155,9 @@ pub struct ReadOptions {
     pub params: bool,
     /// Read the last values in `scalars.csv`.
     pub metrics: bool,
+    /// Read a run's files when they are symlinks. The dashboard does not:
+    /// it serves only what lies under its output directory.
+    pub follow_symlinks: bool,
 }
 
 impl Default for ReadOptions {
@@ -162,6 +165,7 @@ impl Default for ReadOptions {
         ReadOptions {
             params: true,
             metrics: true,
+            follow_symlinks: true,
         }
     }
 }
@@ -230,14 +234,26 @@ pub fn scan(output: &Path, options: ReadOptions) -> Result<Scan, RunsError> {
             reason: reason.clone(),
         },
     };
+    let entries = par_map(&jobs, read);
+    let mut scan = Scan::default();
+    for entry in entries {
+        push(&mut scan, entry);
+    }
+    Ok(scan)
+}
+
+/// `f` applied to every item, in order, spread over the cores (reading run
+/// directories is mostly waiting on small files).
+pub fn par_map<T: Sync, R: Send>(items: &[T], f: impl Fn(&T) -> R + Sync) -> Vec<R> {
     let threads = std::thread::available_parallelism()
         .map_or(1, |n| n.get())
         .min(8);
-    let per_thread = jobs.len().div_ceil(threads).max(256);
-    let entries: Vec<Entry> = std::thread::scope(|scope| {
-        let handles: Vec<_> = jobs
+    let per_thread = items.len().div_ceil(threads).max(256);
+    let f = &f;
+    std::thread::scope(|scope| {
+        let handles: Vec<_> = items
             .chunks(per_thread)
-            .map(|chunk| scope.spawn(move || chunk.iter().map(read).collect::<Vec<_>>()))
+            .map(|chunk| scope.spawn(move || chunk.iter().map(f).collect::<Vec<_>>()))
             .collect();
         handles
             .into_iter()
@@ -245,12 +261,7 @@ pub fn scan(output: &Path, options: ReadOptions) -> Result<Scan, RunsError> {
             // would be worse than showing the panic.
             .flat_map(|h| h.join().unwrap_or_else(|p| std::panic::resume_unwind(p)))
             .collect()
-    });
-    let mut scan = Scan::default();
-    for entry in entries {
-        push(&mut scan, entry);
-    }
-    Ok(scan)
+    })
 }
 
 fn push(scan: &mut Scan, entry: Entry) {
@@ -268,8 +279,22 @@ pub fn read_entry(dir: &Path, options: ReadOptions) -> Entry {
         reason,
     };
     let info_path = dir.join(RUN_INFO_FILE);
-    let bytes = match fs::read(&info_path) {
-        Ok(bytes) => bytes,
+    let follow = options.follow_symlinks;
+    let parsed = with_file(&info_path, follow, |bytes| {
+        if bytes.iter().all(u8::is_ascii_whitespace) {
+            return Err("run.json is empty".to_owned());
+        }
+        serde_json::from_slice::<RunInfo>(bytes).map_err(|e| {
+            if e.is_eof() {
+                format!("run.json is cut short: {e}")
+            } else {
+                format!("run.json is corrupt: {e}")
+            }
+        })
+    });
+    let info = match parsed {
+        Ok(Ok(info)) => info,
+        Ok(Err(reason)) => return damaged(reason),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
             if dir.join(MANIFEST_FILE).exists() {
                 return read_sweep(dir);
@@ -282,16 +307,8 @@ pub fn read_entry(dir: &Path, options: ReadOptions) -> Entry {
         }
         Err(e) => return damaged(format!("cannot read run.json: {e}")),
     };
-    if bytes.iter().all(u8::is_ascii_whitespace) {
-        return damaged("run.json is empty".into());
-    }
-    let info: RunInfo = match serde_json::from_slice(&bytes) {
-        Ok(info) => info,
-        Err(e) if e.is_eof() => return damaged(format!("run.json is cut short: {e}")),
-        Err(e) => return damaged(format!("run.json is corrupt: {e}")),
-    };
     let (params, params_error) = if options.params {
-        match read_params(dir) {
+        match read_params_of(dir, follow) {
             Ok(params) => (params, None),
             Err(reason) => (BTreeMap::new(), Some(reason)),
         }
@@ -299,7 +316,7 @@ pub fn read_entry(dir: &Path, options: ReadOptions) -> Entry {
         (BTreeMap::new(), None)
     };
     let metrics = if options.metrics {
-        scalars::last_values(&dir.join(SCALARS_FILE)).unwrap_or_default()
+        scalars::last_values_of(&dir.join(SCALARS_FILE), follow).unwrap_or_default()
     } else {
         BTreeMap::new()
     };
@@ -312,6 +329,70 @@ pub fn read_entry(dir: &Path, options: ReadOptions) -> Entry {
         params_error,
         metrics,
     }))
+}
+
+thread_local! {
+    /// Each reading thread's file buffer, reused for every file it reads:
+    /// fresh buffers for 30,000 small files cost page faults and copies.
+    static BUFFER: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+/// Calls `f` with this thread's file buffer (its length is capacity, not
+/// content: see [`read_into`]). Not reentrant.
+pub(crate) fn with_buffer<R>(f: impl FnOnce(&mut Vec<u8>) -> R) -> R {
+    BUFFER.with_borrow_mut(f)
+}
+
+/// Reads `file` from its position into the start of `buf` (growing it)
+/// until end of file or `limit` bytes; returns how many came. Plain `read`
+/// calls: std's `fs::read` and `read_to_end` ask for the size and position
+/// first, two system calls per file that show over 10,000 runs.
+pub(crate) fn read_into(
+    file: &mut fs::File,
+    buf: &mut Vec<u8>,
+    limit: usize,
+) -> std::io::Result<usize> {
+    use std::io::Read;
+    let mut got = 0;
+    while got < limit {
+        if got == buf.len() {
+            let grow = buf.len().max(16 * 1024).min(limit - got);
+            buf.resize(got + grow, 0);
+        }
+        let end = buf.len().min(limit);
+        match file.read(&mut buf[got..end]) {
+            Ok(0) => break,
+            Ok(n) => got += n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(got)
+}
+
+/// Opens `path` for reading; unless `follow`, a symlink is an error
+/// (`O_NOFOLLOW`: no extra system call to check).
+pub(crate) fn open(path: &Path, follow: bool) -> std::io::Result<fs::File> {
+    use std::os::unix::fs::OpenOptionsExt;
+    let flags = if follow { 0 } else { libc::O_NOFOLLOW };
+    fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(flags)
+        .open(path)
+}
+
+/// Calls `f` with the whole of the small file at `path`, read into this
+/// thread's buffer (see [`open`] for `follow`).
+pub(crate) fn with_file<R>(
+    path: &Path,
+    follow: bool,
+    f: impl FnOnce(&[u8]) -> R,
+) -> std::io::Result<R> {
+    let mut file = open(path, follow)?;
+    with_buffer(|buf| {
+        let got = read_into(&mut file, buf, usize::MAX)?;
+        Ok(f(&buf[..got]))
+    })
 }
 
 /// The parts of `sweep.json` the listing needs.

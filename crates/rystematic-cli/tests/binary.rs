@@ -18,7 +18,7 @@ fn run(args: &[&str]) -> (Option<i32>, String, String) {
 fn help_usage_errors_and_a_missing_output_dir() {
     let (code, out, _) = run(&["--help"]);
     assert_eq!(code, Some(0));
-    for command in ["ls", "show", "diff", "gc"] {
+    for command in ["ls", "show", "diff", "gc", "report", "ui"] {
         assert!(out.contains(command), "{out}");
     }
     let (code, _, err) = run(&["ls", "--where", "lr"]);
