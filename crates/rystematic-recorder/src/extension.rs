@@ -55,7 +55,11 @@ impl Extension for RecorderExtension {
             let names: Vec<String> = run.params().get(BACKENDS_PARAM)?;
             let backends: Vec<Backend> =
                 names.iter().filter_map(|n| Backend::from_name(n)).collect();
-            Recorder::create(run.output_dir(), &backends)?
+            if run.attempt() > 1 {
+                resume(run, &backends)?
+            } else {
+                Recorder::create(run.output_dir(), &backends)?
+            }
         };
         run.insert_ext(recorder);
         Ok(())
@@ -67,6 +71,26 @@ impl Extension for RecorderExtension {
         }
         Ok(())
     }
+}
+
+/// The recorder of a resumed run, going on after what its earlier
+/// attempts recorded; says from where in the log.
+fn resume(run: &Run, backends: &[Backend]) -> Result<Recorder, crate::RecorderError> {
+    let recorder = Recorder::resume(run.output_dir(), backends)?;
+    match recorder.resumed_after() {
+        Some(step) => tracing::info!(
+            target: "recorder",
+            "attempt {}: recording goes on after step {step}, the last one recorded \
+             (records of steps a tag already has are dropped)",
+            run.attempt()
+        ),
+        None => tracing::info!(
+            target: "recorder",
+            "attempt {}: nothing was recorded yet; recording starts afresh",
+            run.attempt()
+        ),
+    }
+    Ok(recorder)
 }
 
 /// The `recorder_backends` parameter: the backends this build has.

@@ -21,6 +21,7 @@ mod files;
 mod hparam;
 mod image;
 mod recorder;
+mod resume;
 #[cfg(feature = "tensorboard")]
 mod tensorboard;
 // Without the feature, an uninhabited stand-in: the recorder keeps one

@@ -13,6 +13,7 @@ use crate::figure::LineChart;
 use crate::files::FilesWriter;
 use crate::hparam::{HParam, hparam};
 use crate::image::{Image, Png};
+use crate::resume::Recorded;
 use crate::tensorboard::EventWriter;
 
 /// Where a recorder writes.
@@ -94,6 +95,9 @@ struct Inner {
     /// The console backend's scalars of the current step.
     console: Option<Vec<(String, f64)>>,
     hparams: bool,
+    /// On a resumed run, what the earlier attempts recorded: records it
+    /// already has are dropped.
+    recorded: Option<Recorded>,
 }
 
 impl Recorder {
@@ -103,6 +107,34 @@ impl Recorder {
     /// If a backend's file cannot be created, or a backend is asked for
     /// that this build leaves out ([`Backend::is_available`]).
     pub fn create(dir: &Path, backends: &[Backend]) -> Result<Recorder, RecorderError> {
+        Recorder::open(dir, backends, None)
+    }
+
+    /// A recorder going on with what a resumed run's earlier attempts
+    /// recorded in `dir`: it appends to `scalars.csv` (after cutting a torn
+    /// last row; no second header), starts a new event file beside the
+    /// others (TensorBoard reads them all), and drops every record of a
+    /// tag at a step that tag already has (scalars, images, figures, text),
+    /// so steps replayed from a checkpoint are not recorded twice.
+    /// [`Recorder::resumed_after`] tells the last step recorded.
+    ///
+    /// The rule is per tag: tags counted differently (a validation
+    /// counter, epochs) each go on after their own last step, and a tag
+    /// never recorded before is always kept.
+    ///
+    /// # Errors
+    /// If the earlier files cannot be read or cut back, a backend's file
+    /// cannot be opened, or a backend is asked for that this build leaves
+    /// out.
+    pub fn resume(dir: &Path, backends: &[Backend]) -> Result<Recorder, RecorderError> {
+        Recorder::open(dir, backends, Some(Recorded::read(dir)?))
+    }
+
+    fn open(
+        dir: &Path,
+        backends: &[Backend],
+        recorded: Option<Recorded>,
+    ) -> Result<Recorder, RecorderError> {
         if let Some(missing) = backends.iter().find(|b| !b.is_available()) {
             return Err(RecorderError::BackendUnavailable {
                 backend: missing.name(),
@@ -119,7 +151,10 @@ impl Recorder {
             .transpose()?;
         let files = backends
             .contains(&Backend::Files)
-            .then(|| FilesWriter::create(dir))
+            .then(|| match recorded {
+                Some(_) => FilesWriter::append(dir),
+                None => FilesWriter::create(dir),
+            })
             .transpose()?;
         Ok(Recorder {
             inner: Some(Mutex::new(Inner {
@@ -128,6 +163,7 @@ impl Recorder {
                 files,
                 console: backends.contains(&Backend::Console).then(Vec::new),
                 hparams: false,
+                recorded,
             })),
         })
     }
@@ -146,6 +182,14 @@ impl Recorder {
         self.inner
             .as_ref()
             .map(|m| m.lock().unwrap_or_else(|e| e.into_inner()))
+    }
+
+    /// On a resumed run, the last step its earlier attempts recorded (of
+    /// any tag); `None` on a first attempt, on a resumed run that had
+    /// recorded nothing, and for a silent recorder.
+    pub fn resumed_after(&self) -> Option<u64> {
+        self.lock()
+            .and_then(|inner| inner.recorded.as_ref()?.last_step())
     }
 
     /// The current step.
@@ -222,6 +266,9 @@ impl Recorder {
             return Ok(());
         };
         let step = inner.count;
+        if inner.replayed(kind, tag, step) {
+            return Ok(());
+        }
         if let Some(tb) = &mut inner.tensorboard {
             tb.image(step, tag, png);
         }
@@ -240,6 +287,9 @@ impl Recorder {
             return Ok(());
         };
         let step = inner.count;
+        if inner.replayed("text", tag, step) {
+            return Ok(());
+        }
         if let Some(tb) = &mut inner.tensorboard {
             tb.text(step, tag, text);
         }
@@ -330,6 +380,9 @@ impl Recorder {
 impl Inner {
     fn scalar(&mut self, tag: &str, value: f64) {
         let step = self.count;
+        if self.recorded.as_ref().is_some_and(|r| r.covers(tag, step)) {
+            return;
+        }
         if let Some(tb) = &mut self.tensorboard {
             tb.scalar(step, tag, value);
         }
@@ -339,6 +392,14 @@ impl Inner {
         if let Some(console) = &mut self.console {
             console.push((tag.to_owned(), value));
         }
+    }
+
+    /// Whether an earlier attempt already recorded this image, figure or
+    /// text (`kind`).
+    fn replayed(&self, kind: &str, tag: &str, step: u64) -> bool {
+        self.recorded
+            .as_ref()
+            .is_some_and(|r| r.covers_file(kind, tag, step))
     }
 
     /// The last flush of every backend: an error if any record was lost
@@ -413,6 +474,92 @@ mod tests {
         recorder.flush().unwrap();
         let csv = std::fs::read_to_string(dir.path().join("scalars.csv")).unwrap();
         assert_eq!(csv, "step,tag,value\n0,a,1.0\n1,a,2.0\n1,b,3.0\n10,a,4.0\n");
+    }
+
+    /// Every `(tag, step)` of the summaries in the event files of `dir`.
+    #[cfg(feature = "tensorboard")]
+    fn event_steps(dir: &Path) -> Vec<(String, i64)> {
+        use crate::tensorboard::proto::{Event, EventWhat};
+        use prost::Message;
+        let mut paths: Vec<_> = std::fs::read_dir(dir)
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .filter(|p| p.to_string_lossy().contains("tfevents"))
+            .collect();
+        paths.sort();
+        let mut steps = Vec::new();
+        for path in paths {
+            let bytes = std::fs::read(path).unwrap();
+            for record in crate::tensorboard::record::read_records(&bytes).unwrap() {
+                if let Some(EventWhat::Summary(s)) = Event::decode(record).unwrap().what {
+                    for value in s.value {
+                        steps.push((value.tag, Event::decode(record).unwrap().step));
+                    }
+                }
+            }
+        }
+        steps
+    }
+
+    #[test]
+    fn a_resumed_recorder_appends_and_drops_the_steps_it_has() {
+        let dir = tempfile::tempdir().unwrap();
+        let backends = [Backend::Files, Backend::TensorBoard]
+            .into_iter()
+            .filter(|b| b.is_available())
+            .collect::<Vec<_>>();
+        let first = Recorder::create(dir.path(), &backends).unwrap();
+        assert_eq!(first.resumed_after(), None);
+        for step in 0..5 {
+            first.scalar("a", step as f64);
+            if step == 2 {
+                first.scalar("b", 0.5);
+                first.text("notes", "first").unwrap();
+            }
+            first.step().unwrap();
+        }
+        first.finish(false).unwrap();
+
+        // The experiment goes back to its checkpoint at step 3.
+        let second = Recorder::resume(dir.path(), &backends).unwrap();
+        assert_eq!(second.resumed_after(), Some(4));
+        second.restore(&RecorderState { count: 3 });
+        for step in 3..7 {
+            second.scalar("a", step as f64 + 0.5);
+            second.scalar("b", 1.5);
+            second.text("notes", "second").unwrap();
+            second.step().unwrap();
+        }
+        second.finish(true).unwrap();
+        let csv = std::fs::read_to_string(dir.path().join("scalars.csv")).unwrap();
+        assert_eq!(
+            csv,
+            "step,tag,value\n0,a,0.0\n1,a,1.0\n2,a,2.0\n2,b,0.5\n3,a,3.0\n4,a,4.0\n\
+             3,b,1.5\n4,b,1.5\n5,a,5.5\n5,b,1.5\n6,a,6.5\n6,b,1.5\n"
+        );
+        let texts: Vec<String> = std::fs::read_dir(dir.path().join("text"))
+            .unwrap()
+            .map(|e| e.unwrap().file_name().into_string().unwrap())
+            .collect();
+        assert_eq!(texts.len(), 5, "steps 2..=6 once each: {texts:?}");
+        assert_eq!(
+            std::fs::read_to_string(dir.path().join("text/notes-2.txt")).unwrap(),
+            "first",
+            "not overwritten"
+        );
+        #[cfg(feature = "tensorboard")]
+        {
+            let mut steps = event_steps(dir.path());
+            let n = steps.len();
+            steps.sort();
+            steps.dedup();
+            assert_eq!(steps.len(), n, "no (tag, step) twice in the event files");
+            assert_eq!(
+                steps.iter().filter(|(tag, _)| tag == "a").count(),
+                7,
+                "{steps:?}"
+            );
+        }
     }
 
     #[test]

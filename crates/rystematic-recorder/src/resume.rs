@@ -1,0 +1,254 @@
+//! What a resumed run's earlier attempts recorded, so the recorder goes on
+//! after it without recording a step twice.
+//!
+//! An experiment resumed in place (`--resume-run`) typically goes back to
+//! its last checkpoint and replays the steps it did after it. Those steps
+//! are already in `scalars.csv` and the event files (up to the last flush
+//! before the stop), so the recorder drops every record of a tag at a step
+//! that tag already has. The rule is per tag, not one step for all: tags
+//! are not all counted alike (Burn's `valid/*` go by validation iteration,
+//! `epoch/*` by epoch), and a tag the earlier attempts never recorded (the
+//! final metrics of a run that stopped just before them) is always kept.
+//!
+//! Reading also repairs: a file whose last record was cut short (a crash
+//! outside the page layout's guarantee, see [`crate::append`]) is cut back
+//! to its last whole record, so appending goes on after whole records only.
+
+use std::collections::HashMap;
+use std::fs::{self, OpenOptions};
+use std::io;
+use std::path::Path;
+
+use crate::error::RecorderError;
+use crate::files::{SCALARS_FILE, file_stem};
+
+/// Per tag, the last step a run's earlier attempts recorded.
+#[derive(Debug, Default)]
+pub(crate) struct Recorded {
+    /// Scalars (from `scalars.csv` and the event files), images, figures
+    /// and text (from the event files), by tag.
+    tags: HashMap<String, u64>,
+    /// Images, figures and text of the files backend, by `{kind}/{file
+    /// stem}` (its file names keep only the stem of a tag).
+    files: HashMap<String, u64>,
+}
+
+impl Recorded {
+    /// Reads what is recorded in `dir`, cutting torn tails.
+    ///
+    /// # Errors
+    /// If a file there cannot be read or cut back.
+    pub(crate) fn read(dir: &Path) -> Result<Recorded, RecorderError> {
+        let mut recorded = Recorded::default();
+        let csv = dir.join(SCALARS_FILE);
+        scan_csv(&csv, &mut recorded.tags).map_err(|source| RecorderError::Io {
+            path: csv.clone(),
+            source,
+        })?;
+        crate::tensorboard::scan_dir(dir, &mut recorded.tags)?;
+        for kind in ["images", "figures", "text"] {
+            let sub = dir.join(kind);
+            scan_files(&sub, kind, &mut recorded.files)
+                .map_err(|source| RecorderError::Io { path: sub, source })?;
+        }
+        Ok(recorded)
+    }
+
+    /// Whether `tag` already has a record at `step` or later.
+    pub(crate) fn covers(&self, tag: &str, step: u64) -> bool {
+        self.tags.get(tag).is_some_and(|&last| step <= last)
+    }
+
+    /// Whether an image, figure or text (`kind`) of `tag` already has a
+    /// record at `step` or later, in either backend.
+    pub(crate) fn covers_file(&self, kind: &str, tag: &str, step: u64) -> bool {
+        self.covers(tag, step)
+            || self
+                .files
+                .get(&format!("{kind}/{}", file_stem(tag)))
+                .is_some_and(|&last| step <= last)
+    }
+
+    /// The last step recorded, of any tag.
+    pub(crate) fn last_step(&self) -> Option<u64> {
+        self.tags.values().chain(self.files.values()).copied().max()
+    }
+}
+
+/// Raises `last[tag]` to `step`.
+pub(crate) fn note(last: &mut HashMap<String, u64>, tag: &str, step: u64) {
+    match last.get_mut(tag) {
+        Some(seen) => *seen = (*seen).max(step),
+        None => {
+            last.insert(tag.to_owned(), step);
+        }
+    }
+}
+
+/// Cuts `path` back to its first `len` bytes, saying so.
+pub(crate) fn cut_back(path: &Path, len: u64, what: &str) -> io::Result<()> {
+    tracing::warn!(
+        target: "recorder",
+        "{} ended with a torn {what}: cut back to its last whole one ({len} bytes)",
+        path.display()
+    );
+    OpenOptions::new().write(true).open(path)?.set_len(len)
+}
+
+/// Each tag's last step in `scalars.csv` (if there is one), after cutting
+/// a torn last row.
+fn scan_csv(path: &Path, last: &mut HashMap<String, u64>) -> io::Result<()> {
+    let mut bytes = match fs::read(path) {
+        Ok(bytes) => bytes,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(()),
+        Err(e) => return Err(e),
+    };
+    let whole = bytes.iter().rposition(|&b| b == b'\n').map_or(0, |i| i + 1);
+    if whole < bytes.len() {
+        cut_back(path, whole as u64, "row")?;
+        bytes.truncate(whole);
+    }
+    for (step, tag) in csv_rows(&bytes) {
+        note(last, &tag, step);
+    }
+    Ok(())
+}
+
+/// The `(step, tag)` of each `step,tag,value` row, unquoting the tag;
+/// the header, blank lines (page filler) and anything else are skipped.
+fn csv_rows(bytes: &[u8]) -> Vec<(u64, String)> {
+    let mut rows = Vec::new();
+    let mut i = 0;
+    let n = bytes.len();
+    let to_line_end = |mut i: usize| {
+        while i < n && bytes[i] != b'\n' {
+            i += 1;
+        }
+        i + 1
+    };
+    while i < n {
+        let start = i;
+        while i < n && bytes[i].is_ascii_digit() {
+            i += 1;
+        }
+        let step = std::str::from_utf8(&bytes[start..i])
+            .ok()
+            .and_then(|s| s.parse::<u64>().ok());
+        let (Some(step), Some(b',')) = (step, bytes.get(i)) else {
+            i = to_line_end(i);
+            continue;
+        };
+        i += 1;
+        let mut tag = Vec::new();
+        if bytes.get(i) == Some(&b'"') {
+            i += 1;
+            while i < n {
+                match (bytes[i], bytes.get(i + 1)) {
+                    (b'"', Some(b'"')) => {
+                        tag.push(b'"');
+                        i += 2;
+                    }
+                    (b'"', _) => {
+                        i += 1;
+                        break;
+                    }
+                    (b, _) => {
+                        tag.push(b);
+                        i += 1;
+                    }
+                }
+            }
+        } else {
+            while i < n && bytes[i] != b',' && bytes[i] != b'\n' {
+                tag.push(bytes[i]);
+                i += 1;
+            }
+        }
+        i = to_line_end(i);
+        rows.push((step, String::from_utf8_lossy(&tag).into_owned()));
+    }
+    rows
+}
+
+/// Each `{kind}/{stem}`'s last step among the files-backend files in `dir`
+/// (`{stem}-{step}.png` or `.txt`; other names, such as a temporary file
+/// left by a crash, are skipped).
+fn scan_files(dir: &Path, kind: &str, last: &mut HashMap<String, u64>) -> io::Result<()> {
+    let entries = match fs::read_dir(dir) {
+        Ok(entries) => entries,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(()),
+        Err(e) => return Err(e),
+    };
+    for entry in entries {
+        let name = entry?.file_name();
+        let Some(name) = name.to_str() else { continue };
+        let Some(base) = name
+            .strip_suffix(".png")
+            .or_else(|| name.strip_suffix(".txt"))
+        else {
+            continue;
+        };
+        if let Some((stem, step)) = base.rsplit_once('-')
+            && let Ok(step) = step.parse::<u64>()
+        {
+            note(last, &format!("{kind}/{stem}"), step);
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn csv_rows_are_read_back_with_quoted_tags_and_filler_skipped() {
+        let text = "step,tag,value\n0,a,1.0\n\n\n3,\"x,\"\"y\"\"\",2.5\n12,a,NaN\n";
+        assert_eq!(
+            csv_rows(text.as_bytes()),
+            [
+                (0, "a".to_owned()),
+                (3, "x,\"y\"".to_owned()),
+                (12, "a".to_owned())
+            ]
+        );
+    }
+
+    #[test]
+    fn a_torn_last_row_is_cut_and_each_tag_keeps_its_own_last_step() {
+        let dir = tempfile::tempdir().unwrap();
+        let csv = dir.path().join(SCALARS_FILE);
+        fs::write(&csv, "step,tag,value\n5,train,1.0\n2,valid,3.0\n6,tra").unwrap();
+        let recorded = Recorded::read(dir.path()).unwrap();
+        assert_eq!(
+            fs::read_to_string(&csv).unwrap(),
+            "step,tag,value\n5,train,1.0\n2,valid,3.0\n"
+        );
+        assert!(recorded.covers("train", 5) && !recorded.covers("train", 6));
+        assert!(recorded.covers("valid", 1) && !recorded.covers("valid", 3));
+        assert!(
+            !recorded.covers("final/loss", 0),
+            "a new tag is always kept"
+        );
+        assert_eq!(recorded.last_step(), Some(5));
+    }
+
+    #[test]
+    fn files_backend_images_count_by_their_file_stem() {
+        let dir = tempfile::tempdir().unwrap();
+        fs::create_dir(dir.path().join("images")).unwrap();
+        fs::write(dir.path().join("images/samples.last-29.png"), b"png").unwrap();
+        fs::write(dir.path().join("images/.samples.last-30.png.tmp"), b"").unwrap();
+        let recorded = Recorded::read(dir.path()).unwrap();
+        assert!(recorded.covers_file("images", "samples/last", 29));
+        assert!(!recorded.covers_file("images", "samples/last", 30));
+        assert!(!recorded.covers_file("figures", "samples/last", 1));
+        assert_eq!(recorded.last_step(), Some(29));
+        assert_eq!(
+            Recorded::read(&dir.path().join("none"))
+                .unwrap()
+                .last_step(),
+            None
+        );
+    }
+}
