@@ -143,8 +143,11 @@ pub trait RunRecorder {
         id: impl Display,
     ) -> Result<Option<PathBuf>, CheckpointError>;
 
-    /// The checkpoint the run starts from: the file named by the
-    /// `checkpoint` parameter, loaded as a `T`, or `None` when it is unset.
+    /// The checkpoint the run starts from, loaded as a `T`: on a resumed
+    /// run (`--resume-run`, [`Run::attempt`] > 1), the run's own latest
+    /// checkpoint (see [`Self::start_checkpoint_path`]); otherwise the
+    /// file named by the `checkpoint` parameter, or `None` when it is
+    /// unset.
     ///
     /// ```no_run
     /// # use rystematic_recorder::{RecorderState, RunRecorder};
@@ -163,6 +166,16 @@ pub trait RunRecorder {
     /// # Errors
     /// If the file cannot be read or does not hold a `T`.
     fn start_checkpoint<T: DeserializeOwned>(&self) -> Result<Option<T>, CheckpointError>;
+
+    /// The file [`Self::start_checkpoint`] loads: on a resumed run, the
+    /// most recently written `checkpoint-*.cbor` in the run directory
+    /// ([`latest_checkpoint`](crate::latest_checkpoint)), since it holds
+    /// the progress of the attempts so far; otherwise, or when the run has
+    /// none yet, the `checkpoint` parameter's file, if set.
+    ///
+    /// # Errors
+    /// If the run directory cannot be listed, or the parameter read.
+    fn start_checkpoint_path(&self) -> Result<Option<PathBuf>, CheckpointError>;
 }
 
 impl RunRecorder for Run {
@@ -185,6 +198,25 @@ impl RunRecorder for Run {
     }
 
     fn start_checkpoint<T: DeserializeOwned>(&self) -> Result<Option<T>, CheckpointError> {
+        let Some(path) = self.start_checkpoint_path()? else {
+            return Ok(None);
+        };
+        if self.attempt() > 1 {
+            tracing::info!(
+                "attempt {}: starting from checkpoint {}",
+                self.attempt(),
+                path.display()
+            );
+        }
+        checkpoint::load_checkpoint(&path).map(Some)
+    }
+
+    fn start_checkpoint_path(&self) -> Result<Option<PathBuf>, CheckpointError> {
+        if self.attempt() > 1
+            && let Some(latest) = checkpoint::latest_checkpoint(self.output_dir())?
+        {
+            return Ok(Some(latest));
+        }
         let path: Option<PathBuf> =
             self.params()
                 .get(CHECKPOINT_PARAM)
@@ -192,8 +224,7 @@ impl RunRecorder for Run {
                     path: PathBuf::from(CHECKPOINT_PARAM),
                     reason: e.to_string(),
                 })?;
-        path.map(|path| checkpoint::load_checkpoint(&path))
-            .transpose()
+        Ok(path)
     }
 }
 
