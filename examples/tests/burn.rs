@@ -131,6 +131,107 @@ fn resuming_from_epoch_two_ends_where_three_straight_epochs_end() {
     );
 }
 
+/// Every `(step, tag)` row of a run's `scalars.csv`.
+fn rows(dir: &Path) -> Vec<(u64, String)> {
+    read(&dir.join("scalars.csv"))
+        .lines()
+        .skip(1)
+        .filter(|l| !l.trim().is_empty())
+        .map(|l| {
+            let mut cols = l.splitn(3, ',');
+            let step = cols.next().unwrap().parse().unwrap();
+            (step, cols.next().unwrap().to_owned())
+        })
+        .collect()
+}
+
+#[test]
+fn a_run_stopped_after_epoch_two_resumes_in_place_to_the_straight_model() {
+    let sb = Sandbox::new();
+    let seed = ["--random-seed", "3", "--epochs", "3"];
+    let straight = sb.run(
+        BURN_MLP,
+        &[&seed[..], &["--output-dir", "straight"]].concat(),
+    );
+    straight.ok();
+    let straight_dir = support::run_dirs(&sb.path().join("straight").join(EXPERIMENT))
+        .pop()
+        .unwrap();
+
+    // Slow batches (8 per epoch), stopped by SIGTERM once epoch 2 is
+    // checkpointed: a preemption during epoch 3.
+    let mut child = sb
+        .cmd(BURN_MLP)
+        .args(seed)
+        .args(["--step-ms", "200"])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    let dir = loop {
+        if let Some(dir) = sb
+            .run_dirs(EXPERIMENT)
+            .into_iter()
+            .find(|d| d.join("checkpoint-2.cbor").is_file())
+        {
+            break dir;
+        }
+        if std::time::Instant::now() > deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("epoch 2 was never checkpointed");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    };
+    support::signal("TERM", child.id());
+    assert_eq!(child.wait().unwrap().code(), Some(143));
+    assert_eq!(support::run_json(&dir)["status"], "interrupted");
+    assert!(
+        !dir.join("checkpoint-3.cbor").exists(),
+        "stopped in epoch 3"
+    );
+
+    let resumed = sb.run(BURN_MLP, &["--resume-run", dir.to_str().unwrap()]);
+    resumed.ok();
+    assert_eq!(
+        sb.run_dirs(EXPERIMENT),
+        std::slice::from_ref(&dir),
+        "in place"
+    );
+    let info = support::run_json(&dir);
+    assert_eq!(info["status"], "completed");
+    assert_eq!(info["attempt"], 2);
+    let log = read(&dir.join("log.txt"));
+    assert!(log.contains("training: epochs 3 to 3"), "{log}");
+    // The same weights, bit for bit, as three epochs straight (the model
+    // files differ only in Burn's parameter ids, drawn per process).
+    assert_eq!(
+        final_weights(&log),
+        final_weights(&read(&straight_dir.join("log.txt")))
+    );
+    assert_eq!(final_loss(&resumed.stdout), final_loss(&straight.stdout));
+
+    // Each step of each tag once, and the curves are the straight run's.
+    let all = rows(&dir);
+    let mut unique = all.clone();
+    unique.sort();
+    unique.dedup();
+    assert_eq!(unique.len(), all.len(), "a (step, tag) recorded twice");
+    for tag in [
+        "train/loss",
+        "valid/loss",
+        "epoch/train/loss",
+        "epoch/valid/loss",
+    ] {
+        assert_eq!(series(&dir, tag), series(&straight_dir, tag), "{tag}");
+    }
+    let events = support::python::tb_events(&dir);
+    assert_eq!(events["train/loss"], (1..=24).collect::<Vec<_>>());
+    assert_eq!(events["valid/loss"], (1..=6).collect::<Vec<_>>());
+    assert_eq!(events["epoch/valid/loss"], [1, 2, 3]);
+}
+
 #[test]
 fn resuming_with_no_epoch_left_is_one_clear_error_and_loses_nothing() {
     let sb = Sandbox::new();

@@ -5,12 +5,11 @@
 
 mod support;
 
-use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::Stdio;
 use std::time::{Duration, Instant};
 
-use support::python::{python, scripts, tb_scalars};
+use support::python::{tb_events, tb_scalars};
 use support::{Sandbox, read, run_json, signal};
 
 const RECORDER: &str = env!("CARGO_BIN_EXE_recorder");
@@ -50,22 +49,6 @@ fn csv_steps(rows: &[(u64, String)], tag: &str) -> Vec<u64> {
         .filter(|(_, t)| t == tag)
         .map(|(step, _)| *step)
         .collect()
-}
-
-/// Every summary tag's steps in the run's event files, record by record
-/// with TensorBoard's own file loader (`tests/py/tb_events.py`).
-fn tb_events(dir: &Path) -> BTreeMap<String, Vec<u64>> {
-    let out = Command::new(python())
-        .arg(scripts().join("tb_events.py"))
-        .arg(dir)
-        .output()
-        .expect("run tb_events.py");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    serde_json::from_slice(&out.stdout).expect("tb_events.py prints JSON")
 }
 
 /// Starts a recording that checkpoints every 50 steps, waits until it has
