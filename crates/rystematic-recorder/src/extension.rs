@@ -133,7 +133,10 @@ pub trait RunRecorder {
 
     /// Saves `state` as `checkpoint-{id}.cbor` in the run directory,
     /// atomically, and returns its path; does nothing (and returns `None`)
-    /// in a subprocess of rank > 0.
+    /// in a subprocess of rank > 0, and once the run has ended (an
+    /// interrupt ends it while the experiment goes on for a moment): the
+    /// recorder writes nothing by then, and a checkpoint past its records
+    /// would make a resumed run skip steps.
     ///
     /// # Errors
     /// If the state cannot be serialised or the file written.
@@ -194,7 +197,11 @@ impl RunRecorder for Run {
         if !self.is_master() || self.is_agent() {
             return Ok(None);
         }
-        checkpoint::save(self.output_dir(), state, id).map(Some)
+        let save = || checkpoint::save(self.output_dir(), state, id);
+        match self.ext::<Recorder>() {
+            Some(recorder) => recorder.unless_finished(save).transpose(),
+            None => save().map(Some),
+        }
     }
 
     fn start_checkpoint<T: DeserializeOwned>(&self) -> Result<Option<T>, CheckpointError> {

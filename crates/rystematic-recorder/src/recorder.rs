@@ -98,6 +98,8 @@ struct Inner {
     /// On a resumed run, what the earlier attempts recorded: records it
     /// already has are dropped.
     recorded: Option<Recorded>,
+    /// The run ended: nothing more is recorded (see [`Recorder::finish`]).
+    finished: bool,
 }
 
 impl Recorder {
@@ -164,6 +166,7 @@ impl Recorder {
                 console: backends.contains(&Backend::Console).then(Vec::new),
                 hparams: false,
                 recorded,
+                finished: false,
             })),
         })
     }
@@ -356,6 +359,21 @@ impl Recorder {
         }
     }
 
+    /// Runs `save` unless recording has ended, holding the recorder while
+    /// it does, so that a checkpoint is never saved after the records of
+    /// its steps stopped reaching the files (an interrupt ends the run
+    /// while the experiment goes on for a moment): a resumed run would
+    /// start past what was recorded. `None` once finished; a silent
+    /// recorder always runs it.
+    pub(crate) fn unless_finished<R>(&self, save: impl FnOnce() -> R) -> Option<R> {
+        match self.lock() {
+            Some(inner) if inner.finished => None,
+            // Held on purpose: `finish` waits until the save is done.
+            Some(_inner) => Some(save()),
+            None => Some(save()),
+        }
+    }
+
     /// Ends recording: the HParams session end (if hparams were recorded),
     /// a flush, and no more writes — what the experiment records after its
     /// run ended (say, while an interrupt stops it) goes nowhere, so every
@@ -370,6 +388,7 @@ impl Recorder {
             tb.hparams_end(success);
         }
         let closed = inner.close();
+        inner.finished = true;
         inner.tensorboard = None;
         inner.files = None;
         inner.console = None;
@@ -572,6 +591,16 @@ mod tests {
         recorder.step().unwrap();
         let csv = std::fs::read_to_string(dir.path().join("scalars.csv")).unwrap();
         assert_eq!(csv, "step,tag,value\n0,a,1.0\n");
+    }
+
+    #[test]
+    fn no_checkpoint_is_saved_once_recording_finished() {
+        let dir = tempfile::tempdir().unwrap();
+        let recorder = Recorder::create(dir.path(), &[Backend::Files]).unwrap();
+        assert_eq!(recorder.unless_finished(|| 1), Some(1));
+        recorder.finish(false).unwrap();
+        assert_eq!(recorder.unless_finished(|| 2), None);
+        assert_eq!(Recorder::silent().unless_finished(|| 3), Some(3));
     }
 
     #[test]
