@@ -158,29 +158,35 @@ fn a_run_stopped_after_epoch_two_resumes_in_place_to_the_straight_model() {
         .pop()
         .unwrap();
 
-    // Slow batches (8 per epoch), stopped by SIGTERM once epoch 2 is
-    // checkpointed: a preemption during epoch 3.
+    // Slow batches (8 per epoch), stopped by SIGTERM two batches into
+    // epoch 3 (`--debug` logs each batch): a preemption after the epoch 2
+    // checkpoint, with steps recorded past it.
     let mut child = sb
         .cmd(BURN_MLP)
         .args(seed)
-        .args(["--step-ms", "200"])
+        .args(["--step-ms", "200", "--debug"])
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::null())
         .spawn()
         .unwrap();
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
     let dir = loop {
+        let in_epoch_3 = |dir: &Path| {
+            let log = std::fs::read_to_string(dir.join("log.txt")).unwrap_or_default();
+            log.split_once("epoch 3/3: train on")
+                .is_some_and(|(_, after)| after.contains("[burn_train] 64 items"))
+        };
         if let Some(dir) = sb
             .run_dirs(EXPERIMENT)
             .into_iter()
-            .find(|d| d.join("checkpoint-2.cbor").is_file())
+            .find(|d| d.join("checkpoint-2.cbor").is_file() && in_epoch_3(d))
         {
             break dir;
         }
         if std::time::Instant::now() > deadline {
             let _ = child.kill();
             let _ = child.wait();
-            panic!("epoch 2 was never checkpointed");
+            panic!("the run never got two batches into epoch 3");
         }
         std::thread::sleep(std::time::Duration::from_millis(5));
     };
@@ -190,6 +196,11 @@ fn a_run_stopped_after_epoch_two_resumes_in_place_to_the_straight_model() {
     assert!(
         !dir.join("checkpoint-3.cbor").exists(),
         "stopped in epoch 3"
+    );
+    let recorded = series(&dir, "train/loss");
+    assert!(
+        recorded.iter().any(|(step, _)| *step == 17),
+        "epoch 3's first step was recorded, to be replayed: {recorded:?}"
     );
 
     let resumed = sb.run(BURN_MLP, &["--resume-run", dir.to_str().unwrap()]);
