@@ -14,9 +14,10 @@
 //! outside the page layout's guarantee, see [`crate::append`]) is cut back
 //! to its last whole record, so appending goes on after whole records only.
 
+use std::borrow::Cow;
 use std::collections::HashMap;
-use std::fs::{self, OpenOptions};
-use std::io;
+use std::fs::{self, File, OpenOptions};
+use std::io::{self, BufRead, BufReader};
 use std::path::Path;
 
 use crate::error::RecorderError;
@@ -96,78 +97,68 @@ pub(crate) fn cut_back(path: &Path, len: u64, what: &str) -> io::Result<()> {
 }
 
 /// Each tag's last step in `scalars.csv` (if there is one), after cutting
-/// a torn last row.
+/// a torn last row. Read row by row: a long run's file can be large.
 fn scan_csv(path: &Path, last: &mut HashMap<String, u64>) -> io::Result<()> {
-    let mut bytes = match fs::read(path) {
-        Ok(bytes) => bytes,
+    let file = match File::open(path) {
+        Ok(file) => file,
         Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(()),
         Err(e) => return Err(e),
     };
-    let whole = bytes.iter().rposition(|&b| b == b'\n').map_or(0, |i| i + 1);
-    if whole < bytes.len() {
-        cut_back(path, whole as u64, "row")?;
-        bytes.truncate(whole);
+    let mut reader = BufReader::with_capacity(1 << 16, file);
+    let mut row = Vec::new();
+    // Bytes of whole rows so far.
+    let mut whole = 0u64;
+    loop {
+        row.clear();
+        // One line, or more while a quoted tag holds a line break.
+        while reader.read_until(b'\n', &mut row)? > 0
+            && row.ends_with(b"\n")
+            && row.iter().filter(|&&b| b == b'"').count() % 2 == 1
+        {}
+        if row.is_empty() {
+            return Ok(());
+        }
+        if !row.ends_with(b"\n") {
+            return cut_back(path, whole, "row");
+        }
+        whole += row.len() as u64;
+        if let Some((step, tag)) = parse_row(&row) {
+            note(last, &tag, step);
+        }
     }
-    for (step, tag) in csv_rows(&bytes) {
-        note(last, &tag, step);
-    }
-    Ok(())
 }
 
-/// The `(step, tag)` of each `step,tag,value` row, unquoting the tag;
-/// the header, blank lines (page filler) and anything else are skipped.
-fn csv_rows(bytes: &[u8]) -> Vec<(u64, String)> {
-    let mut rows = Vec::new();
-    let mut i = 0;
-    let n = bytes.len();
-    let to_line_end = |mut i: usize| {
-        while i < n && bytes[i] != b'\n' {
-            i += 1;
-        }
-        i + 1
-    };
-    while i < n {
-        let start = i;
-        while i < n && bytes[i].is_ascii_digit() {
-            i += 1;
-        }
-        let step = std::str::from_utf8(&bytes[start..i])
-            .ok()
-            .and_then(|s| s.parse::<u64>().ok());
-        let (Some(step), Some(b',')) = (step, bytes.get(i)) else {
-            i = to_line_end(i);
-            continue;
-        };
-        i += 1;
-        let mut tag = Vec::new();
-        if bytes.get(i) == Some(&b'"') {
-            i += 1;
-            while i < n {
-                match (bytes[i], bytes.get(i + 1)) {
+/// The `(step, tag)` of a `step,tag,value` row, unquoting the tag; `None`
+/// for the header, a blank line (page filler) or anything else.
+fn parse_row(row: &[u8]) -> Option<(u64, Cow<'_, str>)> {
+    let comma = row.iter().position(|&b| b == b',')?;
+    let step = std::str::from_utf8(&row[..comma]).ok()?.parse().ok()?;
+    let rest = &row[comma + 1..];
+    let tag = match rest.strip_prefix(b"\"") {
+        Some(quoted) => {
+            let mut tag = Vec::new();
+            let mut i = 0;
+            loop {
+                match (quoted.get(i)?, quoted.get(i + 1)) {
                     (b'"', Some(b'"')) => {
                         tag.push(b'"');
                         i += 2;
                     }
-                    (b'"', _) => {
-                        i += 1;
-                        break;
-                    }
-                    (b, _) => {
+                    (b'"', _) => break,
+                    (&b, _) => {
                         tag.push(b);
                         i += 1;
                     }
                 }
             }
-        } else {
-            while i < n && bytes[i] != b',' && bytes[i] != b'\n' {
-                tag.push(bytes[i]);
-                i += 1;
-            }
+            Cow::Owned(String::from_utf8(tag).ok()?)
         }
-        i = to_line_end(i);
-        rows.push((step, String::from_utf8_lossy(&tag).into_owned()));
-    }
-    rows
+        None => {
+            let end = rest.iter().position(|&b| b == b',')?;
+            Cow::Borrowed(std::str::from_utf8(&rest[..end]).ok()?)
+        }
+    };
+    Some((step, tag))
 }
 
 /// Each `{kind}/{stem}`'s last step among the files-backend files in `dir`
@@ -203,15 +194,20 @@ mod tests {
 
     #[test]
     fn csv_rows_are_read_back_with_quoted_tags_and_filler_skipped() {
-        let text = "step,tag,value\n0,a,1.0\n\n\n3,\"x,\"\"y\"\"\",2.5\n12,a,NaN\n";
-        assert_eq!(
-            csv_rows(text.as_bytes()),
-            [
-                (0, "a".to_owned()),
-                (3, "x,\"y\"".to_owned()),
-                (12, "a".to_owned())
-            ]
-        );
+        let dir = tempfile::tempdir().unwrap();
+        fs::write(
+            dir.path().join(SCALARS_FILE),
+            "step,tag,value\n0,a,1.0\n\n\n3,\"x,\"\"y\"\"\",2.5\n4,\"two\nlines\",1\n12,a,NaN\n",
+        )
+        .unwrap();
+        let mut last = HashMap::new();
+        scan_csv(&dir.path().join(SCALARS_FILE), &mut last).unwrap();
+        let expected: HashMap<String, u64> = [("a", 12), ("x,\"y\"", 3), ("two\nlines", 4)]
+            .map(|(t, s)| (t.to_owned(), s))
+            .into();
+        assert_eq!(last, expected);
+        assert_eq!(parse_row(b"step,tag,value\n"), None);
+        assert_eq!(parse_row(b"\n"), None);
     }
 
     #[test]
