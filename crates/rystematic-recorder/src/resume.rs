@@ -191,6 +191,7 @@ fn scan_files(dir: &Path, kind: &str, last: &mut HashMap<String, u64>) -> io::Re
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::recorder::{Backend, Recorder, RecorderState};
 
     #[test]
     fn csv_rows_are_read_back_with_quoted_tags_and_filler_skipped() {
@@ -246,5 +247,91 @@ mod tests {
                 .last_step(),
             None
         );
+    }
+
+    /// Every `(tag, step)` of the summaries in the event files of `dir`.
+    #[cfg(feature = "tensorboard")]
+    fn event_steps(dir: &Path) -> Vec<(String, i64)> {
+        use crate::tensorboard::proto::{Event, EventWhat};
+        use prost::Message;
+        let mut paths: Vec<_> = std::fs::read_dir(dir)
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .filter(|p| p.to_string_lossy().contains("tfevents"))
+            .collect();
+        paths.sort();
+        let mut steps = Vec::new();
+        for path in paths {
+            let bytes = std::fs::read(path).unwrap();
+            for record in crate::tensorboard::record::read_records(&bytes).unwrap() {
+                if let Some(EventWhat::Summary(s)) = Event::decode(record).unwrap().what {
+                    for value in s.value {
+                        steps.push((value.tag, Event::decode(record).unwrap().step));
+                    }
+                }
+            }
+        }
+        steps
+    }
+
+    #[test]
+    fn a_resumed_recorder_appends_and_drops_the_steps_it_has() {
+        let dir = tempfile::tempdir().unwrap();
+        let backends = [Backend::Files, Backend::TensorBoard]
+            .into_iter()
+            .filter(|b| b.is_available())
+            .collect::<Vec<_>>();
+        let first = Recorder::create(dir.path(), &backends).unwrap();
+        assert_eq!(first.resumed_after(), None);
+        for step in 0..5 {
+            first.scalar("a", step as f64);
+            if step == 2 {
+                first.scalar("b", 0.5);
+                first.text("notes", "first").unwrap();
+            }
+            first.step().unwrap();
+        }
+        first.finish(false).unwrap();
+
+        // The experiment goes back to its checkpoint at step 3.
+        let second = Recorder::resume(dir.path(), &backends).unwrap();
+        assert_eq!(second.resumed_after(), Some(4));
+        second.restore(&RecorderState { count: 3 });
+        for step in 3..7 {
+            second.scalar("a", step as f64 + 0.5);
+            second.scalar("b", 1.5);
+            second.text("notes", "second").unwrap();
+            second.step().unwrap();
+        }
+        second.finish(true).unwrap();
+        let csv = std::fs::read_to_string(dir.path().join("scalars.csv")).unwrap();
+        assert_eq!(
+            csv,
+            "step,tag,value\n0,a,0.0\n1,a,1.0\n2,a,2.0\n2,b,0.5\n3,a,3.0\n4,a,4.0\n\
+             3,b,1.5\n4,b,1.5\n5,a,5.5\n5,b,1.5\n6,a,6.5\n6,b,1.5\n"
+        );
+        let texts: Vec<String> = std::fs::read_dir(dir.path().join("text"))
+            .unwrap()
+            .map(|e| e.unwrap().file_name().into_string().unwrap())
+            .collect();
+        assert_eq!(texts.len(), 5, "steps 2..=6 once each: {texts:?}");
+        assert_eq!(
+            std::fs::read_to_string(dir.path().join("text/notes-2.txt")).unwrap(),
+            "first",
+            "not overwritten"
+        );
+        #[cfg(feature = "tensorboard")]
+        {
+            let mut steps = event_steps(dir.path());
+            let n = steps.len();
+            steps.sort();
+            steps.dedup();
+            assert_eq!(steps.len(), n, "no (tag, step) twice in the event files");
+            assert_eq!(
+                steps.iter().filter(|(tag, _)| tag == "a").count(),
+                7,
+                "{steps:?}"
+            );
+        }
     }
 }
