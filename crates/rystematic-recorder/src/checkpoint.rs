@@ -77,14 +77,24 @@ impl Ord for IdOrder<'_> {
 }
 
 /// Saves `state` as `checkpoint-{id}.cbor` in `dir`, atomically.
+#[cfg(test)]
 pub(crate) fn save<T: Serialize>(
     dir: &Path,
     state: &T,
     id: impl Display,
 ) -> Result<PathBuf, CheckpointError> {
-    let bytes = encode(state)?;
+    save_encoded(dir, &encode(state)?, id)
+}
+
+/// Saves a checkpoint's bytes (see [`encode`]) as `checkpoint-{id}.cbor`
+/// in `dir`, atomically.
+pub(crate) fn save_encoded(
+    dir: &Path,
+    bytes: &[u8],
+    id: impl Display,
+) -> Result<PathBuf, CheckpointError> {
     let path = dir.join(checkpoint_file_name(id));
-    rystematic::write_atomic(&path, &bytes).map_err(|source| CheckpointError::Write {
+    rystematic::write_atomic(&path, bytes).map_err(|source| CheckpointError::Write {
         path: path.clone(),
         source,
     })?;

@@ -197,7 +197,10 @@ impl RunRecorder for Run {
         if !self.is_master() || self.is_agent() {
             return Ok(None);
         }
-        let save = || checkpoint::save(self.output_dir(), state, id);
+        // Encoded first: a state's `Serialize` may use the recorder, which
+        // is held while the file is written.
+        let bytes = checkpoint::encode(state)?;
+        let save = || checkpoint::save_encoded(self.output_dir(), &bytes, id);
         match self.ext::<Recorder>() {
             Some(recorder) => recorder.unless_finished(save).transpose(),
             None => save().map(Some),

@@ -137,3 +137,26 @@ fn a_resumed_run_starts_from_its_latest_checkpoint_and_records_each_step_once() 
     let steps: Vec<&str> = csv.lines().filter_map(|l| l.split(',').next()).collect();
     assert_eq!(steps, ["step", "0", "1", "2", "3", "4", "5"], "{csv}");
 }
+
+/// A state whose serialisation asks the recorder (its step count).
+struct Counted<'a>(&'a rystematic_recorder::Recorder);
+
+impl serde::Serialize for Counted<'_> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_u64(self.0.count())
+    }
+}
+
+#[test]
+fn a_state_may_use_the_recorder_while_it_is_saved() {
+    let _turn = TURN.lock().unwrap_or_else(|e| e.into_inner());
+    let out = tempfile::tempdir().unwrap();
+    let exp = Experiment::new("counted", |_: &Params, run: &Run| {
+        run.recorder().set_count(7);
+        let path = run.save_checkpoint(&Counted(run.recorder()), "c")?;
+        let saved: u64 = rystematic_recorder::load_checkpoint(&path.unwrap())?;
+        anyhow::ensure!(saved == 7, "saved {saved}");
+        Ok(())
+    });
+    exp.run([("output_dir", out.path().to_owned())]).unwrap();
+}
