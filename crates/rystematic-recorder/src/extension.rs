@@ -41,7 +41,8 @@ impl Extension for RecorderExtension {
             backends_param(),
             Param::path(CHECKPOINT_PARAM).help(
                 "A checkpoint to start from (a checkpoint-*.cbor of an earlier run); the \
-                 experiment loads it with run.start_checkpoint().",
+                 experiment loads it with run.start_checkpoint(). A run resumed with \
+                 --resume-run starts from its own latest checkpoint instead.",
             ),
         ]
     }
