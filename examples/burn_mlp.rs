@@ -6,6 +6,7 @@
 //! cargo run --bin burn_mlp -- --epochs 3 --lr 0.01
 //! tensorboard --logdir output/burn_mlp
 //! cargo run --bin burn_mlp -- --epochs 4 --checkpoint output/burn_mlp/<run>/checkpoint-3.cbor
+//! cargo run --bin burn_mlp -- --resume-run output/burn_mlp/<a stopped run>   # from its latest epoch
 //! cargo run --bin burn_mlp -- --distributed --nproc-per-node 2   # one model, data-parallel
 //! ```
 
@@ -47,6 +48,10 @@ struct Training {
     /// Width of the hidden layer.
     #[param(default = 32)]
     hidden: usize,
+    /// Extra time each training batch takes, in milliseconds (to watch a
+    /// run, or stop it mid-way).
+    #[param(default = 0)]
+    step_ms: u64,
 }
 
 impl burn::config::Config for Training {}
@@ -109,10 +114,14 @@ struct Batch {
 }
 
 #[derive(Clone, Default)]
-struct SampleBatcher;
+struct SampleBatcher {
+    /// Time each batch takes besides the work.
+    delay: std::time::Duration,
+}
 
 impl Batcher<Sample, Batch> for SampleBatcher {
     fn batch(&self, samples: Vec<Sample>, device: &Device) -> Batch {
+        std::thread::sleep(self.delay);
         let n = samples.len();
         let xs: Vec<f32> = samples.iter().flat_map(|s| s.x).collect();
         let ys: Vec<f32> = samples.iter().map(|s| s.y).collect();
@@ -152,7 +161,7 @@ fn samples(rng: &mut SplitMix, n: usize) -> Vec<Sample> {
 }
 
 fn valid_loader(data: Vec<Sample>, batch_size: usize) -> Arc<dyn DataLoader<Batch>> {
-    DataLoaderBuilder::new(SampleBatcher)
+    DataLoaderBuilder::new(SampleBatcher::default())
         .batch_size(batch_size)
         .build(InMemDataset::new(data))
 }
@@ -174,8 +183,10 @@ fn burn_mlp(params: Training, run: &Run) -> anyhow::Result<()> {
     );
     rystematic_burn::save_config(run, &params)?;
     let device = rystematic_burn::device(run)?;
-    // Data first, then weights: both from the run's seed stream.
-    let mut rng = SplitMix(run.new_seed_bits(64));
+    // Data first, then weights: both from the run's seed stream. The data
+    // and shuffle seeds are kept, so a run resumed in place (whose stream
+    // goes on) trains on the same data in the same order.
+    let mut rng = SplitMix(rystematic_burn::kept_seed(run, "data")?);
     let train = samples(&mut rng, TRAIN_SAMPLES);
     let valid = samples(&mut rng, TRAIN_SAMPLES / 4);
     rystematic_burn::seed(run, &device);
@@ -186,10 +197,12 @@ fn burn_mlp(params: Training, run: &Run) -> anyhow::Result<()> {
     let learner = Learner::new(model, optimizer.into(), params.lr);
     // Shuffled by (seed, epoch), not by Burn's advancing generator, so a
     // run resumed after epoch 2 sees epoch 3's batches, as a straight run.
-    let shuffle_seed = run.new_seed_bits(64);
+    let shuffle_seed = rystematic_burn::kept_seed(run, "shuffle")?;
     let train_loader = EpochShuffledLoader::new(
         InMemDataset::new(train),
-        SampleBatcher,
+        SampleBatcher {
+            delay: std::time::Duration::from_millis(params.step_ms),
+        },
         params.batch_size,
         shuffle_seed,
     )

@@ -1,11 +1,14 @@
 //! Recording metrics: scalars every step, an image, a figure, text and
 //! hyperparameters, as TensorBoard event files and plain files, then a
-//! checkpoint — which a later run can start from.
+//! checkpoint — which a later run can start from, and a stopped run goes on
+//! from (`--resume-run`: the recorder appends after the steps it has).
 //!
 //! ```text
 //! cargo run --bin recorder -- --steps 1000
 //! tensorboard --logdir output/recorder
 //! cargo run --bin recorder -- --steps 1500 --checkpoint output/recorder/<run>/checkpoint-1000.cbor
+//! cargo run --bin recorder -- --steps 1000 --checkpoint-every 100 --step-ms 10   # Ctrl-C mid-way
+//! cargo run --bin recorder -- --resume-run output/recorder/<that run>
 //! ```
 
 use rystematic::{Params, Run};
@@ -18,6 +21,12 @@ struct Training {
     /// from the checkpoint's step).
     #[param(default = 1000)]
     steps: u64,
+    /// Also save a checkpoint every this many steps (0: only at the end).
+    #[param(default = 0)]
+    checkpoint_every: u64,
+    /// How long a step takes, in milliseconds.
+    #[param(default = 0)]
+    step_ms: u64,
 }
 
 /// What the checkpoint holds.
@@ -61,7 +70,22 @@ fn recorder(params: Training, run: &Run) -> anyhow::Result<()> {
         if step + 1 == steps {
             recorder.image("samples/last", &Image::rgb(64, 64, &sample_image(step))?)?;
         }
+        if params.step_ms > 0 {
+            std::thread::sleep(std::time::Duration::from_millis(params.step_ms));
+        }
         recorder.step()?;
+        let done = step + 1;
+        if params.checkpoint_every > 0
+            && done.is_multiple_of(params.checkpoint_every)
+            && done < steps
+        {
+            let state = Checkpoint {
+                step: done,
+                loss,
+                recorder: recorder.state(),
+            };
+            run.save_checkpoint(&state, done)?;
+        }
     }
     let chart = LineChart::new("Training loss")
         .x_label("step")

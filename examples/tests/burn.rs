@@ -131,6 +131,130 @@ fn resuming_from_epoch_two_ends_where_three_straight_epochs_end() {
     );
 }
 
+/// Every `(step, tag)` row of a run's `scalars.csv`.
+fn rows(dir: &Path) -> Vec<(u64, String)> {
+    read(&dir.join("scalars.csv"))
+        .lines()
+        .skip(1)
+        .filter(|l| !l.trim().is_empty())
+        .map(|l| {
+            let mut cols = l.splitn(3, ',');
+            let step = cols.next().unwrap().parse().unwrap();
+            (step, cols.next().unwrap().to_owned())
+        })
+        .collect()
+}
+
+/// Starts `burn_mlp args` with slow batches (8 per epoch) and stops it
+/// with SIGTERM two batches into epoch 3 (`--debug` logs each batch in
+/// `log`): a preemption after the epoch 2 checkpoint, with steps recorded
+/// past it. Returns its directory.
+fn stop_in_epoch_3(sb: &Sandbox, args: &[&str], log: &str) -> std::path::PathBuf {
+    let mut child = sb
+        .cmd(BURN_MLP)
+        .args(args)
+        .args(["--step-ms", "200", "--debug"])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let in_epoch_3 = |dir: &Path| {
+        let text = std::fs::read_to_string(dir.join(log)).unwrap_or_default();
+        text.split_once("epoch 3/3: train on")
+            .is_some_and(|(_, after)| {
+                after
+                    .lines()
+                    .filter(|l| l.contains("[burn_train] ") && l.ends_with(" items"))
+                    .count()
+                    >= 2
+            })
+    };
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    let dir = loop {
+        if let Some(dir) = sb
+            .run_dirs(EXPERIMENT)
+            .into_iter()
+            .find(|d| d.join("checkpoint-2.cbor").is_file() && in_epoch_3(d))
+        {
+            break dir;
+        }
+        if std::time::Instant::now() > deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("the run never got two batches into epoch 3");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    };
+    support::signal("TERM", child.id());
+    assert_eq!(child.wait().unwrap().code(), Some(143));
+    assert_eq!(support::run_json(&dir)["status"], "interrupted");
+    assert!(
+        !dir.join("checkpoint-3.cbor").exists(),
+        "stopped in epoch 3"
+    );
+    dir
+}
+
+#[test]
+fn a_run_stopped_after_epoch_two_resumes_in_place_to_the_straight_model() {
+    let sb = Sandbox::new();
+    let seed = ["--random-seed", "3", "--epochs", "3"];
+    let straight = sb.run(
+        BURN_MLP,
+        &[&seed[..], &["--output-dir", "straight"]].concat(),
+    );
+    straight.ok();
+    let straight_dir = support::run_dirs(&sb.path().join("straight").join(EXPERIMENT))
+        .pop()
+        .unwrap();
+
+    let dir = stop_in_epoch_3(&sb, &seed, "log.txt");
+    let recorded = series(&dir, "train/loss");
+    assert!(
+        recorded.iter().any(|(step, _)| *step == 17),
+        "epoch 3's first step was recorded, to be replayed: {recorded:?}"
+    );
+
+    let resumed = sb.run(BURN_MLP, &["--resume-run", dir.to_str().unwrap()]);
+    resumed.ok();
+    assert_eq!(
+        sb.run_dirs(EXPERIMENT),
+        std::slice::from_ref(&dir),
+        "in place"
+    );
+    let info = support::run_json(&dir);
+    assert_eq!(info["status"], "completed");
+    assert_eq!(info["attempt"], 2);
+    let log = read(&dir.join("log.txt"));
+    assert!(log.contains("training: epochs 3 to 3"), "{log}");
+    // The same weights, bit for bit, as three epochs straight (the model
+    // files differ only in Burn's parameter ids, drawn per process).
+    assert_eq!(
+        final_weights(&log),
+        final_weights(&read(&straight_dir.join("log.txt")))
+    );
+    assert_eq!(final_loss(&resumed.stdout), final_loss(&straight.stdout));
+
+    // Each step of each tag once, and the curves are the straight run's.
+    let all = rows(&dir);
+    let mut unique = all.clone();
+    unique.sort();
+    unique.dedup();
+    assert_eq!(unique.len(), all.len(), "a (step, tag) recorded twice");
+    for tag in [
+        "train/loss",
+        "valid/loss",
+        "epoch/train/loss",
+        "epoch/valid/loss",
+    ] {
+        assert_eq!(series(&dir, tag), series(&straight_dir, tag), "{tag}");
+    }
+    let events = support::python::tb_events(&dir);
+    assert_eq!(events["train/loss"], (1..=24).collect::<Vec<_>>());
+    assert_eq!(events["valid/loss"], (1..=6).collect::<Vec<_>>());
+    assert_eq!(events["epoch/valid/loss"], [1, 2, 3]);
+}
+
 #[test]
 fn resuming_with_no_epoch_left_is_one_clear_error_and_loses_nothing() {
     let sb = Sandbox::new();
@@ -428,6 +552,50 @@ fn a_data_parallel_run_resumes_exactly() {
             final_weights(&log(&resumed))
         );
     }
+}
+
+#[test]
+fn a_data_parallel_run_stopped_in_epoch_three_resumes_in_place_exactly() {
+    let sb = Sandbox::new();
+    let (straight_port, port) = (free_port().to_string(), free_port().to_string());
+    let ddp = |port| {
+        [
+            "--random-seed",
+            "2",
+            "--epochs",
+            "3",
+            "--distributed",
+            "--nproc-per-node",
+            "2",
+            "--master-port",
+            port,
+        ]
+    };
+    sb.run(
+        BURN_MLP,
+        &[&ddp(&straight_port)[..], &["--output-dir", "straight"]].concat(),
+    )
+    .ok();
+    let straight = support::run_dirs(&sb.path().join("straight").join(EXPERIMENT))
+        .pop()
+        .unwrap();
+
+    let dir = stop_in_epoch_3(&sb, &ddp(&port), "log.rank-0.txt");
+    // The same port again: it is a recorded parameter, and free by now.
+    sb.run(BURN_MLP, &["--resume-run", dir.to_str().unwrap()])
+        .ok();
+    assert_eq!(support::run_json(&dir)["attempt"], 2);
+    // Every rank went on from epoch 2, with the same data and batches.
+    for rank in 0..2 {
+        let log = |dir: &Path| read(&dir.join(format!("log.rank-{rank}.txt")));
+        assert_eq!(final_weights(&log(&straight)), final_weights(&log(&dir)));
+    }
+    let all = rows(&dir);
+    let mut unique = all.clone();
+    unique.sort();
+    unique.dedup();
+    assert_eq!(unique.len(), all.len(), "a (step, tag) recorded twice");
+    assert_eq!(series(&dir, "train/loss"), series(&straight, "train/loss"));
 }
 
 #[test]

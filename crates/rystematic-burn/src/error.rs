@@ -55,6 +55,23 @@ pub enum BurnError {
         #[source]
         source: std::io::Error,
     },
+    /// A file could not be read.
+    #[error("cannot read {path}")]
+    Read {
+        /// The file.
+        path: PathBuf,
+        /// The cause.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The kept seeds of a run ([`crate::kept_seed`]) are damaged.
+    #[error("cannot read the kept seeds in {path}: {reason}")]
+    Seeds {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong.
+        reason: String,
+    },
     /// The ranks of a distributed run could not average their gradients.
     #[error("rank {rank} cannot {what}")]
     Collective {

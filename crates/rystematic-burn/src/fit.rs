@@ -36,7 +36,10 @@ pub struct Fitted<M> {
 ///   `checkpoint-<epoch>.cbor` in the run directory;
 /// - when the run's `checkpoint` parameter names such a manifest, training
 ///   restores model, optimizer, scheduler and the iteration counters and
-///   goes on with the next epoch;
+///   goes on with the next epoch; a run resumed in place (`--resume-run`)
+///   does so from its own latest manifest (see
+///   [`RunRecorder::start_checkpoint_path`]), and the recorder drops the
+///   steps of a partly done epoch that the earlier attempt recorded;
 /// - Burn's logs and progress reach `log.txt` and the console (no
 ///   `experiment.log` of its own, no terminal UI), without Burn's
 ///   per-step `Iteration n` lines (see [`BURN_STEP_TARGETS`](crate::BURN_STEP_TARGETS));
@@ -145,8 +148,9 @@ pub fn fit<M: LearnerModel>(
     })
 }
 
-/// The epoch training resumes after: the one of the checkpoint the run's
-/// `checkpoint` parameter names, 0 without one. Give it to
+/// The epoch training resumes after: the one of the checkpoint the run
+/// starts from (the run's own latest on a run resumed in place, else the
+/// one the `checkpoint` parameter names), 0 without one. Give it to
 /// [`EpochShuffledLoader::resume_after`](crate::EpochShuffledLoader::resume_after).
 ///
 /// # Errors
@@ -155,15 +159,13 @@ pub fn resume_epoch(run: &Run) -> Result<usize, BurnError> {
     Ok(resume_point(run)?.map_or(0, |(checkpoint, _)| checkpoint.epoch))
 }
 
-/// The manifest named by the `checkpoint` parameter, and its path.
+/// The manifest the run starts from, and its path: on a run resumed in
+/// place, its own latest; else the one the `checkpoint` parameter names.
 fn resume_point(run: &Run) -> Result<Option<(BurnCheckpoint, PathBuf)>, BurnError> {
-    let path: Option<PathBuf> =
-        run.params()
-            .get(CHECKPOINT_PARAM)
-            .map_err(|e| BurnError::Resume {
-                path: PathBuf::from(CHECKPOINT_PARAM),
-                reason: e.to_string(),
-            })?;
+    let path = run.start_checkpoint_path().map_err(|e| BurnError::Resume {
+        path: PathBuf::from(CHECKPOINT_PARAM),
+        reason: e.to_string(),
+    })?;
     let Some(path) = path else {
         return Ok(None);
     };

@@ -26,7 +26,7 @@ pub use fit::{Fitted, fit, resume_epoch};
 pub use loader::EpochShuffledLoader;
 pub use logging::{BURN_STEP_TARGETS, LogRenderer, RunLogInstaller, install_run_logging};
 pub use metrics::{Record, RecorderMetricLogger, tag_name};
-pub use seed::{device, gpu_index, seed};
+pub use seed::{KEPT_SEEDS_FILE, device, gpu_index, kept_seed, seed};
 
 /// Burn, as this crate builds against it (0.22.1), so a program uses the
 /// same version.

@@ -16,6 +16,62 @@ pub fn seed(run: &Run, device: &Device) -> u64 {
     seed
 }
 
+/// The file, in the run directory, where [`kept_seed`] keeps its seeds:
+/// one `name seed` line each.
+pub const KEPT_SEEDS_FILE: &str = "kept-seeds.txt";
+
+/// A 64-bit seed that stays the same over a run's attempts: on the first
+/// attempt, the next seed of the run's stream, kept under `name` in
+/// `<run dir>/kept-seeds.txt` (by the master rank); on a run resumed in
+/// place (`--resume-run`, whose seed stream goes on rather than starting
+/// over), the one kept. Use it for what a resumed training must see
+/// unchanged: generated data, the loader's shuffle seed. (A seed the
+/// first attempt never drew is drawn and kept then.)
+///
+/// # Errors
+/// If the file cannot be read or written, or holds no number for `name`.
+///
+/// # Panics
+/// If `name` is empty or has whitespace (a programming error).
+pub fn kept_seed(run: &Run, name: &str) -> Result<u64, BurnError> {
+    assert!(
+        !name.is_empty() && !name.contains(char::is_whitespace),
+        "kept_seed: the name {name:?} must be one word"
+    );
+    let path = run.output_dir().join(KEPT_SEEDS_FILE);
+    let text = if run.attempt() > 1 {
+        match std::fs::read_to_string(&path) {
+            Ok(text) => text,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => String::new(),
+            Err(source) => return Err(BurnError::Read { path, source }),
+        }
+    } else {
+        String::new()
+    };
+    if let Some(line) = text.lines().find(|l| l.split(' ').next() == Some(name)) {
+        return line
+            .split(' ')
+            .nth(1)
+            .and_then(|seed| seed.parse().ok())
+            .ok_or_else(|| BurnError::Seeds {
+                path,
+                reason: format!("the line {line:?} holds no seed"),
+            });
+    }
+    let seed = run.new_seed_bits(64);
+    if run.is_master() && !run.is_agent() {
+        let kept = match std::fs::read_to_string(&path) {
+            Ok(text) => text,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => String::new(),
+            Err(source) => return Err(BurnError::Read { path, source }),
+        };
+        let kept = format!("{kept}{name} {seed}\n");
+        rystematic::write_atomic(&path, kept.as_bytes())
+            .map_err(|source| BurnError::Io { path, source })?;
+    }
+    Ok(seed)
+}
+
 /// The index, among the GPUs this process can see, that local rank
 /// `local_rank` uses: with `CUDA_VISIBLE_DEVICES` (or ROCm's
 /// `HIP_VISIBLE_DEVICES`) set to `n` devices the runtime numbers them 0 to

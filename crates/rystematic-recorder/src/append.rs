@@ -81,15 +81,31 @@ impl Appender {
         Ok(Appender::with_sink(path, Box::new(file)))
     }
 
+    /// Opens `path` to append after what it holds, creating it if needed
+    /// (a resumed run's file). The file must end on a whole unit (see
+    /// [`crate::resume`], which cuts a torn tail first); units go on
+    /// placed by the pages of the whole file.
+    pub(crate) fn open_append(path: &Path) -> io::Result<Appender> {
+        let file = OpenOptions::new().create(true).append(true).open(path)?;
+        let len = file.metadata()?.len();
+        Ok(Appender::with_sink_at(path, Box::new(file), len))
+    }
+
     /// An appender writing to `sink`, which is empty; `path` names it in
     /// messages.
     pub(crate) fn with_sink(path: &Path, sink: Box<dyn Sink>) -> Appender {
+        Appender::with_sink_at(path, sink, 0)
+    }
+
+    /// An appender writing to `sink`, which already holds `len` bytes of
+    /// whole units.
+    fn with_sink_at(path: &Path, sink: Box<dyn Sink>, len: u64) -> Appender {
         Appender {
             sink,
             path: path.to_owned(),
             buffer: Vec::with_capacity(FLUSH_AT + PAGE),
-            end: 0,
-            written: 0,
+            end: len,
+            written: len,
             write_at: FLUSH_AT,
             deferred: None,
             lost: 0,
@@ -100,6 +116,11 @@ impl Appender {
 
     pub(crate) fn path(&self) -> &Path {
         &self.path
+    }
+
+    /// The file's length once everything pushed is written.
+    pub(crate) fn end(&self) -> u64 {
+        self.end
     }
 
     /// Bytes left before the next page boundary (0 on a boundary).
@@ -378,5 +399,19 @@ mod tests {
         assert!(out.buffered() < FLUSH_AT, "written on the way");
         assert_eq!(out.remaining_in_page(), PAGE - 100);
         assert!(Appender::create_new(&path).is_err(), "never reuses a file");
+    }
+
+    #[test]
+    fn appending_to_a_file_goes_on_in_its_pages() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("f");
+        std::fs::write(&path, [1; 100]).unwrap();
+        let mut out = Appender::open_append(&path).unwrap();
+        assert_eq!(out.remaining_in_page(), PAGE - 100, "placed after the file");
+        out.push(&[2; 10]);
+        out.close().unwrap();
+        let data = std::fs::read(&path).unwrap();
+        assert_eq!(data.len(), 110);
+        assert!(data[..100].iter().all(|&b| b == 1) && data[100..].iter().all(|&b| b == 2));
     }
 }

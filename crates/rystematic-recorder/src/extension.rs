@@ -41,7 +41,8 @@ impl Extension for RecorderExtension {
             backends_param(),
             Param::path(CHECKPOINT_PARAM).help(
                 "A checkpoint to start from (a checkpoint-*.cbor of an earlier run); the \
-                 experiment loads it with run.start_checkpoint().",
+                 experiment loads it with run.start_checkpoint(). A run resumed with \
+                 --resume-run starts from its own latest checkpoint instead.",
             ),
         ]
     }
@@ -55,7 +56,11 @@ impl Extension for RecorderExtension {
             let names: Vec<String> = run.params().get(BACKENDS_PARAM)?;
             let backends: Vec<Backend> =
                 names.iter().filter_map(|n| Backend::from_name(n)).collect();
-            Recorder::create(run.output_dir(), &backends)?
+            if run.attempt() > 1 {
+                resume(run, &backends)?
+            } else {
+                Recorder::create(run.output_dir(), &backends)?
+            }
         };
         run.insert_ext(recorder);
         Ok(())
@@ -67,6 +72,26 @@ impl Extension for RecorderExtension {
         }
         Ok(())
     }
+}
+
+/// The recorder of a resumed run, going on after what its earlier
+/// attempts recorded; says from where in the log.
+fn resume(run: &Run, backends: &[Backend]) -> Result<Recorder, crate::RecorderError> {
+    let recorder = Recorder::resume(run.output_dir(), backends)?;
+    match recorder.resumed_after() {
+        Some(step) => tracing::info!(
+            target: "recorder",
+            "attempt {}: recording goes on after step {step}, the last one recorded \
+             (records of steps a tag already has are dropped)",
+            run.attempt()
+        ),
+        None => tracing::info!(
+            target: "recorder",
+            "attempt {}: nothing was recorded yet; recording starts afresh",
+            run.attempt()
+        ),
+    }
+    Ok(recorder)
 }
 
 /// The `recorder_backends` parameter: the backends this build has.
@@ -109,7 +134,10 @@ pub trait RunRecorder {
 
     /// Saves `state` as `checkpoint-{id}.cbor` in the run directory,
     /// atomically, and returns its path; does nothing (and returns `None`)
-    /// in a subprocess of rank > 0.
+    /// in a subprocess of rank > 0, and once the run has ended (an
+    /// interrupt ends it while the experiment goes on for a moment): the
+    /// recorder writes nothing by then, and a checkpoint past its records
+    /// would make a resumed run skip steps.
     ///
     /// # Errors
     /// If the state cannot be serialised or the file written.
@@ -119,8 +147,11 @@ pub trait RunRecorder {
         id: impl Display,
     ) -> Result<Option<PathBuf>, CheckpointError>;
 
-    /// The checkpoint the run starts from: the file named by the
-    /// `checkpoint` parameter, loaded as a `T`, or `None` when it is unset.
+    /// The checkpoint the run starts from, loaded as a `T`: on a resumed
+    /// run (`--resume-run`, [`Run::attempt`] > 1), the run's own latest
+    /// checkpoint (see [`Self::start_checkpoint_path`]); otherwise the
+    /// file named by the `checkpoint` parameter, or `None` when it is
+    /// unset.
     ///
     /// ```no_run
     /// # use rystematic_recorder::{RecorderState, RunRecorder};
@@ -139,6 +170,16 @@ pub trait RunRecorder {
     /// # Errors
     /// If the file cannot be read or does not hold a `T`.
     fn start_checkpoint<T: DeserializeOwned>(&self) -> Result<Option<T>, CheckpointError>;
+
+    /// The file [`Self::start_checkpoint`] loads: on a resumed run, the
+    /// most recently written `checkpoint-*.cbor` in the run directory
+    /// ([`latest_checkpoint`](crate::latest_checkpoint)), since it holds
+    /// the progress of the attempts so far; otherwise, or when the run has
+    /// none yet, the `checkpoint` parameter's file, if set.
+    ///
+    /// # Errors
+    /// If the run directory cannot be listed, or the parameter read.
+    fn start_checkpoint_path(&self) -> Result<Option<PathBuf>, CheckpointError>;
 }
 
 impl RunRecorder for Run {
@@ -157,10 +198,36 @@ impl RunRecorder for Run {
         if !self.is_master() || self.is_agent() {
             return Ok(None);
         }
-        checkpoint::save(self.output_dir(), state, id).map(Some)
+        // Encoded first: a state's `Serialize` may use the recorder, which
+        // is held while the file is written.
+        let bytes = checkpoint::encode(state)?;
+        let save = || checkpoint::save_encoded(self.output_dir(), &bytes, id);
+        match self.ext::<Recorder>() {
+            Some(recorder) => recorder.unless_finished(save).transpose(),
+            None => save().map(Some),
+        }
     }
 
     fn start_checkpoint<T: DeserializeOwned>(&self) -> Result<Option<T>, CheckpointError> {
+        let Some(path) = self.start_checkpoint_path()? else {
+            return Ok(None);
+        };
+        if self.attempt() > 1 {
+            tracing::info!(
+                "attempt {}: starting from checkpoint {}",
+                self.attempt(),
+                path.display()
+            );
+        }
+        checkpoint::load_checkpoint(&path).map(Some)
+    }
+
+    fn start_checkpoint_path(&self) -> Result<Option<PathBuf>, CheckpointError> {
+        if self.attempt() > 1
+            && let Some(latest) = checkpoint::latest_checkpoint(self.output_dir())?
+        {
+            return Ok(Some(latest));
+        }
         let path: Option<PathBuf> =
             self.params()
                 .get(CHECKPOINT_PARAM)
@@ -168,8 +235,7 @@ impl RunRecorder for Run {
                     path: PathBuf::from(CHECKPOINT_PARAM),
                     reason: e.to_string(),
                 })?;
-        path.map(|path| checkpoint::load_checkpoint(&path))
-            .transpose()
+        Ok(path)
     }
 }
 

@@ -32,6 +32,25 @@ impl FilesWriter {
         FilesWriter::over(dir, csv)
     }
 
+    /// Goes on with the `scalars.csv` of a run's earlier attempts, after
+    /// its last row (no second header), or starts it if there is none.
+    /// Its torn tail, if any, must already be cut ([`crate::resume`]).
+    pub(crate) fn append(dir: &Path) -> Result<FilesWriter, RecorderError> {
+        let path = dir.join(SCALARS_FILE);
+        let csv = Appender::open_append(&path).map_err(|source| RecorderError::Io {
+            path: path.clone(),
+            source,
+        })?;
+        if csv.end() == 0 {
+            return FilesWriter::over(dir, csv);
+        }
+        Ok(FilesWriter {
+            dir: dir.to_owned(),
+            csv,
+            row: Vec::with_capacity(128),
+        })
+    }
+
     /// Writes `scalars.csv` through `csv`, starting with its header.
     pub(crate) fn over(dir: &Path, mut csv: Appender) -> Result<FilesWriter, RecorderError> {
         csv.push(b"step,tag,value\n");

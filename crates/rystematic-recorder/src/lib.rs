@@ -21,6 +21,7 @@ mod files;
 mod hparam;
 mod image;
 mod recorder;
+mod resume;
 #[cfg(feature = "tensorboard")]
 mod tensorboard;
 // Without the feature, an uninhabited stand-in: the recorder keeps one
@@ -34,7 +35,7 @@ mod tensorboard;
 #[path = "fuzz.rs"]
 pub mod __fuzz;
 
-pub use checkpoint::{checkpoint_file_name, load_checkpoint};
+pub use checkpoint::{checkpoint_file_name, latest_checkpoint, load_checkpoint};
 pub use error::{CheckpointError, RecorderError};
 pub use extension::{BACKENDS_PARAM, CHECKPOINT_PARAM, RecorderExtension, RunRecorder};
 #[cfg(feature = "figures")]

@@ -13,6 +13,7 @@ use crate::figure::LineChart;
 use crate::files::FilesWriter;
 use crate::hparam::{HParam, hparam};
 use crate::image::{Image, Png};
+use crate::resume::Recorded;
 use crate::tensorboard::EventWriter;
 
 /// Where a recorder writes.
@@ -94,6 +95,11 @@ struct Inner {
     /// The console backend's scalars of the current step.
     console: Option<Vec<(String, f64)>>,
     hparams: bool,
+    /// On a resumed run, what the earlier attempts recorded: records it
+    /// already has are dropped.
+    recorded: Option<Recorded>,
+    /// The run ended: nothing more is recorded (see [`Recorder::finish`]).
+    finished: bool,
 }
 
 impl Recorder {
@@ -103,6 +109,34 @@ impl Recorder {
     /// If a backend's file cannot be created, or a backend is asked for
     /// that this build leaves out ([`Backend::is_available`]).
     pub fn create(dir: &Path, backends: &[Backend]) -> Result<Recorder, RecorderError> {
+        Recorder::open(dir, backends, None)
+    }
+
+    /// A recorder going on with what a resumed run's earlier attempts
+    /// recorded in `dir`: it appends to `scalars.csv` (after cutting a torn
+    /// last row; no second header), starts a new event file beside the
+    /// others (TensorBoard reads them all), and drops every record of a
+    /// tag at a step that tag already has (scalars, images, figures, text),
+    /// so steps replayed from a checkpoint are not recorded twice.
+    /// [`Recorder::resumed_after`] tells the last step recorded.
+    ///
+    /// The rule is per tag: tags counted differently (a validation
+    /// counter, epochs) each go on after their own last step, and a tag
+    /// never recorded before is always kept.
+    ///
+    /// # Errors
+    /// If the earlier files cannot be read or cut back, a backend's file
+    /// cannot be opened, or a backend is asked for that this build leaves
+    /// out.
+    pub fn resume(dir: &Path, backends: &[Backend]) -> Result<Recorder, RecorderError> {
+        Recorder::open(dir, backends, Some(Recorded::read(dir)?))
+    }
+
+    fn open(
+        dir: &Path,
+        backends: &[Backend],
+        recorded: Option<Recorded>,
+    ) -> Result<Recorder, RecorderError> {
         if let Some(missing) = backends.iter().find(|b| !b.is_available()) {
             return Err(RecorderError::BackendUnavailable {
                 backend: missing.name(),
@@ -119,7 +153,10 @@ impl Recorder {
             .transpose()?;
         let files = backends
             .contains(&Backend::Files)
-            .then(|| FilesWriter::create(dir))
+            .then(|| match recorded {
+                Some(_) => FilesWriter::append(dir),
+                None => FilesWriter::create(dir),
+            })
             .transpose()?;
         Ok(Recorder {
             inner: Some(Mutex::new(Inner {
@@ -128,6 +165,8 @@ impl Recorder {
                 files,
                 console: backends.contains(&Backend::Console).then(Vec::new),
                 hparams: false,
+                recorded,
+                finished: false,
             })),
         })
     }
@@ -146,6 +185,14 @@ impl Recorder {
         self.inner
             .as_ref()
             .map(|m| m.lock().unwrap_or_else(|e| e.into_inner()))
+    }
+
+    /// On a resumed run, the last step its earlier attempts recorded (of
+    /// any tag); `None` on a first attempt, on a resumed run that had
+    /// recorded nothing, and for a silent recorder.
+    pub fn resumed_after(&self) -> Option<u64> {
+        self.lock()
+            .and_then(|inner| inner.recorded.as_ref()?.last_step())
     }
 
     /// The current step.
@@ -222,6 +269,9 @@ impl Recorder {
             return Ok(());
         };
         let step = inner.count;
+        if inner.replayed(kind, tag, step) {
+            return Ok(());
+        }
         if let Some(tb) = &mut inner.tensorboard {
             tb.image(step, tag, png);
         }
@@ -240,6 +290,9 @@ impl Recorder {
             return Ok(());
         };
         let step = inner.count;
+        if inner.replayed("text", tag, step) {
+            return Ok(());
+        }
         if let Some(tb) = &mut inner.tensorboard {
             tb.text(step, tag, text);
         }
@@ -306,6 +359,21 @@ impl Recorder {
         }
     }
 
+    /// Runs `save` unless recording has ended, holding the recorder while
+    /// it does, so that a checkpoint is never saved after the records of
+    /// its steps stopped reaching the files (an interrupt ends the run
+    /// while the experiment goes on for a moment): a resumed run would
+    /// start past what was recorded. `None` once finished; a silent
+    /// recorder always runs it.
+    pub(crate) fn unless_finished<R>(&self, save: impl FnOnce() -> R) -> Option<R> {
+        match self.lock() {
+            Some(inner) if inner.finished => None,
+            // Held on purpose: `finish` waits until the save is done.
+            Some(_inner) => Some(save()),
+            None => Some(save()),
+        }
+    }
+
     /// Ends recording: the HParams session end (if hparams were recorded),
     /// a flush, and no more writes — what the experiment records after its
     /// run ended (say, while an interrupt stops it) goes nowhere, so every
@@ -320,6 +388,7 @@ impl Recorder {
             tb.hparams_end(success);
         }
         let closed = inner.close();
+        inner.finished = true;
         inner.tensorboard = None;
         inner.files = None;
         inner.console = None;
@@ -330,6 +399,9 @@ impl Recorder {
 impl Inner {
     fn scalar(&mut self, tag: &str, value: f64) {
         let step = self.count;
+        if self.recorded.as_ref().is_some_and(|r| r.covers(tag, step)) {
+            return;
+        }
         if let Some(tb) = &mut self.tensorboard {
             tb.scalar(step, tag, value);
         }
@@ -339,6 +411,14 @@ impl Inner {
         if let Some(console) = &mut self.console {
             console.push((tag.to_owned(), value));
         }
+    }
+
+    /// Whether an earlier attempt already recorded this image, figure or
+    /// text (`kind`).
+    fn replayed(&self, kind: &str, tag: &str, step: u64) -> bool {
+        self.recorded
+            .as_ref()
+            .is_some_and(|r| r.covers_file(kind, tag, step))
     }
 
     /// The last flush of every backend: an error if any record was lost
@@ -425,6 +505,16 @@ mod tests {
         recorder.step().unwrap();
         let csv = std::fs::read_to_string(dir.path().join("scalars.csv")).unwrap();
         assert_eq!(csv, "step,tag,value\n0,a,1.0\n");
+    }
+
+    #[test]
+    fn no_checkpoint_is_saved_once_recording_finished() {
+        let dir = tempfile::tempdir().unwrap();
+        let recorder = Recorder::create(dir.path(), &[Backend::Files]).unwrap();
+        assert_eq!(recorder.unless_finished(|| 1), Some(1));
+        recorder.finish(false).unwrap();
+        assert_eq!(recorder.unless_finished(|| 2), None);
+        assert_eq!(Recorder::silent().unless_finished(|| 3), Some(3));
     }
 
     #[test]

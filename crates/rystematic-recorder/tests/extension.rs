@@ -86,3 +86,77 @@ fn the_recorder_parameter_is_on_every_experiment() {
     );
     assert!(help.contains("Default: tensorboard files"), "{help}");
 }
+
+/// Saves checkpoints 1..=steps (the step done), failing after
+/// `fail_after` steps on the first attempt; records each step and
+/// where it started from.
+fn stepping(fail_after: u64) -> Experiment {
+    Experiment::new("stepping", move |_: &Params, run: &Run| {
+        let recorder = run.recorder();
+        let first = run.start_checkpoint::<u64>()?.unwrap_or(0);
+        std::fs::write(run.output_dir().join("started-from"), first.to_string())?;
+        // Goes back one step before its checkpoint, as a run replaying
+        // from an older checkpoint would.
+        recorder.set_count(first.saturating_sub(1));
+        for step in first.saturating_sub(1)..6 {
+            recorder.scalar("x", step as f64);
+            recorder.step()?;
+            run.save_checkpoint(&(step + 1), step + 1)?;
+            if run.attempt() == 1 && step + 1 == fail_after {
+                anyhow::bail!("stopped after {fail_after}");
+            }
+        }
+        Ok::<_, anyhow::Error>(())
+    })
+}
+
+#[test]
+fn a_resumed_run_starts_from_its_latest_checkpoint_and_records_each_step_once() {
+    let _turn = TURN.lock().unwrap_or_else(|e| e.into_inner());
+    let out = tempfile::tempdir().unwrap();
+    let output_dir = [("output_dir", out.path().to_owned())];
+    stepping(4).run(output_dir.clone()).unwrap_err();
+    let dir = std::fs::read_dir(out.path().join("stepping"))
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap()
+        .path();
+    let summary = stepping(4)
+        .resume_run(&dir, Vec::<(String, Value)>::new())
+        .unwrap();
+    assert_eq!(summary.output_dir, dir);
+    let info = std::fs::read_to_string(dir.join("run.json")).unwrap();
+    assert!(info.contains("\"attempt\": 2"), "{info}");
+    assert_eq!(
+        std::fs::read_to_string(dir.join("started-from")).unwrap(),
+        "4",
+        "the latest of checkpoint-1..4"
+    );
+    let csv = std::fs::read_to_string(dir.join("scalars.csv")).unwrap();
+    let steps: Vec<&str> = csv.lines().filter_map(|l| l.split(',').next()).collect();
+    assert_eq!(steps, ["step", "0", "1", "2", "3", "4", "5"], "{csv}");
+}
+
+/// A state whose serialisation asks the recorder (its step count).
+struct Counted<'a>(&'a rystematic_recorder::Recorder);
+
+impl serde::Serialize for Counted<'_> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_u64(self.0.count())
+    }
+}
+
+#[test]
+fn a_state_may_use_the_recorder_while_it_is_saved() {
+    let _turn = TURN.lock().unwrap_or_else(|e| e.into_inner());
+    let out = tempfile::tempdir().unwrap();
+    let exp = Experiment::new("counted", |_: &Params, run: &Run| {
+        run.recorder().set_count(7);
+        let path = run.save_checkpoint(&Counted(run.recorder()), "c")?;
+        let saved: u64 = rystematic_recorder::load_checkpoint(&path.unwrap())?;
+        anyhow::ensure!(saved == 7, "saved {saved}");
+        Ok(())
+    });
+    exp.run([("output_dir", out.path().to_owned())]).unwrap();
+}

@@ -58,3 +58,20 @@ pub fn tb_scalars(dir: &Path) -> (Option<i32>, serde_json::Value) {
     };
     (code, json)
 }
+
+/// Every summary tag's steps in the run's event files, record by record
+/// with TensorBoard's own file loader (`tests/py/tb_events.py`): unlike
+/// [`tb_scalars`], it shows a step recorded twice twice.
+pub fn tb_events(dir: &Path) -> std::collections::BTreeMap<String, Vec<u64>> {
+    let out = Command::new(python())
+        .arg(scripts().join("tb_events.py"))
+        .arg(dir)
+        .output()
+        .expect("run tb_events.py");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).expect("tb_events.py prints JSON")
+}

@@ -3,6 +3,9 @@
 
 pub(crate) mod proto;
 pub(crate) mod record;
+mod scan;
+
+pub(crate) use scan::scan_dir;
 
 use std::io;
 use std::path::Path;
