@@ -51,7 +51,11 @@ pub use rystematic_derive::{ParamEnum, Params, experiment};
 pub use standard::logging::{LogLayer, log_layer};
 pub use standard::provenance::sha256_file;
 pub use standard::run_info::{GitInfo, RunInfo, RunStatus, WorldInfo};
-pub use sweep::{Sweep, SweepReport, SweepRun, SweepStatus, param_matrix};
+pub use standard::slurm_ids::SlurmInfo;
+pub use sweep::{
+    Job, JobEvent, JobExit, LaunchError, Launcher, LocalLauncher, SlurmLauncher, Sweep,
+    SweepReport, SweepRun, SweepStatus, param_matrix, sweep_status,
+};
 pub use typed::{Declarations, ParamEnum, ParamType, TypedParams};
 pub use value::{FromValue, Params, Value};
 

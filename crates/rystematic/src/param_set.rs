@@ -9,7 +9,7 @@ use crate::param::{DefaultValue, Param, ParamGroup};
 use crate::value::Value;
 
 /// Flags the command line itself owns.
-const RESERVED_FLAGS: [&str; 7] = [
+const RESERVED_FLAGS: [&str; 19] = [
     "help",
     "version",
     "completions",
@@ -17,6 +17,18 @@ const RESERVED_FLAGS: [&str; 7] = [
     "jobs",
     "gpus-per-run",
     "resume-sweep",
+    "launcher",
+    "detach",
+    "sweep-status",
+    "sweep-wait",
+    "slurm-partition",
+    "slurm-time",
+    "slurm-cpus-per-task",
+    "slurm-mem",
+    "slurm-gpus-per-task",
+    "slurm-account",
+    "slurm-qos",
+    "sbatch-arg",
 ];
 
 /// Who added a parameter. Extension parameters (the built-ins among them)

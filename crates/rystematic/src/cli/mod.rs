@@ -3,6 +3,7 @@
 
 mod command;
 pub(crate) mod sweep;
+mod sweep_slurm;
 mod tree;
 
 use std::ffi::OsString;

@@ -13,6 +13,9 @@
 //! other process — a rystematic program started by the experiment, a stray
 //! variable naming some file — ignores it, runs as a normal program, and
 //! deletes nothing.
+//!
+//! A spec for a SLURM array task is bound to the task instead (its parent
+//! is `slurmstepd`, not the sweep's process): see [`ChildSpec::write_for_array_task`].
 
 use std::collections::BTreeMap;
 use std::io::{self, Write};
@@ -57,6 +60,9 @@ struct Bound {
     #[serde(flatten)]
     spec: ChildSpec,
     parent_pid: u32,
+    /// For an array task: the task id (`SLURM_ARRAY_TASK_ID`) it is for.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    array_task: Option<u64>,
 }
 
 /// What a child writes to its spec's `report` path once its run directory exists.
@@ -74,6 +80,7 @@ impl ChildSpec {
         let bound = Bound {
             spec: self.clone(),
             parent_pid: std::process::id(),
+            array_task: None,
         };
         let json = serde_json::to_vec(&bound).map_err(io::Error::other)?;
         let dir = dir.map_or_else(std::env::temp_dir, Path::to_owned);
@@ -86,8 +93,48 @@ impl ChildSpec {
     }
 }
 
+impl ChildSpec {
+    /// Writes the spec for SLURM array task `task` to `path` (atomically,
+    /// mode 0600 through the temp file). The file name must start with
+    /// `.rystematic-child-` and end with `.json`.
+    ///
+    /// Such a spec is honoured only by a direct child of `slurmstepd` whose
+    /// `SLURM_ARRAY_TASK_ID` is `task` (the batch script `exec`s the
+    /// program), and is kept when taken: a requeued task reads it again.
+    pub(crate) fn write_for_array_task(&self, path: &Path, task: u64) -> io::Result<()> {
+        let bound = Bound {
+            spec: self.clone(),
+            parent_pid: 0,
+            array_task: Some(task),
+        };
+        write_atomic(path, &serde_json::to_vec(&bound).map_err(io::Error::other)?)
+    }
+}
+
+/// Whether this process is array task `task`, started by `slurmstepd`.
+fn is_array_task(task: u64) -> Result<(), String> {
+    let id = std::env::var("SLURM_ARRAY_TASK_ID").unwrap_or_default();
+    if id != task.to_string() {
+        return Err(format!(
+            "made for SLURM array task {task}, and this process's SLURM_ARRAY_TASK_ID is '{id}'"
+        ));
+    }
+    let parent = nix::unistd::getppid().as_raw();
+    let comm = std::fs::read_to_string(format!("/proc/{parent}/comm")).unwrap_or_default();
+    if comm.trim() != "slurmstepd" {
+        return Err(format!(
+            "made for a SLURM array task, and this process's parent ({parent}, '{}') is not \
+             slurmstepd",
+            comm.trim()
+        ));
+    }
+    Ok(())
+}
+
 /// How the spec named by the environment relates to this process.
 enum Found {
+    /// Made for this process, an array task: kept for a requeue.
+    ArrayTask(Bound),
     /// Made for this process.
     Mine(PathBuf, Bound),
     /// Made for this process, but its parent died before we got here.
@@ -132,6 +179,12 @@ fn find() -> Option<Found> {
     if !is_current_exe(&bound.spec.exe) {
         return ignore(format!("made for '{}'", bound.spec.exe.display()));
     }
+    if let Some(task) = bound.array_task {
+        return match is_array_task(task) {
+            Ok(()) => Some(Found::ArrayTask(bound)),
+            Err(why) => ignore(why),
+        };
+    }
     let parent = nix::unistd::getppid().as_raw();
     if i64::from(parent) == i64::from(bound.parent_pid) {
         return Some(Found::Mine(path, bound));
@@ -155,7 +208,9 @@ pub(crate) fn pending() -> Option<Vec<String>> {
         return None;
     }
     match find()? {
-        Found::Mine(_, bound) | Found::Orphaned(_, bound) => Some(bound.spec.experiment),
+        Found::Mine(_, bound) | Found::Orphaned(_, bound) | Found::ArrayTask(bound) => {
+            Some(bound.spec.experiment)
+        }
     }
 }
 
@@ -178,6 +233,9 @@ pub(crate) fn take() -> Option<Result<ChildSpec, String>> {
     let _ = TAKEN.set(());
     let (path, bound) = match found {
         Found::Mine(path, bound) => (path, bound),
+        // slurmstepd is the parent: SLURM ends the task, and a requeued
+        // task takes the same spec again.
+        Found::ArrayTask(bound) => return Some(Ok(bound.spec)),
         Found::Orphaned(path, bound) => {
             let _ = std::fs::remove_file(&path);
             return Some(Err(orphaned(bound.parent_pid)));

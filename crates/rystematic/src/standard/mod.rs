@@ -13,6 +13,7 @@ pub(crate) mod provenance;
 pub(crate) mod run_dir;
 pub(crate) mod run_info;
 pub(crate) mod seed;
+pub(crate) mod slurm_ids;
 pub(crate) mod subprocess;
 
 use std::path::{Path, PathBuf};
@@ -262,6 +263,7 @@ impl Record {
             rystematic_version: env!("CARGO_PKG_VERSION").to_owned(),
             random_seed: seed,
             world: None,
+            slurm: slurm_ids::SlurmInfo::current(),
             executable: provenance::current_exe(),
             executable_sha256: None,
             experiment_path: Some(run.path().to_vec()),

@@ -88,6 +88,10 @@ pub struct RunInfo {
     /// The world of a distributed run (absent otherwise).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub world: Option<WorldInfo>,
+    /// SLURM's job, array and node ids, for a run under SLURM (absent
+    /// otherwise).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub slurm: Option<super::slurm_ids::SlurmInfo>,
 }
 
 /// The shape of a distributed run, as its master agent saw it.
@@ -235,6 +239,7 @@ mod tests {
             rystematic_version: "0.1.0".into(),
             random_seed: 42,
             world: None,
+            slurm: None,
             executable: Some("/bin/prog".into()),
             executable_sha256: None,
             experiment_path: Some(vec!["e".into()]),
@@ -287,6 +292,7 @@ mod tests {
             rystematic_version: String::new(),
             random_seed: 0,
             world: None,
+            slurm: None,
             executable: None,
             executable_sha256: None,
             experiment_path: None,

@@ -16,22 +16,23 @@ mod matrix;
 mod previous;
 mod progress;
 mod report;
+mod slurm;
 mod state;
 
-use std::collections::{BTreeSet, VecDeque};
+use std::collections::VecDeque;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
 pub use error::SweepError;
+pub use launcher::{Job, JobEvent, JobExit, LaunchError, Launcher, LocalLauncher};
 pub use manifest::{JOURNAL_FILE, MANIFEST_FILE, SweepRun, SweepStatus};
 pub use matrix::param_matrix;
 pub use report::SweepReport;
+pub use slurm::{SlurmLauncher, status as sweep_status};
 
 use devices::DeviceSlots;
-use launcher::{Launcher, LocalLauncher};
 use lock::SweepLock;
 pub(crate) use manifest::Manifest;
-use progress::Progress;
 use state::{Counts, State, interrupt, state_lock};
 
 use crate::error::Error;
@@ -85,6 +86,16 @@ pub struct Sweep {
     /// `<output_dir>/sweeps`).
     sweeps_dir: Option<PathBuf>,
     resume: bool,
+    /// Where the runs execute (default: a local pool of `max_processes`).
+    launcher: Option<Box<dyn Launcher>>,
+    /// Return once the runs are submitted (batch schedulers only).
+    detach: bool,
+}
+
+impl std::fmt::Debug for Box<dyn Launcher> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Launcher({})", self.name())
+    }
 }
 
 impl Sweep {
@@ -108,7 +119,26 @@ impl Sweep {
             sweeps_dir: None,
             resume_command: None,
             resume: false,
+            launcher: None,
+            detach: false,
         }
+    }
+
+    /// Runs the sweep through `launcher` instead of local processes, e.g.
+    /// [`SlurmLauncher`] for one SLURM job array. [`Sweep::max_processes`]
+    /// still bounds how many runs run at once (the array's `%N` throttle).
+    pub fn launcher(mut self, launcher: impl Launcher + 'static) -> Sweep {
+        self.launcher = Some(Box::new(launcher));
+        self
+    }
+
+    /// With a batch-scheduler launcher: return as soon as every run is
+    /// submitted, with the runs still pending in the report and
+    /// [`SweepReport::detached`] saying how to find them. Follow the sweep
+    /// later with [`SlurmLauncher::wait`] (or `--sweep-status DIR --wait`).
+    pub fn detach(mut self, detach: bool) -> Sweep {
+        self.detach = detach;
+        self
     }
 
     /// At most `n` runs at once (default 1).
@@ -212,6 +242,25 @@ impl Sweep {
                 experiment.resolve(experiment.programmatic_request(point.clone())?)?;
             }
         }
+        let launcher: Box<dyn Launcher> = self
+            .launcher
+            .take()
+            .unwrap_or_else(|| Box::new(LocalLauncher::new(self.max_processes)));
+        let batch = launcher.capacity().is_none();
+        if batch && self.gpus_per_run > 0 {
+            return Err(SweepError::DevicesWithScheduler {
+                launcher: launcher.name().to_owned(),
+            }
+            .into());
+        }
+        if self.detach && !batch {
+            return Err(SweepError::Launch(LaunchError::Unsupported {
+                launcher: launcher.name().to_owned(),
+                what: "detach from its runs".to_owned(),
+            })
+            .into());
+        }
+        launcher.check().map_err(SweepError::Launch)?;
         let slots = match self.gpus_per_run {
             0 => None,
             n => Some(
@@ -256,24 +305,14 @@ impl Sweep {
         let manifest = self.manifest(&dir, &path, &exe)?;
         let manifest_counts = Counts::of(&manifest);
 
-        let state = Arc::new(Mutex::new(State {
-            progress: Progress::new(manifest.runs.len(), count_done(&manifest)),
-            manifest,
-            dir: dir.clone(),
-            slots,
-            interrupted: false,
-            resume_hint: self.resume_command.clone().unwrap_or_else(|| {
-                format!(
-                    "Sweep::new(..).dir({:?}).resume(true)",
-                    dir.display().to_string()
-                )
-            }),
-            manifest_failing: false,
-            journal: None,
-            snapshot_bytes: 0,
-            changed: BTreeSet::new(),
-            counts: manifest_counts,
-        }));
+        let mut state = State::new(manifest, dir.clone(), slots, manifest_counts);
+        state.resume_hint = self.resume_command.clone().unwrap_or_else(|| {
+            format!(
+                "Sweep::new(..).dir({:?}).resume(true)",
+                dir.display().to_string()
+            )
+        });
+        let state = Arc::new(Mutex::new(state));
         {
             let mut guard = state_lock(&state);
             guard.save();
@@ -281,67 +320,45 @@ impl Sweep {
             let done = count_done(&guard.manifest);
             tracing::info!(
                 target: "rystematic",
-                "Sweep of {total} runs ({} to run, at most {} at once); manifest: {}",
+                "Sweep of {total} runs ({} to run, at most {} at once, {} launcher); manifest: {}",
                 total - done,
                 self.max_processes,
+                launcher.name(),
                 guard.manifest_path().display()
             );
         }
-        let on_signal = state.clone();
-        let _interrupt = signals::on_interrupt(move |signal| interrupt(&on_signal, signal));
-
-        let mut launcher = LocalLauncher::new(self.max_processes);
-        let mut started = false;
-        let mut queue: VecDeque<usize> = state_lock(&state)
+        let launcher = Arc::new(Mutex::new(launcher));
+        let (on_signal, on_signal_launcher) = (state.clone(), launcher.clone());
+        let _interrupt = signals::on_interrupt(move |signal| {
+            interrupt(&on_signal, &on_signal_launcher, signal);
+        });
+        let queue: VecDeque<usize> = state_lock(&state)
             .manifest
             .runs
             .iter()
             .filter(|r| r.status != SweepStatus::Completed)
             .map(|r| r.index)
             .collect();
-        loop {
-            while launcher.running() < launcher.capacity() {
-                let Some(&index) = queue.front() else { break };
-                let mut guard = state_lock(&state);
-                if guard.interrupted {
-                    break;
-                }
-                let Some(devices) = guard.acquire_devices() else {
-                    break;
-                };
-                queue.pop_front();
-                let job = guard.job(index, &exe, &path, &self.args, &devices);
-                guard.start(index, devices);
-                match launcher.launch(job) {
-                    Ok(pid) => guard.launched(index, pid),
-                    Err(e) => guard.finish_unstarted(index, &e.to_string()),
-                }
-                started = true;
-            }
-            if std::mem::take(&mut started) {
-                // One manifest write for every run started in this round.
-                state_lock(&state).save();
-            }
-            let Some(exit) = launcher.wait_any() else {
-                break;
-            };
-            let mut guard = state_lock(&state);
-            if guard.interrupted {
-                // The signal thread owns the ending now.
-                drop(guard);
-                loop {
-                    std::thread::park();
-                }
-            }
-            guard.finish(exit);
-            guard.save();
-        }
+        let spec = RunSpec {
+            exe: &exe,
+            path: &path,
+            args: &self.args,
+        };
+        let detached = drive(
+            &state,
+            &launcher,
+            queue,
+            &spec,
+            self.max_processes,
+            self.detach,
+        )?;
         let mut guard = state_lock(&state);
         // The final state as one snapshot: sweep.json alone is complete.
         guard.save_with(true);
         Ok(SweepReport {
             dir,
             runs: guard.manifest.runs.clone(),
+            detached,
         })
     }
 
@@ -365,6 +382,7 @@ impl Sweep {
                     }
                     // The manifest holds every set: do not keep a second copy.
                     self.points = Vec::new();
+                    slurm::settle(dir, &mut existing)?;
                     previous::settle(dir, &mut existing, exe, PATIENCE)?;
                     return Ok(resumed(existing, now));
                 }
@@ -390,6 +408,119 @@ impl Sweep {
                 .map(|(index, values)| SweepRun::pending(index, values))
                 .collect(),
         })
+    }
+}
+
+/// What a run's process is started with (all but its values).
+struct RunSpec<'a> {
+    exe: &'a Path,
+    path: &'a [String],
+    args: &'a [String],
+}
+
+/// How often the sweep asks its launcher for news.
+const POLL: std::time::Duration = std::time::Duration::from_millis(200);
+
+/// Hands the runs of `queue` to the launcher as it has room, records what
+/// it reports, until every run has ended (or, with `detach`, once all are
+/// submitted: then returns how to find them).
+///
+/// # Errors
+/// The launcher refused a submission (nothing of it runs; the runs stay
+/// pending) or could not be polled.
+fn drive(
+    state: &Arc<Mutex<State>>,
+    launcher: &Mutex<Box<dyn Launcher>>,
+    mut queue: VecDeque<usize>,
+    spec: &RunSpec<'_>,
+    max_running: usize,
+    detach: bool,
+) -> Result<Option<String>, Error> {
+    let lock_launcher = || launcher.lock().unwrap_or_else(|e| e.into_inner());
+    let (capacity, batch) = {
+        let launcher = lock_launcher();
+        (launcher.capacity(), launcher.capacity().is_none())
+    };
+    loop {
+        let room = match capacity {
+            Some(capacity) => capacity.saturating_sub(lock_launcher().in_flight()),
+            None => usize::MAX,
+        };
+        let mut jobs = Vec::new();
+        {
+            let mut guard = state_lock(state);
+            if guard.interrupted {
+                break;
+            }
+            while jobs.len() < room {
+                let Some(&index) = queue.front() else { break };
+                let Some(devices) = guard.acquire_devices() else {
+                    break;
+                };
+                queue.pop_front();
+                jobs.push(guard.job(index, spec.exe, spec.path, spec.args, &devices));
+                if batch {
+                    guard.queue(index);
+                } else {
+                    guard.start(index, devices);
+                }
+            }
+        }
+        if !jobs.is_empty() {
+            let indices: Vec<usize> = jobs.iter().map(|j| j.index).collect();
+            let submitted = lock_launcher().submit(jobs, max_running);
+            let mut guard = state_lock(state);
+            match submitted {
+                Ok(events) => {
+                    apply(&mut guard, events);
+                    // One manifest write for every run submitted in this round.
+                    guard.save();
+                }
+                Err(e) => {
+                    guard.unsubmit(&indices);
+                    guard.save_with(true);
+                    return Err(SweepError::Launch(e).into());
+                }
+            }
+        }
+        if detach && queue.is_empty() {
+            let how = lock_launcher().detach().map_err(SweepError::Launch)?;
+            return Ok(Some(how));
+        }
+        if lock_launcher().in_flight() == 0 {
+            // All ended, or nothing runs and nothing could start (no
+            // devices free with none in use: cannot happen, but never spin).
+            break;
+        }
+        let events = lock_launcher().poll(POLL).map_err(SweepError::Launch)?;
+        if events.is_empty() {
+            continue;
+        }
+        let mut guard = state_lock(state);
+        if guard.interrupted {
+            // The signal thread owns the ending now.
+            drop(guard);
+            loop {
+                std::thread::park();
+            }
+        }
+        apply(&mut guard, events);
+        guard.save();
+    }
+    if state_lock(state).interrupted {
+        loop {
+            std::thread::park();
+        }
+    }
+    Ok(None)
+}
+
+fn apply(state: &mut State, events: Vec<JobEvent>) {
+    for event in events {
+        match event {
+            JobEvent::Started { index, pid, host } => state.launched(index, pid, host),
+            JobEvent::Ended(exit) => state.finish(exit),
+        }
     }
 }
 
