@@ -107,7 +107,7 @@ pub(crate) fn run(
 ) -> Result<CliOutcome, CliError> {
     let usage = |cmd: &mut Command, kind, message: String| CliError::Clap(cmd.error(kind, message));
     if let Some((dir, wait)) = sweep_slurm::follow(matches) {
-        return follow(&dir, wait);
+        return follow(&absolute(&dir), wait);
     }
     let specs: Vec<&String> = matches
         .get_many::<String>(SWEEP)

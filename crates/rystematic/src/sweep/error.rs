@@ -77,6 +77,15 @@ pub enum SweepError {
         /// Its host.
         host: String,
     },
+    /// There is no sweep to show or follow in this directory.
+    #[error("no sweep in '{}': cannot read its manifest", dir.display())]
+    NoSweep {
+        /// The directory given.
+        dir: PathBuf,
+        /// What was wrong.
+        #[source]
+        source: io::Error,
+    },
     /// The launcher could not submit, follow or cancel the runs (SLURM's
     /// commands are missing, or refused the job array).
     #[error(transparent)]
@@ -85,7 +94,7 @@ pub enum SweepError {
     /// resume would run them twice.
     #[error(
         "the sweep in '{}' still has {tasks} task(s) of SLURM job {job} queued or running; wait \
-         for them (--sweep-status '{}' --wait) or cancel them (scancel {job})",
+         for them (--sweep-wait '{}') or cancel them (scancel {job})",
         dir.display(),
         dir.display()
     )]
@@ -99,7 +108,8 @@ pub enum SweepError {
     },
     /// `--gpus-per-run` (this machine's devices) with a batch scheduler.
     #[error(
-        "cannot hand out this machine's devices to runs of the {launcher} launcher; ask the scheduler for them (e.g. --gpus-per-task)"
+        "cannot hand out this machine's devices to runs of the {launcher} launcher; ask the \
+         scheduler for them (--slurm-gpus-per-task, SlurmLauncher::gpus_per_task)"
     )]
     DevicesWithScheduler {
         /// The launcher's name.
@@ -116,6 +126,7 @@ impl SweepError {
             SweepError::BadManifest { .. }
             | SweepError::TooLarge { .. }
             | SweepError::DevicesWithScheduler { .. }
+            | SweepError::NoSweep { .. }
             | SweepError::Devices { .. } => 2,
             SweepError::Busy { .. }
             | SweepError::Lock { .. }

@@ -77,6 +77,16 @@ pub enum JobEvent {
         /// The host it runs on, if known.
         host: Option<String>,
     },
+    /// The scheduler requeued the job (preempted, `scontrol requeue`) and
+    /// it started again: a new attempt, in a new run directory.
+    Restarted {
+        /// The job's index in the sweep.
+        index: usize,
+        /// Its new process, if known.
+        pid: Option<u32>,
+        /// The host it runs on now, if known.
+        host: Option<String>,
+    },
     /// The job ended.
     Ended(JobExit),
 }

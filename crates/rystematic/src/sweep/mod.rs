@@ -519,6 +519,7 @@ fn apply(state: &mut State, events: Vec<JobEvent>) {
     for event in events {
         match event {
             JobEvent::Started { index, pid, host } => state.launched(index, pid, host),
+            JobEvent::Restarted { index, pid, host } => state.restarted(index, pid, host),
             JobEvent::Ended(exit) => state.finish(exit),
         }
     }

@@ -213,6 +213,24 @@ impl State {
         self.changed.insert(index);
     }
 
+    /// The scheduler requeued the run and it started again: a new attempt
+    /// (the previous one recorded itself interrupted in its own run dir).
+    pub(super) fn restarted(&mut self, index: usize, pid: Option<u32>, host: Option<String>) {
+        if !self.in_flight.contains(&index) {
+            return;
+        }
+        tracing::warn!(
+            target: "rystematic",
+            "sweep run {index} was requeued by the scheduler and started again"
+        );
+        let run = &mut self.manifest.runs[index];
+        run.attempts += 1;
+        run.run_dir = None;
+        run.started = None;
+        self.set_status(index, SweepStatus::Pending);
+        self.launched(index, pid, host);
+    }
+
     pub(super) fn finish(&mut self, exit: JobExit) {
         if !self.in_flight.remove(&exit.index) {
             return;

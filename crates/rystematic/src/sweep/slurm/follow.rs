@@ -24,9 +24,16 @@ use crate::sweep::{RunSpec, drive};
 /// The sweep's manifest, or the error naming it.
 fn manifest(dir: &Path) -> Result<Manifest, Error> {
     Manifest::read(dir).map_err(|source| {
-        SweepError::BadManifest {
-            path: dir.join(MANIFEST_FILE),
-            source,
+        if source.kind() == std::io::ErrorKind::NotFound {
+            SweepError::NoSweep {
+                dir: dir.to_owned(),
+                source,
+            }
+        } else {
+            SweepError::BadManifest {
+                path: dir.join(MANIFEST_FILE),
+                source,
+            }
         }
         .into()
     })

@@ -350,11 +350,12 @@ impl SlurmLauncher {
                 && task.run_dir.as_ref() != Some(&report.run_dir)
             {
                 let host = RunInfo::read(&report.run_dir).ok().map(|info| info.host);
-                task.run_dir = Some(report.run_dir);
-                events.push(JobEvent::Started {
-                    index,
-                    pid: Some(report.pid),
-                    host,
+                let restarted = task.run_dir.replace(report.run_dir).is_some();
+                let pid = Some(report.pid);
+                events.push(if restarted {
+                    JobEvent::Restarted { index, pid, host }
+                } else {
+                    JobEvent::Started { index, pid, host }
                 });
             }
             let state = queue.get(&(task.job.clone(), index as u64));
