@@ -12,6 +12,7 @@ use super::{JobsRecord, SlurmLauncher, outcome};
 use crate::error::Error;
 use crate::process::signals;
 use crate::standard::run_info::{RunInfo, RunStatus};
+use crate::sweep::drive::{RunSpec, drive};
 use crate::sweep::error::SweepError;
 use crate::sweep::launcher::Launcher;
 use crate::sweep::lock::SweepLock;
@@ -19,7 +20,6 @@ use crate::sweep::manifest::{MANIFEST_FILE, Manifest, SweepRun, SweepStatus};
 use crate::sweep::previous::report_path;
 use crate::sweep::report::SweepReport;
 use crate::sweep::state::{Counts, State, interrupt, state_lock};
-use crate::sweep::{RunSpec, drive};
 
 /// The sweep's manifest, or the error naming it.
 fn manifest(dir: &Path) -> Result<Manifest, Error> {

@@ -15,24 +15,25 @@
 
 mod commands;
 mod follow;
+mod jobs;
+mod outcome;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use serde::{Deserialize, Serialize};
-
 pub(crate) use follow::settle;
 pub use follow::status;
+use jobs::{ArrayRecord, JobsRecord};
+use outcome::outcome;
 
-use super::launcher::{Job, JobEvent, JobExit, LaunchError, Launcher};
-use super::manifest::SweepStatus;
+use super::launcher::{Job, JobEvent, LaunchError, Launcher};
 use super::previous::report_path;
 use crate::fs::write_atomic;
 use crate::process::spec::{self, SPEC_PREFIX, SPEC_SUFFIX};
 use crate::standard::clock;
-use crate::standard::run_info::{RunInfo, RunStatus, timestamp};
+use crate::standard::run_info::{RunInfo, timestamp};
 use commands::{TaskState, shell_quote};
 
 /// The directory in a sweep directory that holds what SLURM needs.
@@ -115,55 +116,6 @@ struct Task {
     /// The run directory its latest attempt reported (a requeued task
     /// reports a new one).
     run_dir: Option<PathBuf>,
-}
-
-/// The arrays submitted for one sweep (`<sweep>/slurm/jobs.json`).
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
-pub(crate) struct JobsRecord {
-    /// Every submission, oldest first.
-    pub(crate) arrays: Vec<ArrayRecord>,
-}
-
-/// One `sbatch` of a sweep.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub(crate) struct ArrayRecord {
-    /// The array's job id.
-    pub(crate) job_id: String,
-    /// The run indices (= task ids) it holds.
-    pub(crate) tasks: Vec<usize>,
-    /// When it was submitted.
-    pub(crate) submitted: String,
-}
-
-impl JobsRecord {
-    /// The record of the sweep in `dir`; `None` if it never used SLURM.
-    pub(crate) fn read(dir: &Path) -> std::io::Result<Option<JobsRecord>> {
-        match std::fs::read(dir.join(SLURM_DIR).join(JOBS_FILE)) {
-            Ok(text) => serde_json::from_slice(&text)
-                .map(Some)
-                .map_err(std::io::Error::other),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
-            Err(e) => Err(e),
-        }
-    }
-
-    fn write(&self, dir: &Path) -> std::io::Result<()> {
-        let json = serde_json::to_vec_pretty(self).map_err(std::io::Error::other)?;
-        write_atomic(&dir.join(SLURM_DIR).join(JOBS_FILE), &json)
-    }
-
-    pub(crate) fn job_ids(&self) -> Vec<String> {
-        self.arrays.iter().map(|a| a.job_id.clone()).collect()
-    }
-
-    /// The array that ran task `index` last.
-    pub(crate) fn job_of(&self, index: usize) -> Option<&str> {
-        self.arrays
-            .iter()
-            .rev()
-            .find(|a| a.tasks.contains(&index))
-            .map(|a| a.job_id.as_str())
-    }
 }
 
 impl SlurmLauncher {
@@ -381,48 +333,6 @@ impl SlurmLauncher {
 fn spec_path(dir: &Path, index: usize) -> PathBuf {
     dir.join(SLURM_DIR)
         .join(format!("{SPEC_PREFIX}task-{index}{SPEC_SUFFIX}"))
-}
-
-/// How a task that left the queue ended: what its run recorded, else what
-/// SLURM says (`None`: SLURM has forgotten it).
-fn outcome(dir: &Path, index: usize, run_dir: Option<&Path>, state: Option<&TaskState>) -> JobExit {
-    let run_dir = run_dir
-        .map(Path::to_owned)
-        .or_else(|| spec::read_report(&report_path(dir, index)).map(|r| r.run_dir));
-    let recorded = run_dir
-        .as_deref()
-        .and_then(|d| RunInfo::read(d).ok())
-        .map(|info| info.status);
-    let slurm = state.map(|s| s.state.as_str());
-    let killed = |name: &str| format!("SLURM ended the task ({name})");
-    match (recorded, slurm) {
-        // SLURM stopped it (a time limit, out of memory, a node failure):
-        // the run may have recorded an interruption, but it failed.
-        (_, Some(name))
-            if !matches!(name, "COMPLETED" | "FAILED" | "CANCELLED")
-                && recorded != Some(RunStatus::Completed) =>
-        {
-            JobExit::new(index, None, None)
-                .with_status(SweepStatus::Failed)
-                .with_reason(killed(name))
-        }
-        (Some(RunStatus::Completed), _) => JobExit::new(index, Some(0), None),
-        (Some(RunStatus::Failed), _) => JobExit::new(index, Some(1), None),
-        (_, Some("CANCELLED")) | (Some(RunStatus::Interrupted), _) => {
-            JobExit::new(index, None, Some(15))
-                .with_status(SweepStatus::Interrupted)
-                .with_reason("cancelled (scancel)")
-        }
-        (Some(RunStatus::Running), _) => JobExit::new(index, None, None)
-            .with_status(SweepStatus::Failed)
-            .with_reason("the task ended without finishing its run"),
-        (None, _) => JobExit::new(index, None, None)
-            .with_status(SweepStatus::Failed)
-            .with_reason(format!(
-                "the task ended before its run started; see {}",
-                dir.join(format!("run-{index}.out")).display()
-            )),
-    }
 }
 
 impl Launcher for SlurmLauncher {
