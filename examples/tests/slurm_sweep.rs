@@ -439,3 +439,70 @@ fn slurm_options_without_the_slurm_launcher_are_usage_errors() {
     );
     assert!(!sb.has_output());
 }
+
+#[test]
+fn tasks_that_die_without_writing_are_failed_or_interrupted_from_what_slurm_says() {
+    if !slurm_is_up() {
+        return;
+    }
+    let _turn = cluster();
+    let sb = Sandbox::new();
+    let child = sb
+        .cmd(SWEEP)
+        .args(common(&[
+            "--sweep",
+            "int_param=0..2",
+            "--sleep-s",
+            "300",
+            "--jobs",
+            "2",
+        ]))
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    support::wait_for_runs(&sb, "work", 2, "run.json");
+    let dir = sweep_dir(&sb);
+    let job = job_id(&dir, 0);
+    wait_within(PATIENCE, "two runs running", || {
+        statuses(&dir).iter().filter(|s| *s == "running").count() == 2
+    });
+    let scancel = |args: &[&str]| {
+        let out = Command::new("scancel").args(args).output().unwrap();
+        assert!(
+            out.status.success(),
+            "scancel {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    };
+    // Run 0's process is killed outright: it cannot record anything.
+    scancel(&["--batch", "--signal=KILL", &format!("{job}_0")]);
+    // Run 1's task is cancelled, as a user or an admin would.
+    scancel(&[&format!("{job}_1")]);
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(statuses(&dir), ["failed", "interrupted"]);
+    let runs = runs(&dir);
+    let killed = run_json(runs[0].run_dir.as_ref().unwrap());
+    assert_eq!(
+        killed["status"], "failed",
+        "corrected by the sweep: {killed}"
+    );
+    assert!(
+        killed["error"]
+            .as_str()
+            .unwrap()
+            .contains("ended without finishing"),
+        "{killed}"
+    );
+    assert_eq!(
+        run_json(runs[1].run_dir.as_ref().unwrap())["status"],
+        "interrupted"
+    );
+    assert_eq!(live_tasks(&job), Vec::<String>::new());
+}

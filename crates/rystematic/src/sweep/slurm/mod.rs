@@ -33,15 +33,20 @@ use super::previous::report_path;
 use crate::fs::write_atomic;
 use crate::process::spec::{self, SPEC_PREFIX, SPEC_SUFFIX};
 use crate::standard::clock;
-use crate::standard::run_info::{RunInfo, timestamp};
+use crate::standard::run_info::{RunInfo, RunStatus, timestamp};
 use commands::{TaskState, shell_quote};
 
 /// The directory in a sweep directory that holds what SLURM needs.
 const SLURM_DIR: &str = "slurm";
 /// The record of the arrays submitted for a sweep.
 const JOBS_FILE: &str = "jobs.json";
-/// How often `squeue` and the tasks' files are looked at.
+/// How often the tasks' files are looked at.
 const INTERVAL: Duration = Duration::from_millis(100);
+/// How often `squeue` is asked: each call is a request to the cluster's
+/// controller, which a busy cluster's admins want rare. A run that ends by
+/// itself is seen in its files sooner; `squeue` is for tasks that could not
+/// write (cancelled, killed, a node lost) and for requeues.
+const SQUEUE_INTERVAL: Duration = Duration::from_secs(1);
 /// How long `squeue` may fail (a controller restarting) before the sweep
 /// gives up following its tasks.
 const SQUEUE_PATIENCE: Duration = Duration::from_secs(60);
@@ -106,6 +111,8 @@ pub struct SlurmLauncher {
     tasks: BTreeMap<usize, Task>,
     /// Since when `squeue` fails, if it does.
     squeue_failing: Option<Instant>,
+    /// When `squeue` last answered.
+    squeue_asked: Option<Instant>,
 }
 
 /// A task in flight.
@@ -286,11 +293,20 @@ impl SlurmLauncher {
 
     /// One look at the queue and the tasks' files.
     fn look(&mut self) -> Result<Vec<JobEvent>, LaunchError> {
-        let Some(queue) = self.queue()? else {
-            return Ok(Vec::new());
-        };
         let Some(dir) = self.dir.clone() else {
             return Ok(Vec::new());
+        };
+        let queue = if self
+            .squeue_asked
+            .is_none_or(|asked| asked.elapsed() >= SQUEUE_INTERVAL)
+        {
+            let queue = self.queue()?;
+            if queue.is_some() {
+                self.squeue_asked = Some(Instant::now());
+            }
+            queue
+        } else {
+            None
         };
         let mut events = Vec::new();
         let mut ended = Vec::new();
@@ -310,9 +326,26 @@ impl SlurmLauncher {
                     JobEvent::Started { index, pid, host }
                 });
             }
-            let state = queue.get(&(task.job.clone(), index as u64));
+            // A run that completed or failed is over, whatever the queue
+            // says of its exiting task (an interrupted one may be requeued).
+            let finished = task
+                .run_dir
+                .as_deref()
+                .and_then(|d| RunInfo::read(d).ok())
+                .is_some_and(|info| {
+                    matches!(info.status, RunStatus::Completed | RunStatus::Failed)
+                });
+            let mut state = match &queue {
+                Some(queue) => queue.get(&(task.job.clone(), index as u64)),
+                None if finished => None,
+                None => continue,
+            };
             if state.is_some_and(TaskState::is_live) {
-                continue;
+                if !finished {
+                    continue;
+                }
+                // Still exiting: what its run recorded is the whole story.
+                state = None;
             }
             ended.push(index);
             events.push(JobEvent::Ended(outcome(
