@@ -506,3 +506,21 @@ fn tasks_that_die_without_writing_are_failed_or_interrupted_from_what_slurm_says
     );
     assert_eq!(live_tasks(&job), Vec::<String>::new());
 }
+
+#[test]
+fn a_sweep_larger_than_the_clusters_arrays_is_refused_before_anything_is_created() {
+    if !slurm_is_up() {
+        return;
+    }
+    let sb = Sandbox::new();
+    // The test cluster keeps SLURM's default MaxArraySize, 1001.
+    let out = sb.run(SWEEP, &common(&["--sweep", "int_param=0..1002"]));
+    out.expect_code(2);
+    let line = out.error_line();
+    assert!(
+        line.starts_with("error: `sbatch` failed: a sweep of 1002 runs"),
+        "{line}"
+    );
+    assert!(line.contains("MaxArraySize is 1001"), "{line}");
+    assert!(!sb.has_output());
+}

@@ -206,13 +206,14 @@ pub trait Launcher: Send {
     /// it itself with the `max_running` given to [`Launcher::submit`]).
     fn capacity(&self) -> Option<usize>;
 
-    /// Checks, before the sweep creates anything, that jobs can be
-    /// submitted at all with this launcher's options (the scheduler is
-    /// there and takes them).
+    /// Checks, before the sweep creates anything, that a sweep of `runs`
+    /// runs can be submitted at all with this launcher's options (the
+    /// scheduler is there, takes them, and takes that many).
     ///
     /// # Errors
     /// What is wrong, naming the command and the scheduler's message.
-    fn check(&self) -> Result<(), LaunchError> {
+    fn check(&self, runs: usize) -> Result<(), LaunchError> {
+        let _ = runs;
         Ok(())
     }
 

@@ -262,7 +262,9 @@ impl Sweep {
             })
             .into());
         }
-        launcher.check().map_err(SweepError::Launch)?;
+        launcher
+            .check(self.points.len())
+            .map_err(SweepError::Launch)?;
         let slots = match self.gpus_per_run {
             0 => None,
             n => Some(

@@ -132,6 +132,14 @@ fn parse_tasks(text: &str, into: &mut BTreeMap<TaskId, TaskState>) {
     }
 }
 
+/// `MaxArraySize` from `scontrol show config`: task ids must be below it.
+pub(super) fn max_array_size(config: &str) -> Option<usize> {
+    config.lines().find_map(|line| {
+        let (key, value) = line.split_once('=')?;
+        (key.trim() == "MaxArraySize").then(|| value.trim().parse().ok())?
+    })
+}
+
 /// Cancels `jobs` (every task of each array).
 pub(super) fn cancel(jobs: &[String]) -> Result<(), LaunchError> {
     if jobs.is_empty() {
@@ -182,6 +190,13 @@ pub(super) fn shell_quote(word: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn max_array_size_is_read_from_the_config() {
+        let config = "MaxJobCount             = 10000\nMaxArraySize            = 1001\n";
+        assert_eq!(max_array_size(config), Some(1001));
+        assert_eq!(max_array_size("Other = 1\n"), None);
+    }
 
     #[test]
     fn task_ids_are_compressed_into_ranges() {

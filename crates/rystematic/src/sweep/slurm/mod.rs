@@ -180,20 +180,37 @@ impl SlurmLauncher {
         self
     }
 
-    /// Asks SLURM whether it would take a job with these options
-    /// (`sbatch --test-only`), without submitting anything: a bad partition
-    /// or time, or no SLURM at all, is found before a sweep creates its
-    /// directory.
+    /// Asks SLURM whether it would take an array of `runs` tasks with
+    /// these options, without submitting anything (`sbatch --test-only`,
+    /// and the cluster's `MaxArraySize`: the task id is the run's index): a
+    /// bad partition or time, too large a sweep, or no SLURM at all is
+    /// found before a sweep creates its directory.
     ///
     /// # Errors
-    /// `sbatch` is missing or refuses the options.
-    pub fn check(&self) -> Result<(), LaunchError> {
+    /// `sbatch` is missing or refuses the options; the sweep is larger
+    /// than the cluster's arrays.
+    pub fn check(&self, runs: usize) -> Result<(), LaunchError> {
         let mut command = Command::new("sbatch");
         command
             .arg("--test-only")
             .args(self.options.flags())
             .args(["--output=/dev/null", "--wrap=true"]);
-        commands::run(command).map(|_| ())
+        commands::run(command)?;
+        let mut config = Command::new("scontrol");
+        config.args(["show", "config"]);
+        if let Some(max) = commands::max_array_size(&commands::run(config)?)
+            && runs > max
+        {
+            return Err(LaunchError::Refused {
+                command: "sbatch".to_owned(),
+                message: format!(
+                    "a sweep of {runs} runs needs array task ids up to {}, and this cluster's \
+                     MaxArraySize is {max}: split the sweep, or ask the admins to raise it",
+                    runs - 1
+                ),
+            });
+        }
+        Ok(())
     }
 
     /// A launcher following the tasks of `record` that SLURM still runs.
@@ -377,8 +394,8 @@ impl Launcher for SlurmLauncher {
         None
     }
 
-    fn check(&self) -> Result<(), LaunchError> {
-        SlurmLauncher::check(self)
+    fn check(&self, runs: usize) -> Result<(), LaunchError> {
+        SlurmLauncher::check(self, runs)
     }
 
     fn submit(&mut self, jobs: Vec<Job>, max_running: usize) -> Result<Vec<JobEvent>, LaunchError> {
