@@ -36,6 +36,21 @@ fn cluster() -> std::sync::MutexGuard<'static, ()> {
     CLUSTER.lock().unwrap_or_else(|e| e.into_inner())
 }
 
+/// Waits until `n` runs of `work` have a `run.json` (their tasks left the
+/// queue: the node may be busy with other jobs); returns their directories.
+fn wait_for_runs(sb: &Sandbox, n: usize, file: &str) -> Vec<PathBuf> {
+    let with_file = || -> Vec<PathBuf> {
+        sb.run_dirs("work")
+            .into_iter()
+            .filter(|d| d.join(file).exists())
+            .collect()
+    };
+    wait_within(PATIENCE, &format!("{n} runs with {file}"), || {
+        with_file().len() >= n
+    });
+    with_file()
+}
+
 /// The one command-line sweep directory of `work`.
 fn sweep_dir(sb: &Sandbox) -> PathBuf {
     let dirs = support::run_dirs(&sb.path().join("output/sweeps/work"));
@@ -184,7 +199,7 @@ fn sigterm_cancels_the_array_and_marks_unfinished_runs_interrupted() {
         .spawn()
         .unwrap();
     // Two tasks running their runs, three queued behind the throttle.
-    let started = support::wait_for_runs(&sb, "work", 2, "run.json");
+    let started = wait_for_runs(&sb, 2, "run.json");
     let dir = sweep_dir(&sb);
     let job = job_id(&dir, 0);
     wait_within(PATIENCE, "two runs running", || {
@@ -248,7 +263,7 @@ fn detach_submits_and_exits_then_status_shows_it_and_wait_follows_it_to_the_end(
     );
     // The runs go on without the submitter: held until `go` exists.
     let dir_arg = dir.display().to_string();
-    support::wait_for_runs(&sb, "work", 2, "run.json");
+    wait_for_runs(&sb, 2, "run.json");
     wait_within(PATIENCE, "status: 2 running", || {
         sb.run(SWEEP, &["work", "--sweep-status", &dir_arg])
             .ok()
@@ -311,7 +326,7 @@ fn a_requeued_task_restarts_its_run_cleanly() {
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    let first = support::wait_for_runs(&sb, "work", 1, "run.json").remove(0);
+    let first = wait_for_runs(&sb, 1, "run.json").remove(0);
     let dir = sweep_dir(&sb);
     let task = format!("{}_0", job_id(&dir, 0));
     let scontrol = |args: &[&str]| {
@@ -328,7 +343,7 @@ fn a_requeued_task_restarts_its_run_cleanly() {
         live_tasks(&task).iter().any(|l| l.ends_with(" PENDING"))
     });
     scontrol(&["update", &format!("JobId={task}"), "StartTime=now"]);
-    let dirs = support::wait_for_runs(&sb, "work", 2, "run.json");
+    let dirs = wait_for_runs(&sb, 2, "run.json");
     std::fs::write(&go, "").unwrap();
     let out = child.wait_with_output().unwrap();
     assert_eq!(
@@ -461,7 +476,7 @@ fn tasks_that_die_without_writing_are_failed_or_interrupted_from_what_slurm_says
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    support::wait_for_runs(&sb, "work", 2, "run.json");
+    wait_for_runs(&sb, 2, "run.json");
     let dir = sweep_dir(&sb);
     let job = job_id(&dir, 0);
     wait_within(PATIENCE, "two runs running", || {
