@@ -337,10 +337,23 @@ fn a_requeued_task_restarts_its_run_cleanly() {
             String::from_utf8_lossy(&out.stderr)
         );
     };
+    let unix_secs = || {
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_secs()
+    };
+    let requeued_at = unix_secs();
     scontrol(&["requeue", &task]);
-    // SLURM holds a requeued job back a while: let it go at once.
+    // SLURM holds a requeued job back a while (two minutes) so that the
+    // node has let go of its first attempt: here, let it go as soon as that
+    // attempt recorded its end and the clock has passed the second of the
+    // requeue (job credentials have one-second resolution: a relaunch in the
+    // same second is refused as "credential revoked").
     wait_within(PATIENCE, "the task to be pending again", || {
         live_tasks(&task).iter().any(|l| l.ends_with(" PENDING"))
+            && run_json(&first)["status"] == "interrupted"
+            && unix_secs() > requeued_at
     });
     scontrol(&["update", &format!("JobId={task}"), "StartTime=now"]);
     let dirs = wait_for_runs(&sb, 2, "run.json");

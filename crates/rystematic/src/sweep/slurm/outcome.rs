@@ -40,11 +40,12 @@ pub(super) fn outcome(
         }
         (Some(RunStatus::Completed), _) => JobExit::new(index, Some(0), None),
         (Some(RunStatus::Failed), _) => JobExit::new(index, Some(1), None),
-        (_, Some("CANCELLED")) | (Some(RunStatus::Interrupted), _) => {
-            JobExit::new(index, None, Some(15))
-                .with_status(SweepStatus::Interrupted)
-                .with_reason("cancelled (scancel)")
-        }
+        (_, Some("CANCELLED")) => JobExit::new(index, None, Some(15))
+            .with_status(SweepStatus::Interrupted)
+            .with_reason("cancelled (scancel)"),
+        (Some(RunStatus::Interrupted), _) => JobExit::new(index, None, Some(15))
+            .with_status(SweepStatus::Interrupted)
+            .with_reason("interrupted (SIGTERM)"),
         (Some(RunStatus::Running), _) => JobExit::new(index, None, None)
             .with_status(SweepStatus::Failed)
             .with_reason("the task ended without finishing its run"),
