@@ -552,3 +552,42 @@ fn a_sweep_larger_than_the_clusters_arrays_is_refused_before_anything_is_created
     assert!(line.contains("MaxArraySize is 1001"), "{line}");
     assert!(!sb.has_output());
 }
+
+#[test]
+fn jobs_is_the_arrays_throttle() {
+    if !slurm_is_up() {
+        return;
+    }
+    let _turn = cluster();
+    let sb = Sandbox::new();
+    // The node has room for two tasks at once; --jobs 1 allows one.
+    sb.run(
+        SWEEP,
+        &common(&[
+            "--sweep",
+            "int_param=0..3",
+            "--sleep-s",
+            "0.3",
+            "--jobs",
+            "1",
+        ]),
+    )
+    .ok();
+    let mut spans: Vec<(jiff::Timestamp, jiff::Timestamp)> = sb
+        .run_dirs("work")
+        .iter()
+        .map(|d| {
+            let info = run_json(d);
+            let at = |key: &str| info[key].as_str().unwrap().parse().unwrap();
+            (at("started"), at("ended"))
+        })
+        .collect();
+    assert_eq!(spans.len(), 3);
+    spans.sort();
+    for pair in spans.windows(2) {
+        assert!(
+            pair[0].1 <= pair[1].0,
+            "two runs overlapped with --jobs 1: {pair:?}"
+        );
+    }
+}
