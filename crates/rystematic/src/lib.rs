@@ -53,8 +53,8 @@ pub use standard::provenance::sha256_file;
 pub use standard::run_info::{GitInfo, RunInfo, RunStatus, WorldInfo};
 pub use standard::slurm_ids::SlurmInfo;
 pub use sweep::{
-    Job, JobEvent, JobExit, LaunchError, Launcher, LocalLauncher, SlurmLauncher, Sweep,
-    SweepReport, SweepRun, SweepStatus, param_matrix, sweep_status,
+    Job, JobEvent, JobExit, LaunchError, Launcher, LocalLauncher, SchedulerTask, SlurmLauncher,
+    Sweep, SweepReport, SweepRun, SweepStatus, param_matrix, sweep_status,
 };
 pub use typed::{Declarations, ParamEnum, ParamType, TypedParams};
 pub use value::{FromValue, Params, Value};

@@ -14,8 +14,9 @@
 //! variable naming some file — ignores it, runs as a normal program, and
 //! deletes nothing.
 //!
-//! A spec for a SLURM array task is bound to the task instead (its parent
-//! is `slurmstepd`, not the sweep's process): see [`ChildSpec::write_for_array_task`].
+//! A spec for a batch scheduler's task (a SLURM array task) is bound to the
+//! task instead (its parent is the scheduler's daemon, e.g. `slurmstepd`,
+//! not the sweep's process): see [`ChildSpec::write_for_task`].
 
 use std::collections::BTreeMap;
 use std::io::{self, Write};
@@ -60,9 +61,20 @@ struct Bound {
     #[serde(flatten)]
     spec: ChildSpec,
     parent_pid: u32,
-    /// For an array task: the task id (`SLURM_ARRAY_TASK_ID`) it is for.
+    /// For a batch scheduler's task: how that task is recognised.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    array_task: Option<u64>,
+    task: Option<TaskBinding>,
+}
+
+/// How the process a scheduler starts for one task is recognised: its
+/// environment variable `env` is `value` (e.g. `SLURM_ARRAY_TASK_ID=3`) and
+/// its parent process is named `parent` (e.g. `slurmstepd`: the batch
+/// script `exec`s the program).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) struct TaskBinding {
+    pub(crate) env: String,
+    pub(crate) value: String,
+    pub(crate) parent: String,
 }
 
 /// What a child writes to its spec's `report` path once its run directory exists.
@@ -80,7 +92,7 @@ impl ChildSpec {
         let bound = Bound {
             spec: self.clone(),
             parent_pid: std::process::id(),
-            array_task: None,
+            task: None,
         };
         let json = serde_json::to_vec(&bound).map_err(io::Error::other)?;
         let dir = dir.map_or_else(std::env::temp_dir, Path::to_owned);
@@ -94,37 +106,37 @@ impl ChildSpec {
 }
 
 impl ChildSpec {
-    /// Writes the spec for SLURM array task `task` to `path` (atomically,
-    /// mode 0600 through the temp file). The file name must start with
+    /// Writes the spec for a scheduler's task to `path` (atomically, mode
+    /// 0600 through the temp file). The file name must start with
     /// `.rystematic-child-` and end with `.json`.
     ///
-    /// Such a spec is honoured only by a direct child of `slurmstepd` whose
-    /// `SLURM_ARRAY_TASK_ID` is `task` (the batch script `exec`s the
-    /// program), and is kept when taken: a requeued task reads it again.
-    pub(crate) fn write_for_array_task(&self, path: &Path, task: u64) -> io::Result<()> {
+    /// Such a spec is honoured only by a process that `task` recognises,
+    /// and is kept when taken: a requeued task reads it again.
+    pub(crate) fn write_for_task(&self, path: &Path, task: &TaskBinding) -> io::Result<()> {
         let bound = Bound {
             spec: self.clone(),
             parent_pid: 0,
-            array_task: Some(task),
+            task: Some(task.clone()),
         };
         write_atomic(path, &serde_json::to_vec(&bound).map_err(io::Error::other)?)
     }
 }
 
-/// Whether this process is array task `task`, started by `slurmstepd`.
-fn is_array_task(task: u64) -> Result<(), String> {
-    let id = std::env::var("SLURM_ARRAY_TASK_ID").unwrap_or_default();
-    if id != task.to_string() {
+/// Whether this process is the task `task` describes.
+fn is_task(task: &TaskBinding) -> Result<(), String> {
+    let value = std::env::var(&task.env).unwrap_or_default();
+    if value != task.value {
         return Err(format!(
-            "made for SLURM array task {task}, and this process's SLURM_ARRAY_TASK_ID is '{id}'"
+            "made for the task with {}={}, and this process has '{value}'",
+            task.env, task.value
         ));
     }
     let parent = nix::unistd::getppid().as_raw();
     let comm = std::fs::read_to_string(format!("/proc/{parent}/comm")).unwrap_or_default();
-    if comm.trim() != "slurmstepd" {
+    if comm.trim() != task.parent {
         return Err(format!(
-            "made for a SLURM array task, and this process's parent ({parent}, '{}') is not \
-             slurmstepd",
+            "made for a task started by {}, and this process's parent ({parent}) is '{}'",
+            task.parent,
             comm.trim()
         ));
     }
@@ -179,8 +191,8 @@ fn find() -> Option<Found> {
     if !is_current_exe(&bound.spec.exe) {
         return ignore(format!("made for '{}'", bound.spec.exe.display()));
     }
-    if let Some(task) = bound.array_task {
-        return match is_array_task(task) {
+    if let Some(task) = &bound.task {
+        return match is_task(task) {
             Ok(()) => Some(Found::ArrayTask(bound)),
             Err(why) => ignore(why),
         };

@@ -14,7 +14,7 @@ use std::time::Duration;
 use super::manifest::SweepStatus;
 use crate::experiment::Values;
 use crate::process::child::{GRACE, stop_all};
-use crate::process::spec::ChildSpec;
+use crate::process::spec::{ChildSpec, SPEC_PREFIX, SPEC_SUFFIX, TaskBinding};
 use crate::process::{self, ChildProcess, Console};
 
 /// One run of a sweep, ready to start: which program, experiment and values,
@@ -60,6 +60,65 @@ impl Job {
     /// The sweep directory.
     pub fn sweep_dir(&self) -> &Path {
         &self.spec_dir
+    }
+
+    /// The arguments to start [`Job::executable`] with (empty for a program
+    /// whose `main` calls `cli()`; a test binary needs its test's name).
+    pub fn args(&self) -> Vec<std::ffi::OsString> {
+        crate::process::reentry::args()
+    }
+
+    /// Writes the job's spec for a batch scheduler's task, as
+    /// `<dir>/.rystematic-child-task-<key>.json`, and returns the path.
+    /// Start the task's process with [`CHILD_SPEC_ENV`](crate::CHILD_SPEC_ENV)
+    /// naming that file and [`Job::env`] set, by `exec`ing
+    /// [`Job::executable`] with [`Job::args`] from the batch script: only a
+    /// process `task` recognises takes the spec. It is kept after, so a
+    /// requeued task takes it again; a sweep that submits the job again
+    /// overwrites it.
+    ///
+    /// # Errors
+    /// The file cannot be written.
+    pub fn write_task_spec(
+        &self,
+        dir: &Path,
+        key: &str,
+        task: &SchedulerTask,
+    ) -> io::Result<PathBuf> {
+        let path = task_spec_path(dir, key);
+        self.spec.write_for_task(&path, &task.binding)?;
+        Ok(path)
+    }
+}
+
+/// Where [`Job::write_task_spec`] writes the spec for `key`.
+pub(crate) fn task_spec_path(dir: &Path, key: &str) -> PathBuf {
+    dir.join(format!("{SPEC_PREFIX}task-{key}{SPEC_SUFFIX}"))
+}
+
+/// How a batch scheduler's task is recognised, so that it — and no other
+/// process that inherits its environment — takes a job's spec.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SchedulerTask {
+    binding: TaskBinding,
+}
+
+impl SchedulerTask {
+    /// The task whose environment variable `env` is `value`, `exec`ed by a
+    /// process named `parent` (its name in `/proc/<pid>/comm`): for a SLURM
+    /// array task, `SLURM_ARRAY_TASK_ID`, the task id and `slurmstepd`.
+    pub fn new(
+        env: impl Into<String>,
+        value: impl Into<String>,
+        parent: impl Into<String>,
+    ) -> SchedulerTask {
+        SchedulerTask {
+            binding: TaskBinding {
+                env: env.into(),
+                value: value.into(),
+                parent: parent.into(),
+            },
+        }
     }
 }
 

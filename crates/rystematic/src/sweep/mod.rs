@@ -25,7 +25,7 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
 pub use error::SweepError;
-pub use launcher::{Job, JobEvent, JobExit, LaunchError, Launcher, LocalLauncher};
+pub use launcher::{Job, JobEvent, JobExit, LaunchError, Launcher, LocalLauncher, SchedulerTask};
 pub use manifest::{JOURNAL_FILE, MANIFEST_FILE, SweepRun, SweepStatus};
 pub use matrix::param_matrix;
 pub use report::SweepReport;

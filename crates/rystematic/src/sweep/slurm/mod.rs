@@ -28,7 +28,7 @@ pub use follow::status;
 use jobs::{ArrayRecord, JobsRecord};
 use outcome::outcome;
 
-use super::launcher::{Job, JobEvent, LaunchError, Launcher};
+use super::launcher::{Job, JobEvent, LaunchError, Launcher, SchedulerTask, task_spec_path};
 use super::previous::report_path;
 use crate::fs::write_atomic;
 use crate::process::spec::{self, SPEC_PREFIX, SPEC_SUFFIX};
@@ -241,10 +241,10 @@ impl SlurmLauncher {
         };
         std::fs::create_dir_all(&slurm_dir).map_err(io(&slurm_dir))?;
         for job in jobs {
-            let path = spec_path(dir, job.index);
-            job.spec
-                .write_for_array_task(&path, job.index as u64)
-                .map_err(io(&path))?;
+            let key = job.index.to_string();
+            let task = SchedulerTask::new("SLURM_ARRAY_TASK_ID", key.clone(), "slurmstepd");
+            job.write_task_spec(&slurm_dir, &key, &task)
+                .map_err(io(&spec_path(dir, job.index)))?;
         }
         let Some(first) = jobs.first() else {
             return Err(LaunchError::Io {
@@ -252,9 +252,10 @@ impl SlurmLauncher {
                 source: std::io::Error::other("no jobs to submit"),
             });
         };
-        let mut exec = vec![shell_quote(&first.spec.exe.to_string_lossy())];
+        let mut exec = vec![shell_quote(&first.executable().to_string_lossy())];
         exec.extend(
-            crate::process::reentry::args()
+            first
+                .args()
                 .iter()
                 .map(|a| shell_quote(&a.to_string_lossy())),
         );
@@ -381,8 +382,7 @@ impl SlurmLauncher {
 
 /// Where task `index`'s spec lives.
 fn spec_path(dir: &Path, index: usize) -> PathBuf {
-    dir.join(SLURM_DIR)
-        .join(format!("{SPEC_PREFIX}task-{index}{SPEC_SUFFIX}"))
+    task_spec_path(&dir.join(SLURM_DIR), &index.to_string())
 }
 
 impl Launcher for SlurmLauncher {
