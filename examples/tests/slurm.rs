@@ -8,32 +8,9 @@ use std::net::TcpListener;
 use std::process::Command;
 
 use serde_json::Value;
-use support::{Sandbox, read, run_json};
+use support::{Sandbox, read, run_json, slurm_is_up};
 
 const DISTRIBUTED: &str = env!("CARGO_BIN_EXE_distributed");
-
-/// Whether a SLURM node is up to run jobs; else explains how to get one.
-fn slurm_is_up() -> bool {
-    let state = Command::new("sinfo").args(["-h", "-o", "%T"]).output();
-    let up = state.is_ok_and(|out| {
-        let text = String::from_utf8_lossy(&out.stdout);
-        out.status.success()
-            && text
-                .lines()
-                .any(|s| matches!(s.trim(), "idle" | "mixed" | "allocated"))
-    });
-    if !up {
-        assert!(
-            std::env::var_os("RYSTEMATIC_REQUIRE_SLURM").is_none(),
-            "RYSTEMATIC_REQUIRE_SLURM is set but no SLURM node is up"
-        );
-        eprintln!(
-            "skipped: no SLURM cluster here; start one with scripts/slurm-start (root, Debian) \
-             and run these tests again"
-        );
-    }
-    up
-}
 
 fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0")

@@ -18,6 +18,7 @@ mod error;
 pub mod gc;
 pub mod ls;
 pub mod params;
+mod read;
 pub mod report;
 pub mod rerun;
 pub mod scalars;

@@ -5,7 +5,7 @@ use std::path::Path;
 
 use rystematic::files::PARAMETERS_FILE;
 
-use crate::scan::with_file;
+use crate::read::with_file;
 
 /// Reads `parameters.yaml` into name → value (flat `key: value` YAML).
 pub fn read_params(dir: &Path) -> Result<BTreeMap<String, serde_json::Value>, String> {

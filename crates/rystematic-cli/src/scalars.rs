@@ -51,7 +51,7 @@ pub fn last_values(path: &Path) -> io::Result<BTreeMap<String, Point>> {
 
 /// [`last_values`], refusing a symlinked file unless `follow`.
 pub(crate) fn last_values_of(path: &Path, follow: bool) -> io::Result<BTreeMap<String, Point>> {
-    let mut file = match crate::scan::open(path, follow) {
+    let mut file = match crate::read::open(path, follow) {
         Ok(file) => file,
         Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(BTreeMap::new()),
         Err(e) => return Err(e),
@@ -59,8 +59,8 @@ pub(crate) fn last_values_of(path: &Path, follow: bool) -> io::Result<BTreeMap<S
     // Most files are smaller than a chunk: read to the end without a
     // `stat` for the size (the whole file has been read when at most a
     // chunk came).
-    crate::scan::with_buffer(|buf| {
-        let got = crate::scan::read_into(&mut file, buf, CHUNK as usize + 1)?;
+    crate::read::with_buffer(|buf| {
+        let got = crate::read::read_into(&mut file, buf, CHUNK as usize + 1)?;
         let small = got as u64 <= CHUNK;
         last_values_from(&mut file, &buf[..got.min(CHUNK as usize)], small)
     })

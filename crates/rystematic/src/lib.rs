@@ -83,10 +83,14 @@ pub use process::{CHILD_SPEC_ENV, ChildProcess, Interrupt};
 pub use registry::registered;
 pub use rundir::info::{GitInfo, RunInfo, RunStatus, WorldInfo};
 pub use rundir::provenance::sha256_file;
+pub use rundir::slurm_ids::SlurmInfo;
 pub use runtime::extension::{Extension, Outcome, register_extension};
 pub use runtime::{Run, RunSummary};
 pub use rystematic_derive::{ParamEnum, Params, experiment};
-pub use sweep::{Sweep, SweepReport, SweepRun, SweepStatus, param_matrix};
+pub use sweep::{
+    Job, JobEvent, JobExit, Launcher, LocalLauncher, SchedulerTask, SlurmLauncher, Sweep,
+    SweepReport, SweepRun, SweepStatus, param_matrix, sweep_status,
+};
 pub use value::{ConversionError, ExperimentPath, FromValue, Params, Value, Values};
 
 /// The error type of experiments and extension hooks, re-exported so a

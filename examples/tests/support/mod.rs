@@ -204,3 +204,28 @@ pub fn git(dir: &Path, args: &[&str]) -> String {
         .trim()
         .to_owned()
 }
+
+/// Whether a SLURM node is up to run jobs (scripts/slurm-start); else says
+/// how to get one. With RYSTEMATIC_REQUIRE_SLURM set (as CI does), no
+/// cluster is a failure, not a skip.
+pub fn slurm_is_up() -> bool {
+    let state = Command::new("sinfo").args(["-h", "-o", "%T"]).output();
+    let up = state.is_ok_and(|out| {
+        let text = String::from_utf8_lossy(&out.stdout);
+        out.status.success()
+            && text
+                .lines()
+                .any(|s| matches!(s.trim(), "idle" | "mixed" | "allocated"))
+    });
+    if !up {
+        assert!(
+            std::env::var_os("RYSTEMATIC_REQUIRE_SLURM").is_none(),
+            "RYSTEMATIC_REQUIRE_SLURM is set but no SLURM node is up"
+        );
+        eprintln!(
+            "skipped: no SLURM cluster here; start one with scripts/slurm-start (root, Debian) \
+             and run these tests again"
+        );
+    }
+    up
+}

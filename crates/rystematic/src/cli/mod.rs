@@ -5,6 +5,7 @@ mod command;
 mod entry_points;
 mod options;
 pub(crate) mod sweep;
+mod sweep_slurm;
 mod tree;
 
 use std::ffi::OsString;

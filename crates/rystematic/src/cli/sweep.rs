@@ -20,6 +20,7 @@ use std::path::{Path, PathBuf};
 use clap::error::ErrorKind;
 use clap::{Arg, ArgAction, ArgMatches, Command};
 
+use super::sweep_slurm::{self, FOLLOW_FLAGS, LAUNCH_FLAGS};
 use super::{CliError, CliOutcome, command, error_kind};
 use crate::error::Source;
 use crate::error::SweepError;
@@ -40,8 +41,8 @@ const HEADING: &str = "Sweeps";
 pub(crate) const FLAGS: [&str; 4] = [SWEEP, JOBS, GPUS_PER_RUN, RESUME];
 
 /// The sweep options, shown in their own help section.
-pub(crate) fn args() -> [Arg; 4] {
-    [
+pub(crate) fn args() -> Vec<Arg> {
+    let local = [
         Arg::new(SWEEP)
             .long(SWEEP)
             .value_name("NAME=V1,V2,..")
@@ -61,15 +62,41 @@ pub(crate) fn args() -> [Arg; 4] {
             .long(RESUME)
             .action(ArgAction::SetTrue)
             .help("With --sweep: continue the latest identical sweep"),
-    ]
-    .map(|arg| arg.help_heading(HEADING))
+    ];
+    local
+        .into_iter()
+        .chain(sweep_slurm::args())
+        .map(|arg| arg.help_heading(HEADING))
+        .collect()
 }
 
 /// Whether any sweep option was given.
 pub(crate) fn requested(matches: &ArgMatches) -> bool {
     FLAGS
         .iter()
+        .chain(&LAUNCH_FLAGS)
+        .chain(&FOLLOW_FLAGS)
         .any(|id| matches.value_source(id) == Some(clap::parser::ValueSource::CommandLine))
+}
+
+/// `--sweep-status DIR` / `--sweep-wait DIR`: shows (or waits for) an
+/// existing sweep.
+fn follow(dir: &Path, wait: bool) -> Result<CliOutcome, CliError> {
+    crate::logging::install();
+    if wait {
+        let report = crate::sweep::SlurmLauncher::wait(dir).map_err(CliError::Run)?;
+        println!("{report}");
+        return Ok(CliOutcome::Sweep(report));
+    }
+    let (report, live) = crate::sweep::sweep_status(dir).map_err(CliError::Run)?;
+    let tail = match live {
+        Some(live) => format!(
+            "{live}; wait for them with --sweep-wait {}",
+            shell_quote(&dir.display().to_string())
+        ),
+        None => "nothing of it is queued or running".to_owned(),
+    };
+    Err(CliError::Output(format!("{report}\n{tail}\n")))
 }
 
 /// Runs the sweep the command line describes and prints its report.
@@ -80,6 +107,9 @@ pub(crate) fn run(
     args: &[OsString],
 ) -> Result<CliOutcome, CliError> {
     let usage = |cmd: &mut Command, kind, message: String| CliError::Clap(cmd.error(kind, message));
+    if let Some((dir, wait)) = sweep_slurm::follow(matches) {
+        return follow(&absolute(&dir), wait);
+    }
     let specs: Vec<&String> = matches
         .get_many::<String>(SWEEP)
         .map(Iterator::collect)
@@ -88,7 +118,16 @@ pub(crate) fn run(
         return Err(usage(
             cmd,
             ErrorKind::MissingRequiredArgument,
-            "--jobs, --gpus-per-run and --resume-sweep need at least one --sweep".to_owned(),
+            "--jobs, --gpus-per-run, --resume-sweep, --launcher and the SLURM options need at \
+             least one --sweep"
+                .to_owned(),
+        ));
+    }
+    if let Some(option) = sweep_slurm::slurm_option_without_slurm(matches) {
+        return Err(usage(
+            cmd,
+            ErrorKind::ArgumentConflict,
+            format!("--{option} needs --launcher slurm"),
         ));
     }
     let mut axes: Vec<Axis> = Vec::new();
@@ -189,7 +228,25 @@ pub(crate) fn run(
     if let Some(&n) = matches.get_one::<u32>(GPUS_PER_RUN) {
         sweep = sweep.gpus_per_run(n as usize);
     }
+    if let Some(launcher) = sweep_slurm::launcher(matches) {
+        sweep = sweep
+            .launcher(launcher)
+            .detach(matches.get_flag(sweep_slurm::DETACH));
+    }
     let report = sweep.run().map_err(CliError::Run)?;
+    if let Some(detached) = &report.detached {
+        let dir = shell_quote(&report.dir.display().to_string());
+        return Err(CliError::Output(format!(
+            "Submitted {} runs as {detached}\nsweep directory: {}\nfollow it with: --sweep-status \
+             {dir} (or --sweep-wait {dir})\n",
+            report
+                .runs
+                .iter()
+                .filter(|r| r.status != crate::sweep::SweepStatus::Completed)
+                .count(),
+            report.dir.display()
+        )));
+    }
     println!("{report}");
     Ok(CliOutcome::Sweep(report))
 }
@@ -322,8 +379,8 @@ fn without_sweep_options(args: &[OsString]) -> Vec<String> {
             .strip_prefix("--")
             .map(|t| t.split('=').next().unwrap_or(t));
         match name {
-            Some(RESUME) => {}
-            Some(name) if FLAGS.contains(&name) => {
+            Some(RESUME | sweep_slurm::DETACH) => {}
+            Some(name) if FLAGS.contains(&name) || LAUNCH_FLAGS.contains(&name) => {
                 if !token.contains('=') {
                     tokens.next();
                 }

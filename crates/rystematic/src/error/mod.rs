@@ -12,8 +12,10 @@
 use std::io;
 use std::path::PathBuf;
 
+mod launch;
 mod sweep;
 
+pub use launch::LaunchError;
 pub use sweep::SweepError;
 
 /// A mistake in the definition of parameters, experiments or groups.

@@ -102,6 +102,44 @@ pub enum SweepError {
         /// The sweep directory.
         dir: PathBuf,
     },
+    /// There is no sweep to show or follow in this directory.
+    #[error("no sweep in '{}': cannot read its manifest", dir.display())]
+    NoSweep {
+        /// The directory given.
+        dir: PathBuf,
+        /// What was wrong.
+        #[source]
+        source: io::Error,
+    },
+    /// The launcher could not submit, follow or cancel the runs (SLURM's
+    /// commands are missing, or refused the job array).
+    #[error(transparent)]
+    Launch(#[from] super::LaunchError),
+    /// The sweep's SLURM job array still has tasks queued or running: a
+    /// resume would run them twice.
+    #[error(
+        "the sweep in '{}' still has {tasks} task(s) of SLURM job {job} queued or running; wait \
+         for them (--sweep-wait '{}') or cancel them (scancel {job})",
+        dir.display(),
+        dir.display()
+    )]
+    StillQueued {
+        /// The sweep directory.
+        dir: PathBuf,
+        /// The array's job id.
+        job: String,
+        /// How many tasks are live.
+        tasks: usize,
+    },
+    /// `--gpus-per-run` (this machine's devices) with a batch scheduler.
+    #[error(
+        "cannot hand out this machine's devices to runs of the {launcher} launcher; ask the \
+         scheduler for them (--slurm-gpus-per-task, SlurmLauncher::gpus_per_task)"
+    )]
+    DevicesWithScheduler {
+        /// The launcher's name.
+        launcher: String,
+    },
 }
 
 impl SweepError {
@@ -109,12 +147,16 @@ impl SweepError {
     /// manifest to resume, too many runs, too few devices), 1 otherwise.
     pub fn exit_code(&self) -> i32 {
         match self {
+            SweepError::Launch(e) => e.exit_code(),
             SweepError::BadManifest { .. }
             | SweepError::TooLarge { .. }
+            | SweepError::DevicesWithScheduler { .. }
+            | SweepError::NoSweep { .. }
             | SweepError::Devices { .. } => 2,
             SweepError::Busy { .. }
             | SweepError::Lock { .. }
             | SweepError::RunStillAlive { .. }
+            | SweepError::StillQueued { .. }
             | SweepError::CreateDir { .. }
             | SweepError::DifferentSweep { .. }
             | SweepError::Occupied { .. } => 1,

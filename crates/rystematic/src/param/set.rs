@@ -9,7 +9,7 @@ use crate::param::{DefaultValue, Param, ParamGroup};
 use crate::value::Value;
 
 /// Flags the command line itself owns.
-const RESERVED_FLAGS: [&str; 8] = [
+const RESERVED_FLAGS: [&str; 20] = [
     "help",
     "version",
     "completions",
@@ -18,6 +18,18 @@ const RESERVED_FLAGS: [&str; 8] = [
     "gpus-per-run",
     "resume-sweep",
     "resume-run",
+    "launcher",
+    "detach",
+    "sweep-status",
+    "sweep-wait",
+    "slurm-partition",
+    "slurm-time",
+    "slurm-cpus-per-task",
+    "slurm-mem",
+    "slurm-gpus-per-task",
+    "slurm-account",
+    "slurm-qos",
+    "sbatch-arg",
 ];
 
 /// Who added a parameter. Built-in and extension parameters are on every

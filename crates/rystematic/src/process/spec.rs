@@ -13,6 +13,10 @@
 //! other process — a rystematic program started by the experiment, a stray
 //! variable naming some file — ignores it, runs as a normal program, and
 //! deletes nothing.
+//!
+//! A spec for a batch scheduler's task (a SLURM array task) is bound to the
+//! task instead (its parent is the scheduler's daemon, e.g. `slurmstepd`,
+//! not the sweep's process): see [`ChildSpec::write_for_task`].
 
 use std::collections::BTreeMap;
 use std::io::{self, Write};
@@ -58,6 +62,20 @@ struct Bound {
     #[serde(flatten)]
     spec: ChildSpec,
     parent_pid: u32,
+    /// For a batch scheduler's task: how that task is recognised.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    task: Option<TaskBinding>,
+}
+
+/// How the process a scheduler starts for one task is recognised: its
+/// environment variable `env` is `value` (e.g. `SLURM_ARRAY_TASK_ID=3`) and
+/// its parent process is named `parent` (e.g. `slurmstepd`: the batch
+/// script `exec`s the program).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) struct TaskBinding {
+    pub(crate) env: String,
+    pub(crate) value: String,
+    pub(crate) parent: String,
 }
 
 /// What a child writes to its spec's `report` path once its run directory exists.
@@ -75,6 +93,7 @@ impl ChildSpec {
         let bound = Bound {
             spec: self.clone(),
             parent_pid: std::process::id(),
+            task: None,
         };
         let json = serde_json::to_vec(&bound).map_err(io::Error::other)?;
         let dir = dir.map_or_else(std::env::temp_dir, Path::to_owned);
@@ -87,8 +106,48 @@ impl ChildSpec {
     }
 }
 
+impl ChildSpec {
+    /// Writes the spec for a scheduler's task to `path` (atomically, mode
+    /// 0600 through the temp file). The file name must start with
+    /// `.rystematic-child-` and end with `.json`.
+    ///
+    /// Such a spec is honoured only by a process that `task` recognises,
+    /// and is kept when taken: a requeued task reads it again.
+    pub(crate) fn write_for_task(&self, path: &Path, task: &TaskBinding) -> io::Result<()> {
+        let bound = Bound {
+            spec: self.clone(),
+            parent_pid: 0,
+            task: Some(task.clone()),
+        };
+        write_atomic(path, &serde_json::to_vec(&bound).map_err(io::Error::other)?)
+    }
+}
+
+/// Whether this process is the task `task` describes.
+fn is_task(task: &TaskBinding) -> Result<(), String> {
+    let value = std::env::var(&task.env).unwrap_or_default();
+    if value != task.value {
+        return Err(format!(
+            "made for the task with {}={}, and this process has '{value}'",
+            task.env, task.value
+        ));
+    }
+    let parent = nix::unistd::getppid().as_raw();
+    let comm = std::fs::read_to_string(format!("/proc/{parent}/comm")).unwrap_or_default();
+    if comm.trim() != task.parent {
+        return Err(format!(
+            "made for a task started by {}, and this process's parent ({parent}) is '{}'",
+            task.parent,
+            comm.trim()
+        ));
+    }
+    Ok(())
+}
+
 /// How the spec named by the environment relates to this process.
 enum Found {
+    /// Made for this process, an array task: kept for a requeue.
+    ArrayTask(Bound),
     /// Made for this process.
     Mine(PathBuf, Bound),
     /// Made for this process, but its parent died before we got here.
@@ -133,6 +192,12 @@ fn find() -> Option<Found> {
     if !is_current_exe(&bound.spec.exe) {
         return ignore(format!("made for '{}'", bound.spec.exe.display()));
     }
+    if let Some(task) = &bound.task {
+        return match is_task(task) {
+            Ok(()) => Some(Found::ArrayTask(bound)),
+            Err(why) => ignore(why),
+        };
+    }
     let parent = nix::unistd::getppid().as_raw();
     if i64::from(parent) == i64::from(bound.parent_pid) {
         return Some(Found::Mine(path, bound));
@@ -156,7 +221,9 @@ pub(crate) fn pending() -> Option<ExperimentPath> {
         return None;
     }
     match find()? {
-        Found::Mine(_, bound) | Found::Orphaned(_, bound) => Some(bound.spec.experiment),
+        Found::Mine(_, bound) | Found::Orphaned(_, bound) | Found::ArrayTask(bound) => {
+            Some(bound.spec.experiment)
+        }
     }
 }
 
@@ -179,6 +246,9 @@ pub(crate) fn take() -> Option<Result<ChildSpec, String>> {
     let _ = TAKEN.set(());
     let (path, bound) = match found {
         Found::Mine(path, bound) => (path, bound),
+        // slurmstepd is the parent: SLURM ends the task, and a requeued
+        // task takes the same spec again.
+        Found::ArrayTask(bound) => return Some(Ok(bound.spec)),
         Found::Orphaned(path, bound) => {
             let _ = std::fs::remove_file(&path);
             return Some(Err(super::child::orphaned(bound.parent_pid)));

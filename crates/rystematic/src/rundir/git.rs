@@ -115,16 +115,16 @@ impl Repo {
     fn dirty_check(&self) -> Option<DiffCheck> {
         // Taken before git runs: a file edited meanwhile then fails to
         // match next time, rather than matching a diff that missed it.
-        let snapshot = Snapshot::take(self);
+        let snapshot = Snapshot::take(&self.git_dir, &self.work_tree, self.head_commit());
         let cache = git_cache::Cache::for_repo(&self.git_dir);
         if let (Some(snapshot), Some(cache)) = (&snapshot, &cache)
-            && let Some(hit) = cache.lookup(snapshot)
+            && let Some((dirty, diff)) = cache.lookup(snapshot)
         {
-            return Some(hit);
+            return Some(DiffCheck { dirty, diff });
         }
         let check = self.git_diff_head()?;
         if let (Some(snapshot), Some(cache)) = (&snapshot, &cache) {
-            cache.store(snapshot, &check);
+            cache.store(snapshot, check.dirty, &check.diff);
         }
         Some(check)
     }
@@ -156,14 +156,6 @@ impl Repo {
             dirty: !output.stdout.is_empty(),
             diff: output.stdout,
         })
-    }
-
-    pub(crate) fn git_dir(&self) -> &Path {
-        &self.git_dir
-    }
-
-    pub(crate) fn work_tree(&self) -> &Path {
-        &self.work_tree
     }
 }
 

@@ -16,7 +16,6 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use super::git::{DiffCheck, Repo};
 use super::git_index::{self, Changed, FileStat};
 
 /// What the check depends on, taken before it runs.
@@ -28,13 +27,13 @@ pub(crate) struct Snapshot {
 }
 
 impl Snapshot {
-    /// The repository's state now (`None` when the index cannot tell, and
-    /// git must be asked).
-    pub(crate) fn take(repo: &Repo) -> Option<Snapshot> {
-        let index = FileStat::of(&repo.git_dir().join("index"))?;
-        let changed = git_index::changed_files(repo.git_dir(), repo.work_tree())?;
+    /// The state now of the repository at `git_dir` whose HEAD is `head`
+    /// (`None` when the index cannot tell, and git must be asked).
+    pub(crate) fn take(git_dir: &Path, work_tree: &Path, head: Option<String>) -> Option<Snapshot> {
+        let index = FileStat::of(&git_dir.join("index"))?;
+        let changed = git_index::changed_files(git_dir, work_tree)?;
         Some(Snapshot {
-            head: repo.head_commit(),
+            head,
             index,
             changed,
         })
@@ -68,23 +67,21 @@ impl Cache {
         })
     }
 
-    /// The check made for exactly this snapshot, if any.
-    pub(crate) fn lookup(&self, snapshot: &Snapshot) -> Option<DiffCheck> {
+    /// The check made for exactly this snapshot, if any: whether the tree
+    /// was dirty, and the diff.
+    pub(crate) fn lookup(&self, snapshot: &Snapshot) -> Option<(bool, Vec<u8>)> {
         let bytes = fs::read(&self.path).ok()?;
         let newline = bytes.iter().position(|&b| b == b'\n')?;
         let header: Header = serde_json::from_slice(&bytes[..newline]).ok()?;
-        (header.snapshot == *snapshot).then(|| DiffCheck {
-            dirty: header.dirty,
-            diff: bytes[newline + 1..].to_vec(),
-        })
+        (header.snapshot == *snapshot).then(|| (header.dirty, bytes[newline + 1..].to_vec()))
     }
 
-    /// Keeps `check` for `snapshot` (best effort).
-    pub(crate) fn store(&self, snapshot: &Snapshot, check: &DiffCheck) {
-        let _ = self.try_store(snapshot, check);
+    /// Keeps the check made for `snapshot` (best effort).
+    pub(crate) fn store(&self, snapshot: &Snapshot, dirty: bool, diff: &[u8]) {
+        let _ = self.try_store(snapshot, dirty, diff);
     }
 
-    fn try_store(&self, snapshot: &Snapshot, check: &DiffCheck) -> std::io::Result<()> {
+    fn try_store(&self, snapshot: &Snapshot, dirty: bool, diff: &[u8]) -> std::io::Result<()> {
         let dir = self
             .path
             .parent()
@@ -92,7 +89,7 @@ impl Cache {
         fs::create_dir_all(dir)?;
         let header = Header {
             snapshot: snapshot.clone(),
-            dirty: check.dirty,
+            dirty,
         };
         // A name of this process's own: runs in one repository may store
         // at the same time, and the last rename wins whole.
@@ -103,7 +100,7 @@ impl Cache {
             let mut file = fs::File::create(&temporary)?;
             serde_json::to_writer(&mut file, &header)?;
             file.write_all(b"\n")?;
-            file.write_all(&check.diff)?;
+            file.write_all(diff)?;
             fs::rename(&temporary, &self.path)
         })();
         if written.is_err() {
@@ -132,12 +129,9 @@ mod tests {
             changed: vec![("src/a.rs".into(), Some(stat)), ("gone.rs".into(), None)],
         };
         assert_eq!(cache.lookup(&snapshot), None);
-        let check = DiffCheck {
-            dirty: true,
-            diff: b"diff --git a/src/a.rs b/src/a.rs\n\xff binary-ish\n".to_vec(),
-        };
-        cache.store(&snapshot, &check);
-        assert_eq!(cache.lookup(&snapshot), Some(check));
+        let diff = b"diff --git a/src/a.rs b/src/a.rs\n\xff binary-ish\n".to_vec();
+        cache.store(&snapshot, true, &diff);
+        assert_eq!(cache.lookup(&snapshot), Some((true, diff)));
         let moved = Snapshot {
             head: Some("def".into()),
             ..snapshot.clone()

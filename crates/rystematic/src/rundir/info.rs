@@ -96,6 +96,10 @@ pub struct RunInfo {
     /// ended: a resumed run's stream goes on from there.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub seeds_drawn: Option<u64>,
+    /// SLURM's job, array and node ids, for a run under SLURM (absent
+    /// otherwise).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub slurm: Option<super::slurm_ids::SlurmInfo>,
 }
 
 fn first_attempt() -> u32 {
@@ -251,6 +255,7 @@ mod tests {
             world: None,
             attempt: 1,
             seeds_drawn: None,
+            slurm: None,
             executable: Some("/bin/prog".into()),
             executable_sha256: None,
             experiment_path: Some(vec!["e".into()]),
@@ -305,6 +310,7 @@ mod tests {
             world: None,
             attempt: 1,
             seeds_drawn: None,
+            slurm: None,
             executable: None,
             executable_sha256: None,
             experiment_path: None,

@@ -12,6 +12,7 @@ mod git_cache;
 mod git_index;
 pub(crate) mod info;
 pub(crate) mod provenance;
+pub(crate) mod slurm_ids;
 
 pub use info::RUN_INFO_FILE;
 

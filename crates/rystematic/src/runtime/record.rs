@@ -11,7 +11,7 @@ use std::time::Duration;
 use anyhow::Context as _;
 
 use crate::rundir::info::{self, GitInfo, RunInfo, RunStatus, WorldInfo};
-use crate::rundir::{self, git, provenance};
+use crate::rundir::{self, git, provenance, slurm_ids};
 use crate::sync::LockUnpoisoned as _;
 use crate::value::ExperimentPath;
 
@@ -68,6 +68,7 @@ impl Record {
             world: None,
             attempt: 1,
             seeds_drawn: None,
+            slurm: slurm_ids::SlurmInfo::current(),
             executable: provenance::current_exe(),
             executable_sha256: None,
             experiment_path: Some(identity.path.clone().into()),

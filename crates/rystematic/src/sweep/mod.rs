@@ -8,6 +8,7 @@
 //! `interrupted` (in their `run.json` and the manifest) and exits 130/143.
 
 mod devices;
+mod drive;
 mod in_run;
 mod launcher;
 mod lock;
@@ -16,25 +17,27 @@ mod matrix;
 mod previous;
 mod progress;
 mod report;
+mod slurm;
 mod state;
 
-use std::collections::{BTreeSet, VecDeque};
+use std::collections::VecDeque;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
+pub use launcher::{Job, JobEvent, JobExit, Launcher, LocalLauncher, SchedulerTask};
 pub use manifest::{JOURNAL_FILE, MANIFEST_FILE, SweepRun, SweepStatus};
 pub use matrix::param_matrix;
 pub use report::SweepReport;
+pub use slurm::{SlurmLauncher, status as sweep_status};
 
 use devices::DeviceSlots;
-use launcher::{Launcher, LocalLauncher};
+use drive::{RunSpec, drive};
 use lock::SweepLock;
 pub(crate) use manifest::Manifest;
-use progress::Progress;
 use state::{Counts, SweepState, interrupt, state_lock};
 
 use crate::clock;
-use crate::error::{Error, ProcessError, SweepError};
+use crate::error::{Error, LaunchError, ProcessError, SweepError};
 use crate::experiment::Experiment;
 use crate::experiment::entry;
 use crate::process::signals;
@@ -84,6 +87,16 @@ pub struct Sweep {
     /// `<output_dir>/sweeps`).
     sweeps_dir: Option<PathBuf>,
     resume: bool,
+    /// Where the runs execute (default: a local pool of `max_processes`).
+    launcher: Option<Box<dyn Launcher>>,
+    /// Return once the runs are submitted (batch schedulers only).
+    detach: bool,
+}
+
+impl std::fmt::Debug for Box<dyn Launcher> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Launcher({})", self.name())
+    }
 }
 
 impl Sweep {
@@ -107,7 +120,26 @@ impl Sweep {
             sweeps_dir: None,
             resume_command: None,
             resume: false,
+            launcher: None,
+            detach: false,
         }
+    }
+
+    /// Runs the sweep through `launcher` instead of local processes, e.g.
+    /// [`SlurmLauncher`] for one SLURM job array. [`Sweep::max_processes`]
+    /// still bounds how many runs run at once (the array's `%N` throttle).
+    pub fn launcher(mut self, launcher: impl Launcher + 'static) -> Sweep {
+        self.launcher = Some(Box::new(launcher));
+        self
+    }
+
+    /// With a batch-scheduler launcher: return as soon as every run is
+    /// submitted, with the runs still pending in the report and
+    /// [`SweepReport::detached`] saying how to find them. Follow the sweep
+    /// later with [`SlurmLauncher::wait`] (or `--sweep-wait DIR`).
+    pub fn detach(mut self, detach: bool) -> Sweep {
+        self.detach = detach;
+        self
     }
 
     /// At most `n` runs at once (default 1).
@@ -213,6 +245,27 @@ impl Sweep {
                 experiment.resolve(experiment.programmatic_request(point.clone())?)?;
             }
         }
+        let launcher: Box<dyn Launcher> = self
+            .launcher
+            .take()
+            .unwrap_or_else(|| Box::new(LocalLauncher::new(self.max_processes)));
+        let batch = launcher.capacity().is_none();
+        if batch && self.gpus_per_run > 0 {
+            return Err(SweepError::DevicesWithScheduler {
+                launcher: launcher.name().to_owned(),
+            }
+            .into());
+        }
+        if self.detach && !batch {
+            return Err(SweepError::Launch(LaunchError::Unsupported {
+                launcher: launcher.name().to_owned(),
+                what: "detach from its runs".to_owned(),
+            })
+            .into());
+        }
+        launcher
+            .check(self.points.len())
+            .map_err(SweepError::Launch)?;
         let slots = match self.gpus_per_run {
             0 => None,
             n => Some(
@@ -254,24 +307,14 @@ impl Sweep {
         let manifest = self.manifest(&dir, &path, &exe)?;
         let manifest_counts = Counts::of(&manifest);
 
-        let state = Arc::new(Mutex::new(SweepState {
-            progress: Progress::new(manifest.runs.len(), count_done(&manifest)),
-            manifest,
-            dir: dir.clone(),
-            slots,
-            interrupted: false,
-            resume_hint: self.resume_command.clone().unwrap_or_else(|| {
-                format!(
-                    "Sweep::new(..).dir({:?}).resume(true)",
-                    dir.display().to_string()
-                )
-            }),
-            manifest_failing: false,
-            journal: None,
-            snapshot_bytes: 0,
-            changed: BTreeSet::new(),
-            counts: manifest_counts,
-        }));
+        let mut state = SweepState::new(manifest, dir.clone(), slots, manifest_counts);
+        state.resume_hint = self.resume_command.clone().unwrap_or_else(|| {
+            format!(
+                "Sweep::new(..).dir({:?}).resume(true)",
+                dir.display().to_string()
+            )
+        });
+        let state = Arc::new(Mutex::new(state));
         {
             let mut guard = state_lock(&state);
             guard.save();
@@ -279,67 +322,45 @@ impl Sweep {
             let done = count_done(&guard.manifest);
             tracing::info!(
                 target: "rystematic",
-                "Sweep of {total} runs ({} to run, at most {} at once); manifest: {}",
+                "Sweep of {total} runs ({} to run, at most {} at once, {} launcher); manifest: {}",
                 total - done,
                 self.max_processes,
+                launcher.name(),
                 guard.manifest_path().display()
             );
         }
-        let on_signal = state.clone();
-        let _interrupt = signals::on_interrupt(move |signal| interrupt(&on_signal, signal));
-
-        let mut launcher = LocalLauncher::new(self.max_processes);
-        let mut started = false;
-        let mut queue: VecDeque<usize> = state_lock(&state)
+        let launcher = Arc::new(Mutex::new(launcher));
+        let (on_signal, on_signal_launcher) = (state.clone(), launcher.clone());
+        let _interrupt = signals::on_interrupt(move |signal| {
+            interrupt(&on_signal, &on_signal_launcher, signal);
+        });
+        let queue: VecDeque<usize> = state_lock(&state)
             .manifest
             .runs
             .iter()
             .filter(|r| r.status != SweepStatus::Completed)
             .map(|r| r.index)
             .collect();
-        loop {
-            while launcher.running() < launcher.capacity() {
-                let Some(&index) = queue.front() else { break };
-                let mut guard = state_lock(&state);
-                if guard.interrupted {
-                    break;
-                }
-                let Some(devices) = guard.acquire_devices() else {
-                    break;
-                };
-                queue.pop_front();
-                let job = guard.job(index, &exe, &path, &self.args, &devices);
-                guard.start(index, devices);
-                match launcher.launch(job) {
-                    Ok(pid) => guard.launched(index, pid),
-                    Err(e) => guard.finish_unstarted(index, &e.to_string()),
-                }
-                started = true;
-            }
-            if std::mem::take(&mut started) {
-                // One manifest write for every run started in this round.
-                state_lock(&state).save();
-            }
-            let Some(exit) = launcher.wait_any() else {
-                break;
-            };
-            let mut guard = state_lock(&state);
-            if guard.interrupted {
-                // The signal thread owns the ending now.
-                drop(guard);
-                loop {
-                    std::thread::park();
-                }
-            }
-            guard.finish(exit);
-            guard.save();
-        }
+        let spec = RunSpec {
+            exe: &exe,
+            path: &path,
+            args: &self.args,
+        };
+        let detached = drive(
+            &state,
+            &launcher,
+            queue,
+            &spec,
+            self.max_processes,
+            self.detach,
+        )?;
         let mut guard = state_lock(&state);
         // The final state as one snapshot: sweep.json alone is complete.
         guard.save_with(true);
         Ok(SweepReport {
             dir,
             runs: guard.manifest.runs.clone(),
+            detached,
         })
     }
 
@@ -363,6 +384,7 @@ impl Sweep {
                     }
                     // The manifest holds every set: do not keep a second copy.
                     self.points = Vec::new();
+                    slurm::settle(dir, &mut existing)?;
                     previous::settle(dir, &mut existing, exe, PATIENCE)?;
                     return Ok(resumed(existing, now));
                 }

@@ -13,6 +13,10 @@ pub struct SweepReport {
     pub dir: PathBuf,
     /// One entry per parameter set, in sweep order.
     pub runs: Vec<SweepRun>,
+    /// For a sweep submitted with [`Sweep::detach`](super::Sweep::detach):
+    /// where its runs went (e.g. `SLURM job 123`); they may still be
+    /// queued or running.
+    pub detached: Option<String>,
 }
 
 impl SweepReport {
@@ -27,6 +31,7 @@ impl SweepReport {
         Ok(SweepReport {
             dir: dir.to_owned(),
             runs: manifest.runs,
+            detached: None,
         })
     }
 

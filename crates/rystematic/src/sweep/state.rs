@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use std::sync::{Mutex, MutexGuard};
 
 use super::devices::DeviceSlots;
-use super::launcher::{Job, JobExit};
+use super::launcher::{Job, JobExit, Launcher};
 use super::manifest::{Journal, MANIFEST_FILE, Manifest, SweepStatus};
 use super::previous::report_path;
 use super::progress::Progress;
@@ -40,6 +40,8 @@ pub(super) struct SweepState {
     /// How many runs are in each status, kept as they change (counting
     /// them on every change would cost a pass over the whole sweep).
     pub(super) counts: Counts,
+    /// Runs handed to the launcher that have not ended.
+    pub(super) in_flight: BTreeSet<usize>,
 }
 
 /// Runs per status.
@@ -74,11 +76,56 @@ impl Counts {
 /// their snapshot at the start and the end only.
 const MIN_JOURNAL_BEFORE_SNAPSHOT: u64 = 1 << 20;
 
+fn completed(manifest: &Manifest) -> usize {
+    manifest
+        .runs
+        .iter()
+        .filter(|r| r.status == SweepStatus::Completed)
+        .count()
+}
+
 pub(super) fn state_lock(state: &Mutex<SweepState>) -> MutexGuard<'_, SweepState> {
     state.lock_unpoisoned()
 }
 
 impl SweepState {
+    /// The state of a sweep about to run `manifest` in `dir`.
+    pub(super) fn new(
+        manifest: Manifest,
+        dir: PathBuf,
+        slots: Option<DeviceSlots>,
+        counts: Counts,
+    ) -> SweepState {
+        SweepState {
+            progress: Progress::new(manifest.runs.len(), completed(&manifest)),
+            manifest,
+            dir,
+            slots,
+            interrupted: false,
+            resume_hint: String::new(),
+            manifest_failing: false,
+            journal: None,
+            snapshot_bytes: 0,
+            changed: BTreeSet::new(),
+            counts,
+            in_flight: BTreeSet::new(),
+        }
+    }
+
+    /// A submission that was refused: its runs never left; they are pending
+    /// as before (their attempt not counted).
+    pub(super) fn unsubmit(&mut self, indices: &[usize]) {
+        for &index in indices {
+            if self.in_flight.remove(&index) {
+                self.set_status(index, SweepStatus::Pending);
+                let run = &mut self.manifest.runs[index];
+                run.attempts = run.attempts.saturating_sub(1);
+                run.started = None;
+                run.host = None;
+            }
+        }
+    }
+
     pub(super) fn acquire_devices(&mut self) -> Option<Vec<String>> {
         match &mut self.slots {
             Some(slots) => slots.acquire(),
@@ -130,6 +177,7 @@ impl SweepState {
 
     pub(super) fn start(&mut self, index: usize, devices: Vec<String>) {
         self.set_status(index, SweepStatus::Running);
+        self.in_flight.insert(index);
         let run = &mut self.manifest.runs[index];
         run.run_dir = None;
         run.exit_code = None;
@@ -143,23 +191,52 @@ impl SweepState {
         run.host = Some(crate::rundir::hostname());
     }
 
-    /// The run's process started.
-    pub(super) fn launched(&mut self, index: usize, pid: u32) {
-        self.manifest.runs[index].pid = Some(pid);
+    /// Run `index` was handed to a batch scheduler: queued, not started.
+    pub(super) fn queue(&mut self, index: usize) {
+        self.start(index, Vec::new());
+        self.set_status(index, SweepStatus::Pending);
+        let run = &mut self.manifest.runs[index];
+        run.started = None;
+        run.host = None;
+    }
+
+    /// The run's process started (a queued run left the queue).
+    pub(super) fn launched(&mut self, index: usize, pid: Option<u32>, host: Option<String>) {
+        if !self.in_flight.contains(&index) {
+            return;
+        }
+        if self.manifest.runs[index].status != SweepStatus::Running {
+            self.set_status(index, SweepStatus::Running);
+            self.manifest.runs[index].started = Some(timestamp(&clock::now()));
+        }
+        let run = &mut self.manifest.runs[index];
+        run.pid = pid.or(run.pid);
+        run.host = host.or(run.host.take());
         self.changed.insert(index);
     }
 
-    /// A job that could not even start.
-    pub(super) fn finish_unstarted(&mut self, index: usize, error: &str) {
-        tracing::error!(target: "rystematic", "sweep run {index} could not start: {error}");
-        let devices = std::mem::take(&mut self.manifest.runs[index].devices);
-        if let Some(slots) = &mut self.slots {
-            slots.release(&devices);
+    /// The scheduler requeued the run and it started again: a new attempt
+    /// (the previous one recorded itself interrupted in its own run dir).
+    pub(super) fn restarted(&mut self, index: usize, pid: Option<u32>, host: Option<String>) {
+        if !self.in_flight.contains(&index) {
+            return;
         }
-        self.end(index, SweepStatus::Failed);
+        tracing::warn!(
+            target: "rystematic",
+            "sweep run {index} was requeued by the scheduler and started again"
+        );
+        let run = &mut self.manifest.runs[index];
+        run.attempts += 1;
+        run.run_dir = None;
+        run.started = None;
+        self.set_status(index, SweepStatus::Pending);
+        self.launched(index, pid, host);
     }
 
     pub(super) fn finish(&mut self, exit: JobExit) {
+        if !self.in_flight.remove(&exit.index) {
+            return;
+        }
         let run = &mut self.manifest.runs[exit.index];
         run.exit_code = exit.code;
         run.signal = exit.signal;
@@ -167,20 +244,27 @@ impl SweepState {
         if let Some(slots) = &mut self.slots {
             slots.release(&devices);
         }
-        let status = if exit.code == Some(0) {
-            SweepStatus::Completed
-        } else {
-            SweepStatus::Failed
+        let status = match exit.status {
+            Some(status) => status,
+            None if exit.code == Some(0) => SweepStatus::Completed,
+            None => SweepStatus::Failed,
         };
-        let how = describe_exit(exit.code, exit.signal);
-        self.collect_run_dir(exit.index, RunStatus::Failed, &how);
+        let how = match &exit.reason {
+            Some(reason) => reason.clone(),
+            None => describe_exit(exit.code, exit.signal),
+        };
+        let run_status = match status {
+            SweepStatus::Interrupted => RunStatus::Interrupted,
+            _ => RunStatus::Failed,
+        };
+        self.collect_run_dir(exit.index, run_status, &how);
         if status == SweepStatus::Failed {
             tracing::warn!(target: "rystematic", "sweep run {} failed ({how})", exit.index);
         }
         self.end(exit.index, status);
     }
 
-    fn end(&mut self, index: usize, status: SweepStatus) {
+    pub(super) fn end(&mut self, index: usize, status: SweepStatus) {
         let now = clock::now();
         self.set_status(index, status);
         let run = &mut self.manifest.runs[index];
@@ -195,7 +279,7 @@ impl SweepState {
     /// Records where the run lived. A process that died without ending its
     /// run (SIGKILL, a crash) left `run.json` saying "running": record
     /// `status` there instead, with `why`.
-    fn collect_run_dir(&mut self, index: usize, status: RunStatus, why: &str) {
+    pub(super) fn collect_run_dir(&mut self, index: usize, status: RunStatus, why: &str) {
         let Some(report) = spec::read_report(&self.report_path(index)) else {
             return;
         };
@@ -283,19 +367,26 @@ impl SweepState {
     }
 }
 
-/// Ctrl-C / SIGTERM: stop every run's process tree, mark what was running
+/// Ctrl-C / SIGTERM: cancel every job the launcher has (a local run's
+/// process tree, a queued or running array task), mark what was in flight
 /// as interrupted (manifest and `run.json`), keep the manifest consistent.
-pub(super) fn interrupt(state: &Mutex<SweepState>, signal: Interrupt) {
-    let mut guard = state_lock(state);
-    guard.interrupted = true;
+pub(super) fn interrupt(
+    state: &Mutex<SweepState>,
+    launcher: &Mutex<Box<dyn Launcher>>,
+    signal: Interrupt,
+) {
+    state_lock(state).interrupted = true;
+    // Not under the state lock: the sweep's loop may hold the launcher
+    // (a poll) and wait for the state.
+    {
+        let mut launcher = launcher.lock_unpoisoned();
+        if let Err(e) = launcher.cancel() {
+            tracing::error!(target: "rystematic", "cannot cancel the sweep's jobs: {}", chain(&e));
+        }
+    }
     stop_all(GRACE);
-    let running: Vec<usize> = guard
-        .manifest
-        .runs
-        .iter()
-        .filter(|r| r.status == SweepStatus::Running)
-        .map(|r| r.index)
-        .collect();
+    let mut guard = state_lock(state);
+    let running: Vec<usize> = guard.in_flight.iter().copied().collect();
     for index in running {
         guard.collect_run_dir(index, RunStatus::Interrupted, "interrupted");
         guard.end(index, SweepStatus::Interrupted);
@@ -317,4 +408,16 @@ pub(super) fn interrupt(state: &Mutex<SweepState>, signal: Interrupt) {
         if saved { "" } else { " (out of date: it could not be written)" }
     );
     tracing::warn!(target: "rystematic", "Resume with: {}", guard.resume_hint);
+}
+
+/// An error and its causes, `a: b: c`.
+pub(super) fn chain(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut cause = error.source();
+    while let Some(e) = cause {
+        text.push_str(": ");
+        text.push_str(&e.to_string());
+        cause = e.source();
+    }
+    text
 }

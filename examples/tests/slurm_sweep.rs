@@ -1,0 +1,593 @@
+//! Sweeps as SLURM job arrays (`--launcher slurm`), against a real SLURM
+//! (scripts/slurm-start): failing runs, resume, cancel on SIGTERM, detach
+//! and a later wait, requeue, and SLURM's own errors. Without a cluster
+//! these tests say how to get one and pass, unless RYSTEMATIC_REQUIRE_SLURM
+//! is set (as CI does), when they fail.
+
+mod support;
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+use support::{Run, Sandbox, run_json, slurm_is_up};
+
+const SWEEP: &str = env!("CARGO_BIN_EXE_sweep");
+
+/// Polls `condition` until it holds (`limit` at most; a loaded node takes
+/// its time to start tasks).
+#[track_caller]
+fn wait_within(limit: Duration, what: &str, mut condition: impl FnMut() -> bool) {
+    let deadline = Instant::now() + limit;
+    while !condition() {
+        assert!(Instant::now() < deadline, "timed out waiting: {what}");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+const PATIENCE: Duration = Duration::from_secs(120);
+
+/// The test node has as few CPUs as the machine: tests that hold tasks
+/// running would wait on each other's, so they take turns.
+static CLUSTER: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+fn cluster() -> std::sync::MutexGuard<'static, ()> {
+    CLUSTER.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// Waits until `n` runs of `work` have a `run.json` (their tasks left the
+/// queue: the node may be busy with other jobs); returns their directories.
+fn wait_for_runs(sb: &Sandbox, n: usize, file: &str) -> Vec<PathBuf> {
+    let with_file = || -> Vec<PathBuf> {
+        sb.run_dirs("work")
+            .into_iter()
+            .filter(|d| d.join(file).exists())
+            .collect()
+    };
+    wait_within(PATIENCE, &format!("{n} runs with {file}"), || {
+        with_file().len() >= n
+    });
+    with_file()
+}
+
+/// The one command-line sweep directory of `work`.
+fn sweep_dir(sb: &Sandbox) -> PathBuf {
+    let dirs = support::run_dirs(&sb.path().join("output/sweeps/work"));
+    assert_eq!(dirs.len(), 1, "{dirs:?}");
+    dirs.into_iter().next().unwrap()
+}
+
+/// The runs as the manifest has them (snapshot plus journal).
+fn runs(dir: &Path) -> Vec<rystematic::SweepRun> {
+    rystematic::SweepReport::read(dir).expect("a manifest").runs
+}
+
+fn statuses(dir: &Path) -> Vec<String> {
+    runs(dir).iter().map(|r| r.status.to_string()).collect()
+}
+
+/// `<sweep>/slurm/jobs.json`.
+fn jobs(dir: &Path) -> Value {
+    serde_json::from_str(&support::read(&dir.join("slurm/jobs.json"))).unwrap()
+}
+
+fn job_id(dir: &Path, n: usize) -> String {
+    jobs(dir)["arrays"][n]["job_id"]
+        .as_str()
+        .unwrap()
+        .to_owned()
+}
+
+/// The tasks of `job` SLURM still has queued or running.
+fn live_tasks(job: &str) -> Vec<String> {
+    let out = Command::new("squeue")
+        .args(["-h", "-r", "-o", "%i %T", "-j", job])
+        .output()
+        .expect("run squeue");
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(str::to_owned)
+        .collect()
+}
+
+fn common<'a>(extra: &[&'a str]) -> Vec<&'a str> {
+    let mut args = vec!["work", "--str-param", "s", "--launcher", "slurm"];
+    args.extend_from_slice(extra);
+    args
+}
+
+#[test]
+fn an_array_with_a_failing_run_reports_it_and_exits_1() {
+    if !slurm_is_up() {
+        return;
+    }
+    let _turn = cluster();
+    let sb = Sandbox::new();
+    let out = sb.run(
+        SWEEP,
+        &common(&["--sweep", "int_param=0..4", "--fail-on", "2", "--jobs", "2"]),
+    );
+    out.expect_code(1);
+    let dir = sweep_dir(&sb);
+    assert_eq!(
+        statuses(&dir),
+        ["completed", "completed", "failed", "completed"]
+    );
+    assert!(
+        out.stdout
+            .contains("3 of 4 runs completed, 1 failed; manifest: "),
+        "{}",
+        out.stdout
+    );
+    let failed = out.stdout.lines().find(|l| l.starts_with("2 ")).unwrap();
+    assert!(failed.contains("failed     1"), "{failed}");
+    // One array, one task per run, the task id being the run's index.
+    let arrays = jobs(&dir)["arrays"].as_array().unwrap().clone();
+    assert_eq!(arrays.len(), 1, "{arrays:?}");
+    assert_eq!(arrays[0]["tasks"], serde_json::json!([0, 1, 2, 3]));
+    let job = arrays[0]["job_id"].as_str().unwrap();
+    for run in runs(&dir) {
+        let run_dir = run.run_dir.as_ref().expect("a run dir");
+        let info = run_json(run_dir);
+        assert_eq!(info["slurm"]["array_job_id"], job, "{info}");
+        assert_eq!(info["slurm"]["array_task_id"], run.index as u64, "{info}");
+        assert!(info["slurm"]["job_id"].is_string(), "{info}");
+        assert!(info["slurm"]["node"].is_string(), "{info}");
+        assert_eq!(info["slurm"]["restart_count"], 0, "{info}");
+        // Each task's console is in the sweep dir, as for local runs.
+        let console = support::read(&dir.join(format!("run-{}.out", run.index)));
+        assert!(console.contains("Running experiment work"), "{console}");
+    }
+    assert!(support::read(&dir.join("run-2.out")).contains("int_param is 2, the value to fail on"));
+}
+
+#[test]
+fn resume_resubmits_only_the_runs_that_did_not_complete() {
+    if !slurm_is_up() {
+        return;
+    }
+    let _turn = cluster();
+    let sb = Sandbox::new();
+    let args = common(&["--sweep", "int_param=0..3", "--fail-on", "1", "--jobs", "3"]);
+    sb.run(SWEEP, &args).expect_code(1);
+    let dir = sweep_dir(&sb);
+    let before = runs(&dir);
+    let mut again = args.clone();
+    again.push("--resume-sweep");
+    let out = sb.run(SWEEP, &again);
+    out.expect_code(1);
+    assert!(
+        out.stderr.contains("Resuming the sweep in"),
+        "{}",
+        out.stderr
+    );
+    // The second array holds only the run that failed.
+    let arrays = jobs(&dir)["arrays"].as_array().unwrap().clone();
+    assert_eq!(arrays.len(), 2, "{arrays:?}");
+    assert_eq!(arrays[1]["tasks"], serde_json::json!([1]));
+    let after = runs(&dir);
+    assert_eq!(statuses(&dir), ["completed", "failed", "completed"]);
+    for i in [0, 2] {
+        assert_eq!(after[i].run_dir, before[i].run_dir, "run {i} ran again");
+        assert_eq!(after[i].attempts, 1);
+    }
+    assert_ne!(after[1].run_dir, before[1].run_dir);
+    assert_eq!(after[1].attempts, 2);
+    assert_eq!(sb.run_dirs("work").len(), 4);
+}
+
+#[test]
+fn sigterm_cancels_the_array_and_marks_unfinished_runs_interrupted() {
+    if !slurm_is_up() {
+        return;
+    }
+    let _turn = cluster();
+    let sb = Sandbox::new();
+    let child = sb
+        .cmd(SWEEP)
+        .args(common(&[
+            "--sweep",
+            "int_param=0..5",
+            "--sleep-s",
+            "300",
+            "--jobs",
+            "2",
+        ]))
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Two tasks running their runs, three queued behind the throttle.
+    let started = wait_for_runs(&sb, 2, "run.json");
+    let dir = sweep_dir(&sb);
+    let job = job_id(&dir, 0);
+    wait_within(PATIENCE, "two runs running", || {
+        statuses(&dir).iter().filter(|s| *s == "running").count() == 2
+    });
+    support::signal("TERM", child.id());
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(143),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // Nothing left queued or running, and every run interrupted.
+    assert_eq!(live_tasks(&job), Vec::<String>::new());
+    assert_eq!(statuses(&dir), ["interrupted"; 5]);
+    for run_dir in &started {
+        assert_eq!(run_json(run_dir)["status"], "interrupted");
+    }
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("Resume with: "), "{stderr}");
+}
+
+#[test]
+fn detach_submits_and_exits_then_status_shows_it_and_wait_follows_it_to_the_end() {
+    if !slurm_is_up() {
+        return;
+    }
+    let _turn = cluster();
+    let sb = Sandbox::new();
+    let go = sb.path().join("go");
+    let go_arg = go.display().to_string();
+    let out = sb.run(
+        SWEEP,
+        &common(&[
+            "--sweep",
+            "int_param=0..2",
+            "--sleep-s",
+            "300",
+            "--sleep-until",
+            &go_arg,
+            "--jobs",
+            "2",
+            "--detach",
+        ]),
+    );
+    out.ok();
+    let dir = sweep_dir(&sb);
+    let job = job_id(&dir, 0);
+    assert!(
+        out.stdout
+            .contains(&format!("Submitted 2 runs as SLURM job {job}\n")),
+        "{}",
+        out.stdout
+    );
+    assert!(
+        out.stdout
+            .contains(&format!("sweep directory: {}\n", dir.display())),
+        "{}",
+        out.stdout
+    );
+    // The runs go on without the submitter: held until `go` exists.
+    let dir_arg = dir.display().to_string();
+    wait_for_runs(&sb, 2, "run.json");
+    wait_within(PATIENCE, "status: 2 running", || {
+        sb.run(SWEEP, &["work", "--sweep-status", &dir_arg])
+            .ok()
+            .stdout
+            .contains(&format!("SLURM job {job}: 0 queued, 2 running"))
+    });
+    let status = sb.run(SWEEP, &["work", "--sweep-status", &dir_arg]);
+    assert!(
+        status.stdout.contains("0 of 2 runs completed"),
+        "{}",
+        status.stdout
+    );
+    let waiter = sb
+        .cmd(SWEEP)
+        .args(["work", "--sweep-wait", &dir_arg])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::fs::write(&go, "").unwrap();
+    let waited = waiter.wait_with_output().unwrap();
+    let stdout = String::from_utf8_lossy(&waited.stdout);
+    assert_eq!(waited.status.code(), Some(0), "{stdout}");
+    assert!(
+        stdout.contains("2 of 2 runs completed, 0 failed"),
+        "{stdout}"
+    );
+    assert_eq!(statuses(&dir), ["completed"; 2]);
+    let status = sb.run(SWEEP, &["work", "--sweep-status", &dir_arg]);
+    assert!(
+        status
+            .ok()
+            .stdout
+            .contains("nothing of it is queued or running"),
+        "{}",
+        status.stdout
+    );
+}
+
+#[test]
+fn a_requeued_task_restarts_its_run_cleanly() {
+    if !slurm_is_up() {
+        return;
+    }
+    let _turn = cluster();
+    let sb = Sandbox::new();
+    let go = sb.path().join("go");
+    let go_arg = go.display().to_string();
+    let child = sb
+        .cmd(SWEEP)
+        .args(common(&[
+            "--sweep",
+            "int_param=0..1",
+            "--sleep-s",
+            "300",
+            "--sleep-until",
+            &go_arg,
+        ]))
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let first = wait_for_runs(&sb, 1, "run.json").remove(0);
+    let dir = sweep_dir(&sb);
+    let task = format!("{}_0", job_id(&dir, 0));
+    let scontrol = |args: &[&str]| {
+        let out = Command::new("scontrol").args(args).output().unwrap();
+        assert!(
+            out.status.success(),
+            "scontrol {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    };
+    let unix_secs = || {
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_secs()
+    };
+    let requeued_at = unix_secs();
+    scontrol(&["requeue", &task]);
+    // SLURM holds a requeued job back a while (two minutes) so that the
+    // node has let go of its first attempt: here, let it go as soon as that
+    // attempt recorded its end and the clock has passed the second of the
+    // requeue (job credentials have one-second resolution: a relaunch in the
+    // same second is refused as "credential revoked").
+    wait_within(PATIENCE, "the task to be pending again", || {
+        live_tasks(&task).iter().any(|l| l.ends_with(" PENDING"))
+            && run_json(&first)["status"] == "interrupted"
+            && unix_secs() > requeued_at
+    });
+    scontrol(&["update", &format!("JobId={task}"), "StartTime=now"]);
+    let dirs = wait_for_runs(&sb, 2, "run.json");
+    std::fs::write(&go, "").unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // The first attempt recorded its interruption; the second is whole.
+    assert_eq!(run_json(&first)["status"], "interrupted");
+    let second = dirs.into_iter().find(|d| *d != first).unwrap();
+    let info = run_json(&second);
+    assert_eq!(info["status"], "completed");
+    assert_eq!(info["slurm"]["restart_count"], 1, "{info}");
+    assert_eq!(
+        support::read(&second.join("result.txt")),
+        "0-s",
+        "the new attempt did the work"
+    );
+    let run = &runs(&dir)[0];
+    assert_eq!(run.status.to_string(), "completed");
+    assert_eq!(run.run_dir.as_deref(), Some(second.as_path()));
+    assert_eq!(run.attempts, 2);
+}
+
+#[test]
+fn a_bad_partition_is_one_error_line_naming_sbatch_and_creates_nothing() {
+    if !slurm_is_up() {
+        return;
+    }
+    let _turn = cluster();
+    let sb = Sandbox::new();
+    let out = sb.run(
+        SWEEP,
+        &common(&[
+            "--sweep",
+            "int_param=0..2",
+            "--slurm-partition",
+            "no-such-partition",
+        ]),
+    );
+    out.expect_code(2);
+    let line = out.error_line();
+    assert!(line.starts_with("error: `sbatch` failed: "), "{line}");
+    assert!(line.contains("invalid partition"), "{line}");
+    assert_eq!(
+        out.stderr
+            .lines()
+            .filter(|l| l.starts_with("error"))
+            .count(),
+        1
+    );
+    assert!(!sb.has_output(), "nothing is created");
+}
+
+#[test]
+fn without_slurm_on_path_the_error_names_sbatch() {
+    let sb = Sandbox::new();
+    let out = Run::of(
+        sb.cmd(SWEEP)
+            .args(common(&["--sweep", "int_param=0..2"]))
+            .env("PATH", "/nonexistent")
+            .output()
+            .unwrap(),
+    );
+    out.expect_code(2);
+    assert!(
+        out.error_line()
+            .starts_with("error: cannot run `sbatch` (is SLURM installed and on PATH?)"),
+        "{}",
+        out.stderr
+    );
+    assert!(!sb.has_output());
+}
+
+#[test]
+fn slurm_options_without_the_slurm_launcher_are_usage_errors() {
+    let sb = Sandbox::new();
+    for option in [
+        ["--slurm-time", "5"],
+        ["--detach", "--jobs"],
+        ["--sbatch-arg", "--constraint=x"],
+    ] {
+        let mut args = vec!["work", "--str-param", "s", "--sweep", "int_param=0..2"];
+        if option[1] == "--jobs" {
+            args.extend(["--detach", "--jobs", "1"]);
+        } else {
+            args.extend(option);
+        }
+        let out = sb.run(SWEEP, &args);
+        out.expect_code(2);
+        assert!(
+            out.error_line()
+                .contains(&format!("{} needs --launcher slurm", option[0])),
+            "{}",
+            out.stderr
+        );
+    }
+    let out = sb.run(
+        SWEEP,
+        &common(&["--sweep", "int_param=0..2", "--gpus-per-run", "1"]),
+    );
+    out.expect_code(2);
+    assert!(
+        out.error_line().contains("--slurm-gpus-per-task"),
+        "{}",
+        out.stderr
+    );
+    assert!(!sb.has_output());
+}
+
+#[test]
+fn tasks_that_die_without_writing_are_failed_or_interrupted_from_what_slurm_says() {
+    if !slurm_is_up() {
+        return;
+    }
+    let _turn = cluster();
+    let sb = Sandbox::new();
+    let child = sb
+        .cmd(SWEEP)
+        .args(common(&[
+            "--sweep",
+            "int_param=0..2",
+            "--sleep-s",
+            "300",
+            "--jobs",
+            "2",
+        ]))
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    wait_for_runs(&sb, 2, "run.json");
+    let dir = sweep_dir(&sb);
+    let job = job_id(&dir, 0);
+    wait_within(PATIENCE, "two runs running", || {
+        statuses(&dir).iter().filter(|s| *s == "running").count() == 2
+    });
+    let scancel = |args: &[&str]| {
+        let out = Command::new("scancel").args(args).output().unwrap();
+        assert!(
+            out.status.success(),
+            "scancel {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    };
+    // Run 0's process is killed outright: it cannot record anything.
+    scancel(&["--batch", "--signal=KILL", &format!("{job}_0")]);
+    // Run 1's task is cancelled, as a user or an admin would.
+    scancel(&[&format!("{job}_1")]);
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(statuses(&dir), ["failed", "interrupted"]);
+    let runs = runs(&dir);
+    let killed = run_json(runs[0].run_dir.as_ref().unwrap());
+    assert_eq!(
+        killed["status"], "failed",
+        "corrected by the sweep: {killed}"
+    );
+    assert!(
+        killed["error"]
+            .as_str()
+            .unwrap()
+            .contains("ended without finishing"),
+        "{killed}"
+    );
+    assert_eq!(
+        run_json(runs[1].run_dir.as_ref().unwrap())["status"],
+        "interrupted"
+    );
+    assert_eq!(live_tasks(&job), Vec::<String>::new());
+}
+
+#[test]
+fn a_sweep_larger_than_the_clusters_arrays_is_refused_before_anything_is_created() {
+    if !slurm_is_up() {
+        return;
+    }
+    let sb = Sandbox::new();
+    // The test cluster keeps SLURM's default MaxArraySize, 1001.
+    let out = sb.run(SWEEP, &common(&["--sweep", "int_param=0..1002"]));
+    out.expect_code(2);
+    let line = out.error_line();
+    assert!(
+        line.starts_with("error: `sbatch` failed: a sweep of 1002 runs"),
+        "{line}"
+    );
+    assert!(line.contains("MaxArraySize is 1001"), "{line}");
+    assert!(!sb.has_output());
+}
+
+#[test]
+fn jobs_is_the_arrays_throttle() {
+    if !slurm_is_up() {
+        return;
+    }
+    let _turn = cluster();
+    let sb = Sandbox::new();
+    // The node has room for two tasks at once; --jobs 1 allows one.
+    sb.run(
+        SWEEP,
+        &common(&[
+            "--sweep",
+            "int_param=0..3",
+            "--sleep-s",
+            "0.3",
+            "--jobs",
+            "1",
+        ]),
+    )
+    .ok();
+    let mut spans: Vec<(jiff::Timestamp, jiff::Timestamp)> = sb
+        .run_dirs("work")
+        .iter()
+        .map(|d| {
+            let info = run_json(d);
+            let at = |key: &str| info[key].as_str().unwrap().parse().unwrap();
+            (at("started"), at("ended"))
+        })
+        .collect();
+    assert_eq!(spans.len(), 3);
+    spans.sort();
+    for pair in spans.windows(2) {
+        assert!(
+            pair[0].1 <= pair[1].0,
+            "two runs overlapped with --jobs 1: {pair:?}"
+        );
+    }
+}
