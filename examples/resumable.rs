@@ -2,7 +2,8 @@
 //! its progress in its run directory, so when it is stopped (preempted,
 //! Ctrl-C, a crash) `--resume-run` goes on from the last finished step, in
 //! the same directory, with the same parameters and the seed stream going
-//! on where it stopped.
+//! on where it stopped. It opts in to `resume_on_requeue`, so a SLURM
+//! sweep task that is preempted and requeued resumes its run the same way.
 //!
 //! ```text
 //! cargo run --bin resumable -- --steps 100 --step-ms 100   # Ctrl-C after a while
@@ -25,7 +26,7 @@ struct Resumable {
     step_ms: u64,
 }
 
-#[rystematic::experiment]
+#[rystematic::experiment(resume_on_requeue)]
 fn resumable(params: Resumable, run: &Run) -> anyhow::Result<()> {
     // The progress so far: one line per finished step, `step seed`.
     let progress = run.output_dir().join("progress.txt");

@@ -14,6 +14,7 @@ use serde_json::Value;
 use support::{Run, Sandbox, run_json, slurm_is_up};
 
 const SWEEP: &str = env!("CARGO_BIN_EXE_sweep");
+const RESUMABLE: &str = env!("CARGO_BIN_EXE_resumable");
 
 /// Polls `condition` until it holds (`limit` at most; a loaded node takes
 /// its time to start tasks).
@@ -590,4 +591,97 @@ fn jobs_is_the_arrays_throttle() {
             "two runs overlapped with --jobs 1: {pair:?}"
         );
     }
+}
+
+/// SLURM's scontrol, which must succeed.
+fn scontrol(args: &[&str]) {
+    let out = Command::new("scontrol").args(args).output().unwrap();
+    assert!(
+        out.status.success(),
+        "scontrol {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+#[test]
+fn a_requeued_task_of_an_experiment_that_opted_in_resumes_its_run_in_place() {
+    if !slurm_is_up() {
+        return;
+    }
+    let _turn = cluster();
+    let sb = Sandbox::new();
+    let child = sb
+        .cmd(RESUMABLE)
+        .args([
+            "--sweep",
+            "random_seed=3",
+            "--launcher",
+            "slurm",
+            "--steps",
+            "40",
+            "--step-ms",
+            "100",
+        ])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let progress = |dir: &Path| -> Vec<String> {
+        std::fs::read_to_string(dir.join("progress.txt"))
+            .map(|text| text.lines().map(str::to_owned).collect())
+            .unwrap_or_default()
+    };
+    let mut first = None;
+    wait_within(PATIENCE, "the first attempt to finish two steps", || {
+        first = sb
+            .run_dirs("resumable")
+            .into_iter()
+            .find(|d| progress(d).len() >= 2);
+        first.is_some()
+    });
+    let first = first.unwrap();
+    let sweeps = support::run_dirs(&sb.path().join("output/sweeps/resumable"));
+    let task = format!("{}_0", job_id(&sweeps[0], 0));
+    let unix_secs = || {
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_secs()
+    };
+    let requeued_at = unix_secs();
+    scontrol(&["requeue", &task]);
+    // As in `a_requeued_task_restarts_its_run_cleanly`: let the requeued
+    // task start as soon as its first attempt recorded its end.
+    wait_within(PATIENCE, "the task to be pending again", || {
+        live_tasks(&task).iter().any(|l| l.ends_with(" PENDING"))
+            && run_json(&first)["status"] == "interrupted"
+            && unix_secs() > requeued_at
+    });
+    let done_before = progress(&first).len();
+    scontrol(&["update", &format!("JobId={task}"), "StartTime=now"]);
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // One run, resumed in place: every step once, the second attempt
+    // going on after the first one's.
+    assert_eq!(sb.run_dirs("resumable"), std::slice::from_ref(&first));
+    let steps: Vec<u32> = progress(&first)
+        .iter()
+        .map(|line| line.split(' ').next().unwrap().parse().unwrap())
+        .collect();
+    assert_eq!(steps, (1..=40).collect::<Vec<u32>>());
+    let info = run_json(&first);
+    assert_eq!(info["status"], "completed", "{info}");
+    assert_eq!(info["attempt"], 2, "{info}");
+    assert_eq!(info["slurm"]["restart_count"], 1, "{info}");
+    let log = support::read(&first.join("log.txt"));
+    assert!(
+        log.contains(&format!("attempt 2: {done_before} steps were done")),
+        "{log}"
+    );
+    assert_eq!(statuses(&sweeps[0]), ["completed"]);
 }

@@ -13,6 +13,7 @@ pub(crate) struct Options {
     name: Option<LitStr>,
     group: Option<LitStr>,
     defaults: Vec<(syn::Ident, Expr)>,
+    resume_on_requeue: bool,
 }
 
 impl Options {
@@ -32,8 +33,12 @@ impl Options {
                 self.defaults.push((name, default.value()?.parse()?));
                 Ok(())
             })?;
+        } else if meta.path.is_ident("resume_on_requeue") {
+            self.resume_on_requeue = true;
         } else {
-            return Err(meta.error("unknown experiment option; expected name, group or defaults"));
+            return Err(meta.error(
+                "unknown experiment option; expected name, group, defaults or resume_on_requeue",
+            ));
         }
         Ok(())
     }
@@ -108,6 +113,9 @@ pub(crate) fn expand(options: Options, item: ItemFn) -> syn::Result<TokenStream>
     for (name, value) in &options.defaults {
         let name = name.to_string();
         builder.extend(quote_spanned! {value.span()=> .default(#name, #value) });
+    }
+    if options.resume_on_requeue {
+        builder.extend(quote! { .resume_on_requeue() });
     }
     let group = options.group.map_or_else(String::new, |g| g.value());
     let build = format_ident!("__rystematic_experiment_{}", function);

@@ -45,7 +45,7 @@ pub fn derive_param_enum(input: TokenStream) -> TokenStream {
 /// Options: `name = "exact-name"` (default: the function's name in
 /// kebab-case), `group = "outer/inner"` (the groups it belongs to),
 /// `defaults(param = <expr>, ...)` (per-experiment defaults, built-ins
-/// included).
+/// included), `resume_on_requeue` (see `Experiment::resume_on_requeue`).
 #[proc_macro_attribute]
 pub fn experiment(args: TokenStream, item: TokenStream) -> TokenStream {
     let item = parse_macro_input!(item as ItemFn);

@@ -326,10 +326,16 @@ pub(crate) fn child_failed(experiment: &str, reason: String) -> CliError {
 /// Runs `exp` as `spec` asks, in this child process.
 pub(crate) fn serve_spec(exp: &Experiment, spec: ChildSpec) -> Result<CliOutcome, CliError> {
     crate::process::child::mark_as_child_process();
+    let requeued = exp.requeued_run(spec.report.as_deref());
     if let Some(report) = &spec.report {
         crate::process::spec::set_report_path(report.clone());
     }
-    let args: Vec<OsString> = spec.args.iter().map(OsString::from).collect();
+    let mut args: Vec<OsString> = spec.args.iter().map(OsString::from).collect();
+    if let Some(run_dir) = requeued {
+        // A requeued task of an experiment that opted in goes on with its
+        // earlier attempt's run, as if resumed by hand.
+        args.extend(["--resume-run".into(), run_dir.into_os_string()]);
+    }
     let argv: Vec<OsString> = std::iter::once(spec.exe.clone().into_os_string())
         .chain(args.iter().cloned())
         .collect();

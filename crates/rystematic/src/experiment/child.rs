@@ -66,11 +66,15 @@ impl Experiment {
     /// experiment's defaults, reporting the run directory as asked.
     fn serve(&self, spec: ChildSpec) -> Result<RunSummary, Error> {
         process::child::mark_as_child_process();
+        let requeued = self.requeued_run(spec.report.as_deref());
         if let Some(report) = spec.report {
             process::spec::set_report_path(report);
         }
         let request = self.programmatic_request(spec.values)?;
         let argv = vec![spec.exe.to_string_lossy().into_owned()];
-        self.start(request, Some(argv))
+        match requeued {
+            Some(run_dir) => self.start_resumed(request, Some(argv), &run_dir),
+            None => self.start(request, Some(argv)),
+        }
     }
 }

@@ -58,6 +58,8 @@ pub struct Experiment {
     params: ParamSet,
     /// Names of the enclosing groups, outermost first.
     groups: Vec<String>,
+    /// Whether a requeued batch task goes on with its run in place.
+    resume_on_requeue: bool,
 }
 
 impl Experiment {
@@ -78,6 +80,7 @@ impl Experiment {
             version: None,
             main: Arc::new(move |params, run| main(params, run).map_err(Into::into)),
             convert_check: None,
+            resume_on_requeue: false,
             params: ParamSet::default(),
             groups: Vec::new(),
         }
@@ -168,6 +171,38 @@ impl Experiment {
     pub fn about(mut self, text: &str) -> Experiment {
         self.about = Some(text.to_owned());
         self
+    }
+
+    /// Declares that this experiment can go on with a stopped run in place
+    /// (it finds its progress in the run directory, e.g. through the
+    /// recorder's checkpoints), so a sweep run that a batch scheduler
+    /// requeues after a preemption (SLURM: `SLURM_RESTART_COUNT` > 0)
+    /// resumes its first attempt's run, as `--resume-run` would, instead
+    /// of starting a new one. `#[experiment(resume_on_requeue)]` in the
+    /// typed style.
+    pub fn resume_on_requeue(mut self) -> Experiment {
+        self.resume_on_requeue = true;
+        self
+    }
+
+    /// The run directory a requeued batch task of this experiment should
+    /// go on with: its earlier attempt's, as `report` names it, when the
+    /// experiment opted in and that run did not complete.
+    pub(crate) fn requeued_run(
+        &self,
+        report: Option<&std::path::Path>,
+    ) -> Option<std::path::PathBuf> {
+        if !self.resume_on_requeue {
+            return None;
+        }
+        let requeued = crate::rundir::slurm_ids::SlurmInfo::current()
+            .is_some_and(|slurm| slurm.restart_count > 0);
+        if !requeued {
+            return None;
+        }
+        let earlier = crate::process::spec::read_report(report?)?.run_dir;
+        let info = crate::rundir::info::RunInfo::read(&earlier).ok()?;
+        (info.status != crate::rundir::info::RunStatus::Completed).then_some(earlier)
     }
 
     /// The program's version, printed by `--version`/`-V` when this
