@@ -28,7 +28,7 @@ use crate::experiment::{Experiment, HasParams};
 use crate::param::names;
 use crate::resolve::Request;
 use crate::sweep::{MANIFEST_FILE, MAX_SWEEP_RUNS};
-use crate::sweep::{Sweep, param_matrix};
+use crate::sweep::{Sweep, param_matrix, shell_quote};
 use crate::value::{Value, Values};
 
 const SWEEP: &str = "sweep";
@@ -437,19 +437,6 @@ fn resume_command() -> String {
         words.push("--resume-sweep".to_owned());
     }
     words.join(" ")
-}
-
-/// `word` as one shell word: as is if it is plain, else in single quotes.
-fn shell_quote(word: &str) -> String {
-    let plain = !word.is_empty()
-        && word
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || "_-./=,:@%+".contains(c));
-    if plain {
-        word.to_owned()
-    } else {
-        format!("'{}'", word.replace('\'', "'\\''"))
-    }
 }
 
 #[cfg(test)]

@@ -28,6 +28,7 @@ pub use launcher::{Job, JobEvent, JobExit, Launcher, LocalLauncher, SchedulerTas
 pub use manifest::{JOURNAL_FILE, MANIFEST_FILE, SweepRun, SweepStatus};
 pub use matrix::param_matrix;
 pub use report::SweepReport;
+pub(crate) use slurm::shell_quote;
 pub use slurm::{SlurmLauncher, status as sweep_status};
 
 use devices::DeviceSlots;

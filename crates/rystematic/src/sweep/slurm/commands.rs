@@ -174,8 +174,9 @@ pub(super) fn array_ranges(indices: &[usize]) -> String {
     parts.join(",")
 }
 
-/// `word` as one POSIX shell word.
-pub(super) fn shell_quote(word: &str) -> String {
+/// `word` as one POSIX shell word: as is if it is plain, else in single
+/// quotes (for the batch script, and the commands shown to the user).
+pub(crate) fn shell_quote(word: &str) -> String {
     let plain = !word.is_empty()
         && word
             .chars()

@@ -23,6 +23,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
+pub(crate) use commands::shell_quote;
 pub(crate) use follow::settle;
 pub use follow::status;
 use jobs::{ArrayRecord, JobsRecord};
@@ -34,7 +35,7 @@ use crate::clock;
 use crate::fs::write_atomic;
 use crate::process::spec::{self, SPEC_PREFIX, SPEC_SUFFIX};
 use crate::rundir::info::{RunInfo, RunStatus, timestamp};
-use commands::{TaskState, shell_quote};
+use commands::TaskState;
 
 /// The directory in a sweep directory that holds what SLURM needs.
 const SLURM_DIR: &str = "slurm";
