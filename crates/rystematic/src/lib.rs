@@ -17,9 +17,9 @@
 //! | layer | modules | what it holds |
 //! |---|---|---|
 //! | 1 base | `error`, `fs`, `sync`, `clock`, `logging` | error types, durable files, locks, time, the log layer |
-//! | 2 value | `value` | [`Value`], [`Params`], [`Values`], [`ExperimentPath`] |
+//! | 2 value | `value` | [`Value`], [`Params`](struct@Params), [`Values`], [`ExperimentPath`] |
 //! | 3 param | `param` | declarations, parameter sets, typed parameters, the built-in parameters |
-//! | 4 resolve | `resolve` | command line, environment and params files to resolved [`Params`] |
+//! | 4 resolve | `resolve` | command line, environment and params files to resolved [`Params`](struct@Params) |
 //! | 5 rundir | `rundir` | the run directory: its atomic creation, `run.json`, file names, provenance |
 //! | 6 process | `process` | child processes, child specs, signals |
 //! | 7 distributed | `distributed` | the world of a distributed run: agents, rendezvous, workers |

@@ -34,7 +34,7 @@ pub enum SweepError {
         #[source]
         source: io::Error,
     },
-    /// More parameter sets than [`MAX_SWEEP_RUNS`](super::MAX_SWEEP_RUNS).
+    /// More parameter sets than the limit of a sweep (100,000 runs).
     #[error("a sweep of {runs} runs is more than the limit of {limit} runs per sweep")]
     TooLarge {
         /// How many parameter sets were given.

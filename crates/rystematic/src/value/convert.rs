@@ -48,7 +48,7 @@ impl fmt::Display for ConversionError {
 
 impl std::error::Error for ConversionError {}
 
-/// Conversion from a [`Value`] into a Rust type, used by [`Params::get`].
+/// Conversion from a [`Value`] into a Rust type, used by [`Params::get`](crate::Params::get).
 #[diagnostic::on_unimplemented(
     message = "`{Self}` cannot be read from a parameter value",
     note = "readable types: String, bool, integers, f32/f64, PathBuf, Value, enums deriving \
@@ -57,7 +57,7 @@ impl std::error::Error for ConversionError {}
 ///
 /// Implemented for the scalar types a parameter can hold, `Option<T>` (null
 /// is `None`), `Vec<T>` and [`Value`] itself. The error says what was expected
-/// and what was found; [`Params::get`] adds the parameter's name.
+/// and what was found; [`Params::get`](crate::Params::get) adds the parameter's name.
 pub trait FromValue: Sized {
     /// Converts `value`, or says what was expected instead.
     fn from_value(value: &Value) -> Result<Self, ConversionError>;
