@@ -185,20 +185,18 @@ fn sigterm_cancels_the_array_and_marks_unfinished_runs_interrupted() {
     }
     let _turn = cluster();
     let sb = Sandbox::new();
-    let child = sb
-        .cmd(SWEEP)
-        .args(common(&[
+    let child = spawn(
+        &sb,
+        SWEEP,
+        &common(&[
             "--sweep",
             "int_param=0..5",
             "--sleep-s",
             "300",
             "--jobs",
             "2",
-        ]))
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+        ]),
+    );
     // Two tasks running their runs, three queued behind the throttle.
     let started = wait_for_runs(&sb, 2, "run.json");
     let dir = sweep_dir(&sb);
@@ -277,13 +275,7 @@ fn detach_submits_and_exits_then_status_shows_it_and_wait_follows_it_to_the_end(
         "{}",
         status.stdout
     );
-    let waiter = sb
-        .cmd(SWEEP)
-        .args(["work", "--sweep-wait", &dir_arg])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let waiter = spawn(&sb, SWEEP, &["work", "--sweep-wait", &dir_arg]);
     std::fs::write(&go, "").unwrap();
     let waited = waiter.wait_with_output().unwrap();
     let stdout = String::from_utf8_lossy(&waited.stdout);
@@ -313,37 +305,21 @@ fn a_requeued_task_restarts_its_run_cleanly() {
     let sb = Sandbox::new();
     let go = sb.path().join("go");
     let go_arg = go.display().to_string();
-    let child = sb
-        .cmd(SWEEP)
-        .args(common(&[
+    let child = spawn(
+        &sb,
+        SWEEP,
+        &common(&[
             "--sweep",
             "int_param=0..1",
             "--sleep-s",
             "300",
             "--sleep-until",
             &go_arg,
-        ]))
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+        ]),
+    );
     let first = wait_for_runs(&sb, 1, "run.json").remove(0);
     let dir = sweep_dir(&sb);
     let task = format!("{}_0", job_id(&dir, 0));
-    let scontrol = |args: &[&str]| {
-        let out = Command::new("scontrol").args(args).output().unwrap();
-        assert!(
-            out.status.success(),
-            "scontrol {args:?}: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-    };
-    let unix_secs = || {
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .unwrap()
-            .as_secs()
-    };
     let requeued_at = unix_secs();
     scontrol(&["requeue", &task]);
     // SLURM holds a requeued job back a while (two minutes) so that the
@@ -476,20 +452,18 @@ fn tasks_that_die_without_writing_are_failed_or_interrupted_from_what_slurm_says
     }
     let _turn = cluster();
     let sb = Sandbox::new();
-    let child = sb
-        .cmd(SWEEP)
-        .args(common(&[
+    let child = spawn(
+        &sb,
+        SWEEP,
+        &common(&[
             "--sweep",
             "int_param=0..2",
             "--sleep-s",
             "300",
             "--jobs",
             "2",
-        ]))
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+        ]),
+    );
     wait_for_runs(&sb, 2, "run.json");
     let dir = sweep_dir(&sb);
     let job = job_id(&dir, 0);
@@ -593,6 +567,24 @@ fn jobs_is_the_arrays_throttle() {
     }
 }
 
+/// Starts `bin` with `args` in the sandbox, its output captured.
+fn spawn(sb: &Sandbox, bin: &str, args: &[&str]) -> std::process::Child {
+    sb.cmd(bin)
+        .args(args)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap()
+}
+
+/// Seconds since the epoch (SLURM's job credentials have this resolution).
+fn unix_secs() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
+}
+
 /// SLURM's scontrol, which must succeed.
 fn scontrol(args: &[&str]) {
     let out = Command::new("scontrol").args(args).output().unwrap();
@@ -610,9 +602,10 @@ fn a_requeued_task_of_an_experiment_that_opted_in_resumes_its_run_in_place() {
     }
     let _turn = cluster();
     let sb = Sandbox::new();
-    let child = sb
-        .cmd(RESUMABLE)
-        .args([
+    let child = spawn(
+        &sb,
+        RESUMABLE,
+        &[
             "--sweep",
             "random_seed=3",
             "--launcher",
@@ -621,11 +614,8 @@ fn a_requeued_task_of_an_experiment_that_opted_in_resumes_its_run_in_place() {
             "40",
             "--step-ms",
             "100",
-        ])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+        ],
+    );
     let progress = |dir: &Path| -> Vec<String> {
         std::fs::read_to_string(dir.join("progress.txt"))
             .map(|text| text.lines().map(str::to_owned).collect())
@@ -642,12 +632,6 @@ fn a_requeued_task_of_an_experiment_that_opted_in_resumes_its_run_in_place() {
     let first = first.unwrap();
     let sweeps = support::run_dirs(&sb.path().join("output/sweeps/resumable"));
     let task = format!("{}_0", job_id(&sweeps[0], 0));
-    let unix_secs = || {
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .unwrap()
-            .as_secs()
-    };
     let requeued_at = unix_secs();
     scontrol(&["requeue", &task]);
     // As in `a_requeued_task_restarts_its_run_cleanly`: let the requeued
