@@ -46,8 +46,8 @@ echo
 echo "| where | wall time |"
 echo "|---|---|"
 "$rel/startup" "$rounds" \
-  "outside git=env${sep}-C${sep}$work/outside${sep}$rel/standalone$args" \
-  "dirty 3,000-file repo=env${sep}-C${sep}$work/repo${sep}$rel/standalone$args" \
-  "dirty 3,000-file repo, no cache (git diff every run)=env${sep}-C${sep}$work/repo${sep}XDG_CACHE_HOME=$work/nogit${sep}$rel/standalone$args" |
+  "outside git=-C${sep}$work/outside${sep}$rel/standalone$args" \
+  "dirty 3,000-file repo=-C${sep}$work/repo${sep}$rel/standalone$args" \
+  "dirty 3,000-file repo, no cache (git diff every run)=-C${sep}$work/repo${sep}XDG_CACHE_HOME=$work/nogit${sep}$rel/standalone$args" |
   awk -F'\t' '{ printf "| %s | %.2f ms |\n", $1, $2; t[NR] = $2 } END {
     printf "\ninside / outside: %.2f× (%.2f× without the cache)\n", t[2] / t[1], t[3] / t[1] }'

@@ -3,8 +3,10 @@
 //! order, so machine noise hits all alike), reported as medians.
 //!
 //! Usage: startup ROUNDS LABEL=CMD... [--] (each CMD is one shell-free
-//! argv, words separated by `\x1f`). Prints a Markdown table row per
-//! scenario. Driven by bench/startup.sh.
+//! argv, words separated by `\x1f`, optionally led by `-C DIR` to run in
+//! DIR and by `NAME=VALUE` words to set variables: as `env` would, without
+//! timing another process). Prints a Markdown table row per scenario.
+//! Driven by bench/startup.sh.
 
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
@@ -46,10 +48,18 @@ fn main() {
     let _ = std::fs::remove_dir_all(&scratch);
 }
 
-fn run(argv: &[String], dir: &std::path::Path) -> Duration {
+fn run(argv: &[String], scratch: &std::path::Path) -> Duration {
+    let (dir, argv) = match argv {
+        [flag, dir, rest @ ..] if flag == "-C" => (std::path::Path::new(dir), rest),
+        _ => (scratch, argv),
+    };
+    let assignments = argv.iter().take_while(|word| word.contains('=')).count();
+    let (vars, argv) = argv.split_at(assignments);
+    let vars = vars.iter().filter_map(|var| var.split_once('='));
     let start = Instant::now();
     let status = Command::new(&argv[0])
         .args(&argv[1..])
+        .envs(vars)
         .current_dir(dir)
         .stdin(Stdio::null())
         .stdout(Stdio::null())

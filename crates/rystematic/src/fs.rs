@@ -33,6 +33,15 @@ const ATTEMPTS: usize = 16;
 /// # Errors
 /// Any I/O error; the temporary file is removed and `path` is untouched.
 pub fn write_atomic(path: &Path, contents: &[u8]) -> io::Result<()> {
+    replace(path, contents)?;
+    sync_dir(parent_dir(path))
+}
+
+/// [`write_atomic`] but for the sync of the directory: once this returns
+/// the new content is whole and durable, and its name is too after the
+/// next [`sync_dir`] of its directory. Files written together in one
+/// directory then share that sync.
+pub(crate) fn replace(path: &Path, contents: &[u8]) -> io::Result<()> {
     let dir = parent_dir(path);
     let name = path
         .file_name()
@@ -53,7 +62,7 @@ pub fn write_atomic(path: &Path, contents: &[u8]) -> io::Result<()> {
         return result;
     }
     remove_abandoned_temp_files(dir, &format!(".{name}."));
-    sync_dir(dir)
+    Ok(())
 }
 
 /// Writes a file in a directory nobody sees yet (a run directory's

@@ -14,6 +14,7 @@
 //! last run's check, the answer comes from a cache ([`super::git_cache`])
 //! and git is not run at all.
 
+use std::convert::Infallible;
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -83,29 +84,35 @@ impl Repo {
     /// their diff, in the background.
     pub(crate) fn start_dirty_check(&self) -> PendingDiff {
         let (dir_tx, dir_rx) = mpsc::channel::<PathBuf>();
-        let (result_tx, result_rx) = mpsc::channel();
+        let (dirty_tx, dirty_rx) = mpsc::channel();
+        let (saved_tx, saved_rx) = mpsc::channel::<Infallible>();
         let repo = self.clone();
-        // Without a thread the sender is dropped with the closure, and
+        // Without a thread the senders are dropped with the closure, and
         // `dirty` answers `None` at once: run.json says `dirty: null`.
         let _ = std::thread::Builder::new()
             .name("rystematic-git".into())
             .spawn(move || {
+                // Dropped when this thread is done with git.diff.
+                let _saved = saved_tx;
                 let Some(check) = repo.dirty_check() else {
-                    let _ = result_tx.send(None);
+                    let _ = dirty_tx.send(None);
                     return;
                 };
+                // The flag first: run.json's final write need not wait
+                // for the diff's, only its directory's sync does.
+                let _ = dirty_tx.send(Some(check.dirty));
                 if check.dirty {
-                    // Saved (durably, off the run's own path) once the run
-                    // directory exists; a diff that cannot be saved still
-                    // leaves `dirty: true` in run.json.
+                    // Saved off the run's own path once the run directory
+                    // exists; a diff that cannot be saved still leaves
+                    // `dirty: true` in run.json.
                     let Ok(dir) = dir_rx.recv() else { return };
-                    let _ = crate::fs::write_atomic(&dir.join(DIFF_FILE), &check.diff);
+                    let _ = crate::fs::replace(&dir.join(DIFF_FILE), &check.diff);
                 }
-                let _ = result_tx.send(Some(check.dirty));
             });
         PendingDiff {
             dir: dir_tx,
-            result: result_rx,
+            dirty: dirty_rx,
+            saved: saved_rx,
         }
     }
 
@@ -163,7 +170,10 @@ impl Repo {
 pub(crate) struct PendingDiff {
     /// Where to save `git.diff`, once the run directory exists.
     dir: Sender<PathBuf>,
-    result: Receiver<Option<bool>>,
+    dirty: Receiver<Option<bool>>,
+    /// Never sent on: disconnected once `git.diff` is saved (or never
+    /// will be).
+    saved: Receiver<Infallible>,
 }
 
 impl PendingDiff {
@@ -172,10 +182,20 @@ impl PendingDiff {
         let _ = self.dir.send(dir.to_owned());
     }
 
-    /// Whether tracked files differ from HEAD (with the diff saved by
-    /// then), waiting at most `wait`; `None` if there is no answer.
-    pub(crate) fn dirty(self, wait: Duration) -> Option<bool> {
-        self.result.recv_timeout(wait).ok().flatten()
+    /// Whether tracked files differ from HEAD, waiting at most `wait`;
+    /// `None` if there is no answer.
+    pub(crate) fn dirty(&self, wait: Duration) -> Option<bool> {
+        self.dirty.recv_timeout(wait).ok().flatten()
+    }
+
+    /// Waits, at most `wait`, until `git.diff` is saved in the run
+    /// directory (or will never be): its name is then made durable by the
+    /// next sync of that directory.
+    pub(crate) fn wait_saved(self, wait: Duration) {
+        // Before waiting: a check that never got its directory has none
+        // coming, and stops (a directory already told stays queued).
+        drop(self.dir);
+        let _ = self.saved.recv_timeout(wait);
     }
 }
 
@@ -228,6 +248,49 @@ mod tests {
         let detached = repo_with_head(&format!("{HASH}\n"));
         let repo = Repo::discover(detached.path()).unwrap();
         assert_eq!(repo.head_commit().as_deref(), Some(HASH));
+    }
+
+    #[test]
+    fn the_flag_comes_first_and_the_diff_is_in_place_once_waited_for() {
+        let repo_dir = tempfile::tempdir().unwrap();
+        let git = |args: &[&str]| {
+            let status = Command::new("git")
+                .args(["-c", "user.name=t", "-c", "user.email=t@t"])
+                .args(args)
+                .current_dir(repo_dir.path())
+                .stdout(Stdio::null())
+                .status()
+                .unwrap();
+            assert!(status.success(), "git {args:?}");
+        };
+        git(&["init", "-q", "."]);
+        fs::write(repo_dir.path().join("a.txt"), "one\n").unwrap();
+        git(&["add", "a.txt"]);
+        git(&["commit", "-q", "-m", "init"]);
+        fs::write(repo_dir.path().join("a.txt"), "two\n").unwrap();
+        let run_dir = tempfile::tempdir().unwrap();
+        // No cache: git answers.
+        let repo = Repo::discover(repo_dir.path()).unwrap();
+        let pending = repo.start_dirty_check();
+        // Known before the run directory is: the flag does not wait for
+        // the diff's write.
+        assert_eq!(pending.dirty(Duration::from_secs(30)), Some(true));
+        pending.save_into(run_dir.path());
+        pending.wait_saved(Duration::from_secs(30));
+        let diff = fs::read_to_string(run_dir.path().join(DIFF_FILE)).unwrap();
+        assert!(diff.contains("-one\n+two"), "{diff}");
+    }
+
+    #[test]
+    fn waiting_for_a_diff_that_has_no_directory_returns() {
+        let repo_dir = repo_with_head("ref: refs/heads/main\n");
+        let pending = Repo::discover(repo_dir.path()).unwrap().start_dirty_check();
+        // No commit, so no answer; never told a directory: nothing to wait
+        // for, and no wait of the full timeout either.
+        assert_eq!(pending.dirty(Duration::from_secs(30)), None);
+        let started = std::time::Instant::now();
+        pending.wait_saved(Duration::from_secs(600));
+        assert!(started.elapsed() < Duration::from_secs(300));
     }
 
     #[test]

@@ -30,6 +30,8 @@ impl Snapshot {
     /// The state now of the repository at `git_dir` whose HEAD is `head`
     /// (`None` when the index cannot tell, and git must be asked).
     pub(crate) fn take(git_dir: &Path, work_tree: &Path, head: Option<String>) -> Option<Snapshot> {
+        // Before the files: an index rewritten meanwhile then fails to
+        // match next time.
         let index = FileStat::of(&git_dir.join("index"))?;
         let changed = git_index::changed_files(git_dir, work_tree)?;
         Some(Snapshot {

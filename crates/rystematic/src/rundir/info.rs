@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 
 use super::provenance::BuildInfo;
-use crate::fs::{write_atomic, write_unpublished};
+use crate::fs::{replace, write_atomic, write_unpublished};
 
 /// File name of the run metadata inside a run directory.
 pub const RUN_INFO_FILE: &str = "run.json";
@@ -176,6 +176,12 @@ impl RunInfo {
     /// Writes `run.json` into its run directory, atomically and durably.
     pub(crate) fn write(&self) -> io::Result<()> {
         write_atomic(&self.output_dir.join(RUN_INFO_FILE), &self.to_json()?)
+    }
+
+    /// [`RunInfo::write`] but for the sync of the run directory, which the
+    /// caller does once the other files it writes there are in place.
+    pub(crate) fn write_unsynced_name(&self) -> io::Result<()> {
+        replace(&self.output_dir.join(RUN_INFO_FILE), &self.to_json()?)
     }
 
     /// Writes `run.json` into the staging directory that becomes the run

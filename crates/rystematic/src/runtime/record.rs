@@ -15,7 +15,8 @@ use crate::rundir::{self, git, provenance, slurm_ids};
 use crate::sync::LockUnpoisoned as _;
 use crate::value::ExperimentPath;
 
-/// How long the final `run.json` waits for `git status`.
+/// How long the final `run.json` waits for the dirty check, and then for
+/// `git.diff`.
 const GIT_STATUS_WAIT: Duration = Duration::from_secs(2);
 
 /// What the run's start tells `run.json`.
@@ -171,15 +172,24 @@ impl Record {
         info.ended = Some(info::timestamp(ended));
         info.duration_s = Some(self.earlier_seconds + duration);
         let pending = self.dirty.lock_unpoisoned().take();
-        if let (Some(git), Some(pending)) = (info.git.as_mut(), pending) {
+        if let (Some(git), Some(pending)) = (info.git.as_mut(), &pending) {
             git.dirty = pending.dirty(GIT_STATUS_WAIT);
         }
         let hashing = self.exe_hash.lock_unpoisoned().take();
         if let Some(handle) = hashing {
             info.executable_sha256 = handle.join().ok().flatten();
         }
+        // run.json and git.diff are written at the same time, their disk
+        // flushes overlapping, and one sync of the directory then makes
+        // both names durable.
         let written = info
-            .write()
+            .write_unsynced_name()
+            .and_then(|()| {
+                if let Some(pending) = pending {
+                    pending.wait_saved(GIT_STATUS_WAIT);
+                }
+                crate::fs::sync_dir(&info.output_dir)
+            })
             .with_context(|| format!("cannot write run.json in '{}'", info.output_dir.display()));
         // After the final write, whose own flushes then overlap this one.
         let pending = self.name_synced.lock_unpoisoned().take();
