@@ -23,6 +23,7 @@ use std::time::{Duration, Instant};
 use rystematic_cli::serve::Dashboard;
 use serde_json::Value;
 use support::Sandbox;
+use support::tool::{Tool, tool};
 
 const HELLO: &str = env!("CARGO_BIN_EXE_hello_world");
 const FAILING: &str = env!("CARGO_BIN_EXE_failing");
@@ -45,7 +46,11 @@ impl Runs {
         sb.run(HELLO, &["--name", "World"]).ok();
         sb.run(FAILING, &["--mode", "error"]).expect_code(1);
         let output = sb.path().join("output");
-        let (code, out, err) = tool(&["ls", output.to_str().unwrap(), "--json"]);
+        let Tool {
+            code,
+            stdout: out,
+            stderr: err,
+        } = tool(&["ls", output.to_str().unwrap(), "--json"]);
         assert_eq!(code, 0, "{err}");
         let ls: Value = serde_json::from_str(&out).unwrap();
         assert_eq!(ls["runs"].as_array().unwrap().len(), 5, "{ls}");
@@ -67,17 +72,6 @@ impl Runs {
             .unwrap_or_else(|| panic!("no recorder run with {steps} steps: {}", self.ls))
             .to_owned()
     }
-}
-
-fn tool(args: &[&str]) -> (i32, String, String) {
-    let (mut out, mut err) = (Vec::new(), Vec::new());
-    let argv = std::iter::once("rystematic").chain(args.iter().copied());
-    let code = rystematic_cli::cli::run(argv, &mut out, &mut err);
-    (
-        code,
-        String::from_utf8(out).unwrap(),
-        String::from_utf8(err).unwrap(),
-    )
 }
 
 /// The JSON inlined in a page.
@@ -111,7 +105,11 @@ fn report_scalars(html: &str) -> serde_json::Map<String, Value> {
 fn a_report_is_one_self_contained_file_with_what_ls_shows() {
     let runs = Runs::make();
     let file = runs.sb.path().join("report.html");
-    let (code, out, err) = tool(&[
+    let Tool {
+        code,
+        stdout: out,
+        stderr: err,
+    } = tool(&[
         "report",
         runs.output().to_str().unwrap(),
         "-o",
@@ -142,7 +140,9 @@ fn a_report_is_one_self_contained_file_with_what_ls_shows() {
     assert_eq!(scalars.len(), 3, "{scalars:?}");
 
     // Filters and --points.
-    let (code, _, err) = tool(&[
+    let Tool {
+        code, stderr: err, ..
+    } = tool(&[
         "report",
         runs.output().to_str().unwrap(),
         "-o",
@@ -156,7 +156,9 @@ fn a_report_is_one_self_contained_file_with_what_ls_shows() {
     let data = page_data(&std::fs::read_to_string(&file).unwrap());
     assert_eq!(data["ls"]["runs"].as_array().unwrap().len(), 1);
     assert_eq!(data["ls"]["runs"][0]["status"], "failed");
-    let (code, _, err) = tool(&[
+    let Tool {
+        code, stderr: err, ..
+    } = tool(&[
         "report",
         runs.output().to_str().unwrap(),
         "-o",
@@ -175,11 +177,15 @@ fn a_report_is_one_self_contained_file_with_what_ls_shows() {
     );
 
     // Bad input: one clear error, nothing written.
-    let (code, _, err) = tool(&["report", runs.output().to_str().unwrap(), "--points", "1"]);
+    let Tool {
+        code, stderr: err, ..
+    } = tool(&["report", runs.output().to_str().unwrap(), "--points", "1"]);
     assert_eq!(code, 2, "{err}");
     assert!(err.contains("'1'") && err.contains("--points"), "{err}");
     let nowhere = runs.sb.path().join("no/such/dir/report.html");
-    let (code, _, err) = tool(&[
+    let Tool {
+        code, stderr: err, ..
+    } = tool(&[
         "report",
         runs.output().to_str().unwrap(),
         "-o",
@@ -405,7 +411,9 @@ fn the_report_in_a_browser() {
     };
     let runs = Runs::make();
     let file = runs.sb.path().join("report.html");
-    let (code, _, err) = tool(&[
+    let Tool {
+        code, stderr: err, ..
+    } = tool(&[
         "report",
         runs.output().to_str().unwrap(),
         "-o",
@@ -565,7 +573,11 @@ fn many_runs_are_shown_a_page_at_a_time() {
     }
     let file = sb.path().join("report.html");
     let output = sb.path().join("output");
-    let (code, out, err) = tool(&[
+    let Tool {
+        code,
+        stdout: out,
+        stderr: err,
+    } = tool(&[
         "report",
         output.to_str().unwrap(),
         "-o",

@@ -9,6 +9,7 @@ use std::process::{Child, ExitStatus, Stdio};
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
+use support::tool::tool;
 use support::{Sandbox, read, run_json, signal};
 
 const DISTRIBUTED: &str = env!("CARGO_BIN_EXE_distributed");
@@ -149,6 +150,18 @@ fn four_workers_on_one_node_share_a_run_a_barrier_and_a_token() {
     assert_eq!(info["world"]["nnodes"], 1);
     assert_eq!(info["world"]["world_size"], 4);
     assert_eq!(info["world"]["nproc_per_node"], serde_json::json!([4]));
+    let shown = tool(&["show", dir.to_str().unwrap()]).expect(0).stdout;
+    let (host, port) = (&info["world"]["hosts"][0], &info["world"]["master_port"]);
+    let world = format!(
+        " 4 workers on 1 node ({}), master 127.0.0.1:{port}",
+        host.as_str().unwrap()
+    );
+    assert!(
+        shown
+            .lines()
+            .any(|l| l.starts_with("world ") && l.ends_with(&world)),
+        "{shown}"
+    );
     assert!(dir.join("parameters.yaml").is_file());
     let log = read(&dir.join("log.txt"));
     assert!(

@@ -7,22 +7,12 @@ mod support;
 use std::path::{Path, PathBuf};
 
 use rystematic::sha256_file;
+use support::tool::{Tool, tool};
 use support::{Sandbox, git, read, run_json};
 
 const HELLO: &str = env!("CARGO_BIN_EXE_hello_world");
 const RECORDER: &str = env!("CARGO_BIN_EXE_recorder");
 const SWEEP: &str = env!("CARGO_BIN_EXE_sweep");
-
-fn tool(args: &[&str]) -> (i32, String, String) {
-    let (mut out, mut err) = (Vec::new(), Vec::new());
-    let argv = std::iter::once("rystematic").chain(args.iter().copied());
-    let code = rystematic_cli::cli::run(argv, &mut out, &mut err);
-    (
-        code,
-        String::from_utf8(out).unwrap(),
-        String::from_utf8(err).unwrap(),
-    )
-}
 
 #[test]
 fn run_json_records_the_executable_its_hash_the_build_and_the_experiment_path() {
@@ -200,7 +190,11 @@ fn rerun_makes_a_new_run_with_the_recorded_parameters_and_overrides() {
     sb.run(HELLO, &["--name", "Ada", "--random-seed", "5"]).ok();
     let first = sb.only_run_dir("hello-world");
     let out = sb.path().join("output");
-    let (code, stdout, stderr) = tool(&["rerun", first.to_str().unwrap()]);
+    let Tool {
+        code,
+        stdout,
+        stderr,
+    } = tool(&["rerun", first.to_str().unwrap()]);
     assert_eq!(code, 0, "{stderr}");
     let dirs = sb.run_dirs("hello-world");
     assert_eq!(dirs.len(), 2);
@@ -209,7 +203,7 @@ fn rerun_makes_a_new_run_with_the_recorded_parameters_and_overrides() {
     assert_eq!(read(&second.join("hello.txt")), "Hello Ada!\n");
     assert_eq!(run_json(second)["random_seed"], 5);
 
-    let (code, _, stderr) = tool(&[
+    let Tool { code, stderr, .. } = tool(&[
         "rerun",
         &id(&first),
         "--dir",
@@ -236,7 +230,7 @@ fn rerun_makes_a_new_run_with_the_recorded_parameters_and_overrides() {
     let moved = sb.path().join("archive");
     std::fs::rename(&out, &moved).unwrap();
     let old = moved.join("hello-world").join(id(&first));
-    let (code, _, stderr) = tool(&["rerun", old.to_str().unwrap()]);
+    let Tool { code, stderr, .. } = tool(&["rerun", old.to_str().unwrap()]);
     assert_eq!(code, 0, "{stderr}");
     assert_eq!(support::run_dirs(&moved.join("hello-world")).len(), 4);
     assert!(!out.exists());
@@ -255,19 +249,19 @@ fn rerun_refuses_a_changed_or_missing_binary_unless_forced() {
     let mut bytes = std::fs::read(&copy).unwrap();
     bytes.push(0);
     std::fs::write(&copy, &bytes).unwrap();
-    let (code, _, stderr) = tool(&["rerun", run]);
+    let Tool { code, stderr, .. } = tool(&["rerun", run]);
     assert_eq!(code, 1, "{stderr}");
     assert!(
         stderr.contains("changed since the run") && stderr.contains("--force"),
         "{stderr}"
     );
     assert_eq!(sb.run_dirs("hello-world").len(), 1, "nothing ran");
-    let (code, _, stderr) = tool(&["rerun", run, "--force"]);
+    let Tool { code, stderr, .. } = tool(&["rerun", run, "--force"]);
     assert_eq!(code, 0, "{stderr}");
     assert_eq!(sb.run_dirs("hello-world").len(), 2);
 
     std::fs::remove_file(&copy).unwrap();
-    let (code, _, stderr) = tool(&["rerun", run, "--force"]);
+    let Tool { code, stderr, .. } = tool(&["rerun", run, "--force"]);
     assert_eq!(code, 1, "{stderr}");
     assert!(
         stderr.contains("is gone") && stderr.contains("hello_copy"),
@@ -280,7 +274,11 @@ fn verify_passes_on_a_reproducible_run_and_names_the_first_difference() {
     let sb = Sandbox::new();
     sb.run(RECORDER, &["--steps", "30"]).ok();
     let run = sb.only_run_dir("recorder");
-    let (code, stdout, stderr) = tool(&["verify", run.to_str().unwrap()]);
+    let Tool {
+        code,
+        stdout,
+        stderr,
+    } = tool(&["verify", run.to_str().unwrap()]);
     assert_eq!(code, 0, "{stdout}{stderr}");
     assert!(stdout.starts_with("identical: 62 scalars"), "{stdout}");
 
@@ -289,7 +287,7 @@ fn verify_passes_on_a_reproducible_run_and_names_the_first_difference() {
     let tampered = csv.replacen("17,train/acc,0.5666666666666667", "17,train/acc,0.5", 1);
     assert_ne!(csv, tampered, "{csv}");
     std::fs::write(run.join("scalars.csv"), tampered).unwrap();
-    let (code, stdout, _) = tool(&["verify", run.to_str().unwrap()]);
+    let Tool { code, stdout, .. } = tool(&["verify", run.to_str().unwrap()]);
     assert_eq!(code, 1, "{stdout}");
     assert!(
         stdout.starts_with(
@@ -300,7 +298,7 @@ fn verify_passes_on_a_reproducible_run_and_names_the_first_difference() {
 
     sb.run(HELLO, &["--name", "x"]).ok();
     let hello = sb.only_run_dir("hello-world");
-    let (code, _, stderr) = tool(&["verify", hello.to_str().unwrap()]);
+    let Tool { code, stderr, .. } = tool(&["verify", hello.to_str().unwrap()]);
     assert_eq!(code, 1);
     assert!(stderr.contains("recorded no scalars"), "{stderr}");
 }

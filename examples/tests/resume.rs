@@ -8,6 +8,7 @@ use std::path::Path;
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
+use support::tool::tool;
 use support::{Sandbox, read, run_json, signal};
 
 const RESUMABLE: &str = env!("CARGO_BIN_EXE_resumable");
@@ -103,6 +104,13 @@ fn an_interrupted_run_goes_on_in_its_own_directory() {
     let info = run_json(&dir);
     assert_eq!(info["status"], "completed");
     assert_eq!(info["attempt"], 2);
+    let shown = tool(&["show", dir.to_str().unwrap()]).expect(0).stdout;
+    assert!(
+        shown
+            .lines()
+            .any(|l| l.starts_with("attempt ") && l.ends_with(" 2")),
+        "{shown}"
+    );
     assert_eq!(info["started"], first["started"]);
     assert!(info["duration_s"].as_f64().unwrap() >= first["duration_s"].as_f64().unwrap());
     let log = read(&dir.join("log.txt"));

@@ -13,46 +13,13 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Stdio};
 
 use serde_json::Value;
+use support::tool::tool;
 use support::{Sandbox, run_json};
 
 const HELLO: &str = env!("CARGO_BIN_EXE_hello_world");
 const FAILING: &str = env!("CARGO_BIN_EXE_failing");
 const RECORDER: &str = env!("CARGO_BIN_EXE_recorder");
 const SWEEP: &str = env!("CARGO_BIN_EXE_sweep");
-
-/// What one `rystematic …` command printed, and its exit code.
-struct Tool {
-    code: i32,
-    stdout: String,
-    stderr: String,
-}
-
-impl Tool {
-    #[track_caller]
-    fn expect(self, code: i32) -> Tool {
-        assert_eq!(
-            self.code, code,
-            "exit code\n--- stdout\n{}\n--- stderr\n{}",
-            self.stdout, self.stderr
-        );
-        self
-    }
-
-    fn json(&self) -> Value {
-        serde_json::from_str(&self.stdout).unwrap_or_else(|e| panic!("{e}: {}", self.stdout))
-    }
-}
-
-fn tool(args: &[&str]) -> Tool {
-    let (mut out, mut err) = (Vec::new(), Vec::new());
-    let argv = std::iter::once("rystematic").chain(args.iter().copied());
-    let code = rystematic_cli::cli::run(argv, &mut out, &mut err);
-    Tool {
-        code,
-        stdout: String::from_utf8(out).unwrap(),
-        stderr: String::from_utf8(err).unwrap(),
-    }
-}
 
 fn output(sb: &Sandbox) -> String {
     sb.path().join("output").to_str().unwrap().to_owned()

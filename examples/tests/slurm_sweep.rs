@@ -11,6 +11,7 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
+use support::tool::tool;
 use support::{Run, Sandbox, run_json, slurm_is_up};
 
 const SWEEP: &str = env!("CARGO_BIN_EXE_sweep");
@@ -662,6 +663,24 @@ fn a_requeued_task_of_an_experiment_that_opted_in_resumes_its_run_in_place() {
     assert_eq!(info["status"], "completed", "{info}");
     assert_eq!(info["attempt"], 2, "{info}");
     assert_eq!(info["slurm"]["restart_count"], 1, "{info}");
+    // What `rystematic show` says of it.
+    let shown = tool(&["show", first.to_str().unwrap()]).expect(0).stdout;
+    let row = |key: &str| {
+        shown
+            .lines()
+            .find_map(|l| l.strip_prefix(key).filter(|rest| rest.starts_with(' ')))
+            .map(str::trim)
+            .unwrap_or_else(|| panic!("no {key} row: {shown}"))
+            .to_owned()
+    };
+    assert_eq!(row("attempt"), "2");
+    let slurm = row("slurm");
+    assert!(
+        slurm.starts_with("job ")
+            && slurm.contains(", task 0)")
+            && slurm.ends_with(", restarted 1×"),
+        "{slurm}"
+    );
     let log = support::read(&first.join("log.txt"));
     assert!(
         log.contains(&format!("attempt 2: {done_before} steps were done")),

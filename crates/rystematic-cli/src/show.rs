@@ -4,6 +4,8 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::io::{Read, Seek, SeekFrom, Write};
 use std::path::Path;
 
+use rystematic::{SlurmInfo, WorldInfo};
+
 use crate::error::RunsError;
 use crate::scalars::{self, SCALARS_FILE};
 use crate::scan::RunRecord;
@@ -61,7 +63,46 @@ pub fn metadata(run: &RunRecord) -> Vec<(&'static str, String)> {
         ("target", build_field("target")),
         ("profile", build_field("profile")),
         ("random_seed", info.random_seed.to_string()),
+        ("attempt", info.attempt.to_string()),
+        (
+            "slurm",
+            info.slurm.as_ref().map_or_else(|| "-".into(), slurm_line),
+        ),
+        (
+            "world",
+            info.world.as_ref().map_or_else(|| "-".into(), world_line),
+        ),
     ]
+}
+
+/// Where SLURM ran the run: `job 42 (array 40, task 2) on n1, restarted 1×`.
+fn slurm_line(slurm: &SlurmInfo) -> String {
+    let mut line = format!("job {}", slurm.job_id);
+    match (&slurm.array_job_id, slurm.array_task_id) {
+        (Some(array), Some(task)) => line.push_str(&format!(" (array {array}, task {task})")),
+        (Some(array), None) => line.push_str(&format!(" (array {array})")),
+        _ => {}
+    }
+    if let Some(node) = &slurm.node {
+        line.push_str(&format!(" on {node}"));
+    }
+    if slurm.restart_count > 0 {
+        line.push_str(&format!(", restarted {}×", slurm.restart_count));
+    }
+    line
+}
+
+/// A distributed run's world: `4 workers on 2 nodes (a, b), master a:29500`.
+fn world_line(world: &WorldInfo) -> String {
+    let nodes = if world.nnodes == 1 { "node" } else { "nodes" };
+    format!(
+        "{} workers on {} {nodes} ({}), master {}:{}",
+        world.world_size,
+        world.nnodes,
+        world.hosts.join(", "),
+        world.master_addr,
+        world.master_port
+    )
 }
 
 /// Prints one run: metadata, parameters, metrics, log tail, files.
