@@ -294,6 +294,68 @@ fn sigterm_to_any_agent_stops_the_whole_world() {
 }
 
 #[test]
+fn single_node_runs_at_once_on_a_taken_port_each_find_their_own() {
+    let sb = Sandbox::new();
+    // The port every run is told, taken for the whole test, as one run of
+    // a sweep with --jobs > 1 takes it from the others.
+    let taken = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = taken.local_addr().unwrap().port().to_string();
+    let status = sb
+        .cmd(DISTRIBUTED)
+        .args(["--sweep", "sleep_s=0.2,0.3", "--jobs", "2"])
+        .args([
+            "--distributed",
+            "--nproc-per-node",
+            "2",
+            "--master-port",
+            &port,
+        ])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .unwrap();
+    assert!(status.success(), "{status}");
+    let dirs = sb.run_dirs("ranks");
+    assert_eq!(dirs.len(), 2);
+    let mut ports = Vec::new();
+    for dir in &dirs {
+        let info = run_json(dir);
+        assert_eq!(info["status"], "completed", "{info}");
+        let own = info["world"]["master_port"].as_u64().unwrap();
+        assert_ne!(own.to_string(), port, "{info}");
+        ports.push(own);
+        let log = read(&dir.join("log.txt"));
+        assert!(
+            log.contains(&format!(
+                "Port {port} is taken; this single-node run meets its workers on port {own} instead"
+            )),
+            "{log}"
+        );
+        // The workers met there: one token from the master.
+        let ranks = ranks(dir, 2);
+        assert_eq!(ranks[0]["token"], ranks[1]["token"]);
+    }
+    assert_ne!(ports[0], ports[1]);
+
+    // Another node would look for the taken port: a world of two fails,
+    // naming it.
+    let out = sb
+        .cmd(DISTRIBUTED)
+        .args(["--distributed", "--nnodes", "2", "--master-port", &port])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains(&format!(
+            "cannot listen for the other agents on 127.0.0.1:{port}"
+        )),
+        "{stderr}"
+    );
+    drop(taken);
+}
+
+#[test]
 fn without_distributed_the_run_is_its_own_world_of_one() {
     let sb = Sandbox::new();
     sb.run(DISTRIBUTED, &[]).ok();

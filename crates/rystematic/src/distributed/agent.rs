@@ -68,7 +68,7 @@ impl Agent {
     /// The agent's main function: rendezvous, workers, supervision.
     pub(crate) fn run(&self, run: AgentRun<'_>) -> anyhow::Result<()> {
         let config = &self.config;
-        let (plan, mut coordinator) = if config.node_rank == 0 {
+        let (plan, mut coordinator, port) = if config.node_rank == 0 {
             self.host_rendezvous(&run)?
         } else {
             let link = self
@@ -77,7 +77,7 @@ impl Agent {
                 .take()
                 .context("the agent's link to the master was already used")?;
             let plan = link.plan.clone();
-            (plan, Coordinator::link(link.conn)?)
+            (plan, Coordinator::link(link.conn)?, config.master_port)
         };
         let first = plan.first_rank(config.node_rank);
         tracing::info!(
@@ -89,10 +89,10 @@ impl Agent {
             first + config.nproc - 1,
             plan.world_size,
             config.master_addr,
-            config.master_port
+            port
         );
         let workers = self
-            .start_workers(&run, &plan)
+            .start_workers(&run, &plan, port)
             .inspect_err(|e| coordinator.report_failure(first, format!("{e:#}")))?;
         let result = supervise(&workers, first, &mut coordinator);
         if result.is_err() {
@@ -102,16 +102,14 @@ impl Agent {
     }
 
     /// Node 0: listens for the other agents, waits for all of them, and
-    /// fixes the world.
-    fn host_rendezvous(&self, run: &AgentRun<'_>) -> anyhow::Result<(WorldPlan, Coordinator)> {
+    /// fixes the world; also gives the port it listens on.
+    fn host_rendezvous(&self, run: &AgentRun<'_>) -> anyhow::Result<(WorldPlan, Coordinator, u16)> {
         let config = &self.config;
-        let address = (config.master_addr.as_str(), config.master_port);
-        let listener = TcpListener::bind(address).with_context(|| {
-            format!(
-                "cannot listen for the other agents on {}:{}",
-                config.master_addr, config.master_port
-            )
-        })?;
+        let listener = self.listen()?;
+        let port = listener
+            .local_addr()
+            .context("cannot tell the rendezvous' port")?
+            .port();
         let own = JoinInfo {
             node_rank: 0,
             nnodes: config.nnodes,
@@ -134,20 +132,49 @@ impl Agent {
             world_size: plan.world_size,
             hosts: plan.hosts.clone(),
             master_addr: config.master_addr.clone(),
-            master_port: config.master_port,
+            master_port: port,
         })?;
-        Ok((plan, Coordinator::Master(master)))
+        Ok((plan, Coordinator::Master(master), port))
     }
 
+    /// The rendezvous' listener on `master_addr:master_port`. A world of
+    /// one node takes another free port when that one is taken, as by
+    /// another run on this machine (a sweep's runs at the same time):
+    /// no other agent looks for it, and its workers are told the port it
+    /// got. Other nodes do look for it, so for them a taken port is an
+    /// error.
+    fn listen(&self) -> anyhow::Result<TcpListener> {
+        let config = &self.config;
+        let addr = config.master_addr.as_str();
+        let cannot = |port: u16| format!("cannot listen for the other agents on {addr}:{port}");
+        match TcpListener::bind((addr, config.master_port)) {
+            Err(e) if config.nnodes == 1 && e.kind() == std::io::ErrorKind::AddrInUse => {
+                let listener = TcpListener::bind((addr, 0)).with_context(|| cannot(0))?;
+                if let Ok(own) = listener.local_addr() {
+                    tracing::info!(
+                        target: "rystematic",
+                        "Port {} is taken; this single-node run meets its workers on port {} instead",
+                        config.master_port,
+                        own.port()
+                    );
+                }
+                Ok(listener)
+            }
+            bound => bound.with_context(|| cannot(config.master_port)),
+        }
+    }
+
+    /// Starts this node's workers; `port` is the rendezvous'.
     fn start_workers(
         &self,
         run: &AgentRun<'_>,
         plan: &WorldPlan,
+        port: u16,
     ) -> anyhow::Result<Vec<ChildProcess>> {
         let config = &self.config;
         let first = plan.first_rank(config.node_rank);
         let exe = process::current_exe().context("cannot find this program's executable")?;
-        let store = format!("{}:{}", config.master_addr, config.master_port);
+        let store = format!("{}:{port}", config.master_addr);
         (0..config.nproc)
             .map(|local_rank| {
                 let rank = first + local_rank;
