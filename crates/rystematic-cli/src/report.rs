@@ -2,8 +2,7 @@
 //! the `ls --json` document and the listed runs' scalars inline, with the
 //! page's CSS and script, so it opens anywhere with no network.
 
-use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use std::collections::BTreeMap;
 
@@ -107,28 +106,15 @@ fn compact(series: &BTreeMap<String, Series>) -> BTreeMap<&str, Compact<'_>> {
 /// Writes `bytes` to `to` through a temporary file beside it, so `to` is
 /// never half-written.
 fn write_whole(to: &Path, bytes: &[u8]) -> Result<(), RunsError> {
-    let parent = match to.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p.to_owned(),
-        _ => PathBuf::from("."),
-    };
-    let name = to
-        .file_name()
-        .ok_or_else(|| RunsError::BadOption {
+    if to.file_name().is_none() {
+        return Err(RunsError::BadOption {
             option: "--output",
             value: to.display().to_string(),
             reason: "expected a file name".into(),
-        })?
-        .to_string_lossy()
-        .into_owned();
-    let tmp = parent.join(format!(".{name}.{}.tmp", std::process::id()));
-    let result = std::fs::File::create_new(&tmp)
-        .and_then(|mut f| f.write_all(bytes).and_then(|()| f.sync_all()))
-        .and_then(|()| std::fs::rename(&tmp, to));
-    result.map_err(|source| {
-        let _ = std::fs::remove_file(&tmp);
-        RunsError::Io {
-            path: to.to_owned(),
-            source,
-        }
+        });
+    }
+    rystematic::write_atomic(to, bytes).map_err(|source| RunsError::Io {
+        path: to.to_owned(),
+        source,
     })
 }
