@@ -17,7 +17,8 @@ use burn::data::dataloader::{DataLoader, DataLoaderBuilder};
 use burn::data::dataset::InMemDataset;
 use burn::nn::loss::{MseLoss, Reduction};
 use burn::nn::{Linear, LinearConfig, Relu};
-use burn::optim::AdamConfig;
+use burn::optim::lr_scheduler::module_lr_scheduler::ModuleLearningRate;
+use burn::optim::{AdamConfig, GradientsParams, ModuleOptimizer};
 use burn::prelude::*;
 use burn::train::metric::LossMetric;
 use burn::train::{
@@ -88,6 +89,16 @@ impl TrainStep for Mlp {
     fn step(&self, batch: Batch) -> TrainOutput<RegressionOutput> {
         let item = self.forward(batch);
         TrainOutput::new(self, item.loss.backward(), item)
+    }
+
+    // With `--distributed`: a step's gradients averaged in one exchange.
+    fn optimize(
+        self,
+        optim: &mut ModuleOptimizer,
+        lr: ModuleLearningRate,
+        grads: GradientsParams,
+    ) -> Self {
+        rystematic_burn::optimize_averaged(self, optim, lr, grads)
     }
 }
 

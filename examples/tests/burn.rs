@@ -448,6 +448,14 @@ fn two_ranks_train_one_model_data_parallel() {
     let rank1 = read(&ddp.join("log.rank-1.txt"));
     assert_eq!(final_weights(&rank0), final_weights(&rank1));
     assert!(rank1.contains("[RANK 1]"), "{rank1}");
+    // One gradient exchange per optimizer step (16 steps), not one per
+    // parameter tensor (4 per step).
+    for log in [&rank0, &rank1] {
+        assert!(
+            log.contains("[rystematic_burn::fit] 16 gradient exchanges with the other ranks"),
+            "{log}"
+        );
+    }
 
     // Rank 0 alone records and checkpoints: one curve, as many steps as a
     // single process (each step is one batch of 32, 16 items per rank).

@@ -8,6 +8,18 @@
 //! Prints `RESULT mode steps seconds microseconds_per_step` (training
 //! only: process start and data generation are left out); Burn's renderer
 //! prints to stdout too, hence the prefix.
+//!
+//! Data-parallel steps (`bench/burn_dp.sh`): `BURN_BENCH_ARGS="MODE
+//! SAMPLES EPOCHS PORT DIR" burn_bench` (the environment, as the workers
+//! inherit it but not the arguments), MODE `dp` (one gradient exchange per
+//! step: the model's `TrainStep::optimize` calls
+//! `rystematic_burn::optimize_averaged`) or `dp-per-tensor` (a model that
+//! keeps Burn's `optimize`: the `DataParallel` optimizer exchanges each
+//! tensor's gradient), or `dp-one-process` (the same training in one
+//! process, on whole batches: the baseline). Two ranks (`--distributed --nproc-per-node 2` on
+//! PORT, runs under DIR), `burn_mlp`'s model (MLP 2-32-1, Adam), each rank
+//! on its half of every batch of 32. Same RESULT line, from rank 0's
+//! training time (validation included, as above).
 
 use std::sync::Arc;
 use std::time::Instant;
@@ -17,11 +29,13 @@ use burn::data::dataloader::{DataLoader, DataLoaderBuilder};
 use burn::data::dataset::InMemDataset;
 use burn::nn::loss::{MseLoss, Reduction};
 use burn::nn::{Linear, LinearConfig, Relu};
-use burn::optim::AdamConfig;
+use burn::optim::lr_scheduler::module_lr_scheduler::ModuleLearningRate;
+use burn::optim::{AdamConfig, GradientsParams, ModuleOptimizer};
 use burn::prelude::*;
 use burn::train::metric::LossMetric;
 use burn::train::{
-    InferenceStep, Learner, RegressionOutput, SupervisedTraining, TrainOutput, TrainStep,
+    InferenceStep, Learner, LearnerModel, RegressionOutput, SupervisedTraining, TrainOutput,
+    TrainStep,
 };
 use rystematic::{Experiment, Params, Run};
 
@@ -63,6 +77,40 @@ impl InferenceStep for Mlp {
     }
 }
 
+/// [`Mlp`] opting in to one gradient exchange per data-parallel step.
+#[derive(Module, Debug)]
+struct Averaged {
+    mlp: Mlp,
+}
+
+impl TrainStep for Averaged {
+    type Input = Batch;
+    type Output = RegressionOutput;
+
+    fn step(&self, batch: Batch) -> TrainOutput<RegressionOutput> {
+        let item = self.mlp.forward(batch);
+        TrainOutput::new(self, item.loss.backward(), item)
+    }
+
+    fn optimize(
+        self,
+        optim: &mut ModuleOptimizer,
+        lr: ModuleLearningRate,
+        grads: GradientsParams,
+    ) -> Self {
+        rystematic_burn::optimize_averaged(self, optim, lr, grads)
+    }
+}
+
+impl InferenceStep for Averaged {
+    type Input = Batch;
+    type Output = RegressionOutput;
+
+    fn step(&self, batch: Batch) -> RegressionOutput {
+        self.mlp.forward(batch)
+    }
+}
+
 #[derive(Debug, Clone)]
 struct Batch {
     inputs: Tensor<2>,
@@ -100,15 +148,95 @@ fn loader(n: usize) -> Arc<dyn DataLoader<Batch>> {
         .build(InMemDataset::new(data(n)))
 }
 
-fn learner(device: &Device) -> Learner<Mlp> {
+fn mlp(device: &Device, hidden: usize) -> Mlp {
     device.seed(1);
     let device = device.clone().autodiff();
-    let model = Mlp {
-        hidden: LinearConfig::new(2, 64).init(&device),
+    Mlp {
+        hidden: LinearConfig::new(2, hidden).init(&device),
         activation: Relu::new(),
-        output: LinearConfig::new(64, 1).init(&device),
-    };
-    Learner::new(model, AdamConfig::new().init(), 1e-2)
+        output: LinearConfig::new(hidden, 1).init(&device),
+    }
+}
+
+fn learner(device: &Device) -> Learner<Mlp> {
+    Learner::new(mlp(device, 64), AdamConfig::new().init(), 1e-2)
+}
+
+/// Seconds rank 0 took to train in data-parallel `mode` (see the module
+/// doc). `None` in a worker: the launcher (the process without a `RANK`)
+/// reports.
+fn data_parallel(
+    samples: usize,
+    epochs: usize,
+    port: &str,
+    dir: &std::path::Path,
+    mode: &str,
+) -> anyhow::Result<Option<f64>> {
+    let one_exchange = mode == "dp";
+    let ranks = if mode == "dp-one-process" { "1" } else { "2" };
+    let result = dir.join("rank-0-seconds");
+    let out = result.clone();
+    Experiment::new("burn_bench_dp", move |_: &Params, run: &Run| {
+        let device = Device::flex();
+        let optimizer = rystematic_burn::data_parallel(run, AdamConfig::new().build())?;
+        // burn_mlp's model: hidden width 32.
+        let mlp = mlp(&device, 32);
+        let seconds = if one_exchange {
+            train_sharded(run, Averaged { mlp }, optimizer.into(), samples, epochs)?
+        } else {
+            train_sharded(run, mlp, optimizer.into(), samples, epochs)?
+        };
+        if run.rank() == 0 {
+            std::fs::write(&out, seconds.to_string())?;
+        }
+        Ok::<_, anyhow::Error>(())
+    })
+    .try_cli_from([
+        "burn_bench",
+        "--output-dir",
+        dir.to_str().unwrap(),
+        "--distributed",
+        "--nproc-per-node",
+        ranks,
+        "--master-port",
+        port,
+    ])?;
+    if std::env::var_os("RANK").is_some() {
+        return Ok(None);
+    }
+    Ok(Some(std::fs::read_to_string(&result)?.trim().parse()?))
+}
+
+/// Seconds `model` took to train on this rank's shard of every batch.
+fn train_sharded<M>(
+    run: &Run,
+    model: M,
+    optimizer: ModuleOptimizer,
+    samples: usize,
+    epochs: usize,
+) -> anyhow::Result<f64>
+where
+    M: LearnerModel
+        + TrainStep<Input = Batch, Output = RegressionOutput>
+        + InferenceStep<Input = Batch, Output = RegressionOutput>,
+{
+    let learner = Learner::new(model, optimizer, 1e-2);
+    let train = rystematic_burn::EpochShuffledLoader::new(
+        InMemDataset::new(data(samples)),
+        SampleBatcher,
+        BATCH,
+        7,
+    )
+    .shard(run.rank(), run.world_size());
+    let training = SupervisedTraining::new(run.output_dir(), Arc::new(train), loader(samples / 4))
+        .num_epochs(epochs)
+        .metric_train_numeric(LossMetric::new())
+        .metric_valid_numeric(LossMetric::new());
+    let started = Instant::now();
+    let trained = training.launch(learner);
+    let seconds = started.elapsed().as_secs_f64();
+    anyhow::ensure!(trained.error.is_none(), "training failed");
+    Ok(seconds)
 }
 
 fn training(dir: &std::path::Path, samples: usize, epochs: usize) -> SupervisedTraining<Mlp> {
@@ -119,7 +247,12 @@ fn training(dir: &std::path::Path, samples: usize, epochs: usize) -> SupervisedT
 }
 
 fn main() -> anyhow::Result<()> {
-    let args: Vec<String> = std::env::args().skip(1).collect();
+    // The workers of a distributed run start without the launcher's
+    // arguments: the data-parallel modes take theirs from the environment.
+    let args: Vec<String> = match std::env::var("BURN_BENCH_ARGS") {
+        Ok(args) => args.split_whitespace().map(str::to_owned).collect(),
+        Err(_) => std::env::args().skip(1).collect(),
+    };
     let mode = args.first().map(String::as_str).unwrap_or("rystematic");
     let samples: usize = args.get(1).and_then(|n| n.parse().ok()).unwrap_or(8192);
     let epochs: usize = args.get(2).and_then(|n| n.parse().ok()).unwrap_or(3);
@@ -154,7 +287,19 @@ fn main() -> anyhow::Result<()> {
             ])?;
             *seconds.lock().unwrap()
         }
-        other => anyhow::bail!("MODE must be rystematic or burn, not {other:?}"),
+        "dp" | "dp-per-tensor" | "dp-one-process" => {
+            let (Some(port), Some(dir)) = (args.get(3), args.get(4)) else {
+                anyhow::bail!("MODE {mode} needs PORT and DIR after SAMPLES and EPOCHS");
+            };
+            let dir = std::path::Path::new(dir);
+            match data_parallel(samples, epochs, port, dir, mode)? {
+                Some(seconds) => seconds,
+                None => return Ok(()),
+            }
+        }
+        other => anyhow::bail!(
+            "MODE must be rystematic, burn, dp, dp-per-tensor or dp-one-process, not {other:?}"
+        ),
     };
     println!(
         "RESULT {mode} {steps} {seconds:.3} {:.1}",

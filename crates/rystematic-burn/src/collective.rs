@@ -17,6 +17,7 @@ use std::hash::BuildHasher;
 use std::io::{self, Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use rystematic::Run;
@@ -40,6 +41,8 @@ pub struct AllReduce {
     /// Rank 0: the other ranks' connections, by rank (index 0 is rank 1).
     /// Other ranks: the one connection to rank 0.
     links: Mutex<Vec<TcpStream>>,
+    /// Exchanges so far ([`AllReduce::exchanges`]).
+    exchanges: AtomicU64,
 }
 
 impl AllReduce {
@@ -99,11 +102,22 @@ impl AllReduce {
                     .map_err(error(format!("reach rank 0 at {host}:{port}")))?,
             ],
         };
-        Ok(Some(AllReduce {
+        Ok(Some(AllReduce::new(rank, world_size, links)))
+    }
+
+    fn new(rank: u32, world_size: u32, links: Vec<TcpStream>) -> AllReduce {
+        AllReduce {
             rank,
             world_size,
             links: Mutex::new(links),
-        }))
+            exchanges: AtomicU64::new(0),
+        }
+    }
+
+    /// How many times [`AllReduce::mean`] has run (one round trip each),
+    /// failed ones included.
+    pub fn exchanges(&self) -> u64 {
+        self.exchanges.load(Ordering::Relaxed)
     }
 
     /// Replaces `values` with their mean over all ranks (element by
@@ -114,6 +128,7 @@ impl AllReduce {
     /// models differ).
     pub fn mean(&self, values: &mut [f32]) -> Result<(), BurnError> {
         let mut links = self.links.lock().unwrap_or_else(|e| e.into_inner());
+        self.exchanges.fetch_add(1, Ordering::Relaxed);
         let result = if self.rank == 0 {
             self.reduce_as_master(&mut links, values)
         } else {
@@ -226,50 +241,44 @@ fn to_bytes(values: &[f32]) -> Vec<u8> {
     values.iter().flat_map(|v| v.to_le_bytes()).collect()
 }
 
+/// A world of `world_size` ranks on threads, over loopback; each rank
+/// runs `f` with its `AllReduce`. Results by rank.
+#[cfg(test)]
+pub(crate) fn loopback_world<T: Send + 'static>(
+    world_size: u32,
+    f: impl Fn(u32, AllReduce) -> T + Send + Sync + Clone + 'static,
+) -> Vec<T> {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let token = 0x5eed;
+    // A stranger without the token is turned away.
+    let stranger = TcpStream::connect(("127.0.0.1", port)).unwrap();
+    drop(stranger);
+    let ranks: Vec<_> = (1..world_size)
+        .map(|rank| {
+            let f = f.clone();
+            std::thread::spawn(move || {
+                let link = join("127.0.0.1", port, token, rank).unwrap();
+                f(rank, AllReduce::new(rank, world_size, vec![link]))
+            })
+        })
+        .collect();
+    let links = accept_peers(&listener, world_size, token).unwrap();
+    let master = f(0, AllReduce::new(0, world_size, links));
+    std::iter::once(master)
+        .chain(ranks.into_iter().map(|r| r.join().unwrap()))
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    /// A world of `world_size` ranks on threads, over loopback; each rank
-    /// runs `f` with its `AllReduce`.
     fn world<T: Send + 'static>(
         world_size: u32,
         f: impl Fn(u32, AllReduce) -> T + Send + Sync + Clone + 'static,
     ) -> Vec<T> {
-        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-        let port = listener.local_addr().unwrap().port();
-        let token = 0x5eed;
-        // A stranger without the token is turned away.
-        let stranger = TcpStream::connect(("127.0.0.1", port)).unwrap();
-        drop(stranger);
-        let ranks: Vec<_> = (1..world_size)
-            .map(|rank| {
-                let f = f.clone();
-                std::thread::spawn(move || {
-                    let link = join("127.0.0.1", port, token, rank).unwrap();
-                    f(
-                        rank,
-                        AllReduce {
-                            rank,
-                            world_size,
-                            links: Mutex::new(vec![link]),
-                        },
-                    )
-                })
-            })
-            .collect();
-        let links = accept_peers(&listener, world_size, token).unwrap();
-        let master = f(
-            0,
-            AllReduce {
-                rank: 0,
-                world_size,
-                links: Mutex::new(links),
-            },
-        );
-        std::iter::once(master)
-            .chain(ranks.into_iter().map(|r| r.join().unwrap()))
-            .collect()
+        loopback_world(world_size, f)
     }
 
     #[test]

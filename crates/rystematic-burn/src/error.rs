@@ -83,6 +83,14 @@ pub enum BurnError {
         #[source]
         source: Box<dyn std::error::Error + Send + Sync>,
     },
+    /// A gradient could not be read to average it with the other ranks.
+    #[error("cannot read the gradient of parameter {param} to average it: {reason}")]
+    Gradient {
+        /// The parameter's id.
+        param: String,
+        /// Why.
+        reason: String,
+    },
     /// No device can be chosen for this rank.
     #[error("no GPU for local rank {local_rank}: {reason}")]
     Device {

@@ -99,6 +99,9 @@ pub fn fit<M: LearnerModel>(
     if let Some((checkpoint, _)) = &resume {
         training = training.checkpoint(checkpoint.epoch);
     }
+    // The connection of a data-parallel optimizer, to report what the
+    // training cost in round trips.
+    let data_parallel = crate::data_parallel::active();
     drop(sink);
 
     let mut drain = Drain::new(recorder, train_iteration, valid_iteration);
@@ -115,6 +118,13 @@ pub fn fit<M: LearnerModel>(
         // and checkpointer threads), so the drain thread ends.
         (result, drainer.join())
     });
+    if let Some(all_reduce) = &data_parallel {
+        // What a step costs in round trips shows in every rank's log.
+        tracing::info!(
+            "{} gradient exchanges with the other ranks",
+            all_reduce.exchanges()
+        );
+    }
     let drain = drained.map_err(|panic| BurnError::Panicked(panic_message(&*panic)))?;
     let result: LearningResult<M> =
         result.map_err(|panic| BurnError::Panicked(panic_message(&*panic)))?;
@@ -342,7 +352,7 @@ impl<'r> Drain<'r> {
     }
 }
 
-fn panic_message(panic: &(dyn std::any::Any + Send)) -> String {
+pub(crate) fn panic_message(panic: &(dyn std::any::Any + Send)) -> String {
     if let Some(s) = panic.downcast_ref::<&str>() {
         (*s).to_owned()
     } else if let Some(s) = panic.downcast_ref::<String>() {

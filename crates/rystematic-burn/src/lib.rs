@@ -9,10 +9,12 @@ mod collective;
 mod config;
 mod data_parallel;
 mod error;
+mod exchange;
 mod fit;
 mod loader;
 mod logging;
 mod metrics;
+mod optimize;
 mod seed;
 
 pub use checkpoint::{
@@ -26,6 +28,7 @@ pub use fit::{Fitted, fit, resume_epoch};
 pub use loader::EpochShuffledLoader;
 pub use logging::{BURN_STEP_TARGETS, LogRenderer, RunLogInstaller, install_run_logging};
 pub use metrics::{Record, RecorderMetricLogger, tag_name};
+pub use optimize::optimize_averaged;
 pub use seed::{KEPT_SEEDS_FILE, device, gpu_index, kept_seed, seed};
 
 /// Burn, as this crate builds against it (0.22.1), so a program uses the
