@@ -10,7 +10,8 @@
 # The peers live in their own venv, target/peers-pyenv, made here from
 # bench/peers-requirements.txt (again only when that file changes).
 # Usage: bench/ls_peers.sh [RUNS] [ROUNDS]   (defaults 10000, 5: a round
-# takes about a minute, most of it MLflow's)
+# takes about a minute, most of it MLflow's; the whole script about 15
+# minutes on 2 cores, with making the runs and the MLflow migration)
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 runs=${1:-10000}
