@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
-# `rystematic ls` over 10,000 run directories (made here: run.json,
-# parameters.yaml with a few differing parameters, a 300-row scalars.csv,
-# and a mix of statuses incl. a `running` one whose process is gone, plus
-# sweeps), with a warm page cache. Median of ROUNDS runs.
+# `rystematic ls` over 10,000 run directories (made by bench/py/ls_runs.py,
+# which bench/ls_peers.sh shares: run.json, parameters.yaml with a few
+# differing parameters, a 300-row scalars.csv, and a mix of statuses incl. a
+# `running` one whose process is gone, plus sweeps), with a warm page cache.
+# Median of ROUNDS runs.
 # Also `rystematic report` over the same runs, and, when chromium is
 # installed, how long the report takes to open in it (to the page marking
 # itself ready with one run's charts drawn) and how many table rows it
@@ -17,53 +18,7 @@ cargo build --release --quiet -p rystematic-cli -p rystematic-bench
 rel=$root/target/release
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
-python3 - "$work/output" "$runs" <<'PY'
-import json, os, sys
-out, n = sys.argv[1], int(sys.argv[2])
-statuses = ["completed"] * 7 + ["failed", "interrupted", "running"]
-host = os.uname().nodename
-for i in range(n):
-    exp = f"exp{i % 4}"
-    rid = f"2026-11-{1 + i // 2000 % 28:02d}_{i // 3600 % 24:02d}-{i // 60 % 60:02d}-{i % 60:02d}_{i:06d}"
-    d = os.path.join(out, exp, rid)
-    os.makedirs(d)
-    status = statuses[i % len(statuses)]
-    info = {
-        "experiment": exp, "status": status,
-        "started": f"2026-11-{1 + i // 2000 % 28:02d}T{i // 3600 % 24:02d}:{i // 60 % 60:02d}:{i % 60:02d}.000000+00:00",
-        "ended": None if status == "running" else "2026-11-30T00:00:00.000000+00:00",
-        "duration_s": None if status == "running" else 1.5 + i % 100,
-        "error": "boom" if status == "failed" else None,
-        "argv": ["/opt/prog", exp, "--lr", str(0.001 * (i % 10))],
-        # A pid that does not exist: `running` ones are listed as dead.
-        "host": host, "pid": 4_000_000 + i, "output_dir": d,
-        "git": {"commit": "0" * 40, "dirty": False},
-        "rystematic_version": "0.1.0", "random_seed": i,
-        "executable": "/opt/prog", "executable_sha256": "a" * 64,
-        "experiment_path": ["prog", exp],
-        "build": {"rustc": "rustc 1.95.0", "target": "x86_64-unknown-linux-gnu", "profile": "release"},
-    }
-    with open(os.path.join(d, "run.json"), "w") as f:
-        json.dump(info, f, indent=2)
-    with open(os.path.join(d, "parameters.yaml"), "w") as f:
-        f.write(f"batch_size: {32 * (1 + i % 4)}\ndebug: false\nlr: {0.001 * (i % 10)}\n"
-                f"model: resnet{18 + 16 * (i % 3)}\noutput_dir: ./output\nparams_file: null\n"
-                f"random_seed: {i}\n")
-    with open(os.path.join(d, "scalars.csv"), "w") as f:
-        f.write("step,tag,value\n")
-        for step in range(100):
-            f.write(f"{step},train/loss,{1 / (1 + step + i % 7)}\n{step},train/acc,{step / 100}\n"
-                    f"{step},val/loss,{1.5 / (1 + step)}\n")
-for s in range(3):
-    d = os.path.join(out, "sweeps", "exp0", f"2026-11-30_00-00-0{s}_sweep{s}")
-    os.makedirs(d)
-    runs = [{"index": k, "values": {}, "status": "completed" if k < 5 * s else "pending",
-             "run_dir": None, "exit_code": None, "signal": None, "started": None, "ended": None,
-             "duration_s": None, "devices": [], "attempts": 0} for k in range(10)]
-    with open(os.path.join(d, "sweep.json"), "w") as f:
-        json.dump({"experiment": ["prog", "exp0"], "args": [], "created": "2026-11-30T00:00:00+00:00",
-                   "updated": "2026-11-30T00:00:00+00:00", "runs": runs}, f)
-PY
+python3 "$root/bench/py/ls_runs.py" rystematic "$work/output" "$runs"
 sep=$'\x1f'
 lines=$("$rel/rystematic" ls "$work/output" | wc -l)
 echo "rystematic ls over $runs runs ($lines lines of output), median of $rounds, warm cache ($(nproc) cores)"
