@@ -46,12 +46,7 @@ impl Runs {
         sb.run(HELLO, &["--name", "World"]).ok();
         sb.run(FAILING, &["--mode", "error"]).expect_code(1);
         let output = sb.path().join("output");
-        let Tool {
-            code,
-            stdout: out,
-            stderr: err,
-        } = tool(&["ls", output.to_str().unwrap(), "--json"]);
-        assert_eq!(code, 0, "{err}");
+        let Tool { stdout: out, .. } = tool(&["ls", output.to_str().unwrap(), "--json"]).expect(0);
         let ls: Value = serde_json::from_str(&out).unwrap();
         assert_eq!(ls["runs"].as_array().unwrap().len(), 5, "{ls}");
         Runs { sb, ls }
@@ -105,17 +100,13 @@ fn report_scalars(html: &str) -> serde_json::Map<String, Value> {
 fn a_report_is_one_self_contained_file_with_what_ls_shows() {
     let runs = Runs::make();
     let file = runs.sb.path().join("report.html");
-    let Tool {
-        code,
-        stdout: out,
-        stderr: err,
-    } = tool(&[
+    let Tool { stdout: out, .. } = tool(&[
         "report",
         runs.output().to_str().unwrap(),
         "-o",
         file.to_str().unwrap(),
-    ]);
-    assert_eq!(code, 0, "{err}");
+    ])
+    .expect(0);
     assert!(
         out.starts_with(&format!("wrote {} (5 runs, ", file.display())),
         "{out}"
@@ -140,9 +131,7 @@ fn a_report_is_one_self_contained_file_with_what_ls_shows() {
     assert_eq!(scalars.len(), 3, "{scalars:?}");
 
     // Filters and --points.
-    let Tool {
-        code, stderr: err, ..
-    } = tool(&[
+    tool(&[
         "report",
         runs.output().to_str().unwrap(),
         "-o",
@@ -151,14 +140,12 @@ fn a_report_is_one_self_contained_file_with_what_ls_shows() {
         "failed",
         "--points",
         "3",
-    ]);
-    assert_eq!(code, 0, "{err}");
+    ])
+    .expect(0);
     let data = page_data(&std::fs::read_to_string(&file).unwrap());
     assert_eq!(data["ls"]["runs"].as_array().unwrap().len(), 1);
     assert_eq!(data["ls"]["runs"][0]["status"], "failed");
-    let Tool {
-        code, stderr: err, ..
-    } = tool(&[
+    tool(&[
         "report",
         runs.output().to_str().unwrap(),
         "-o",
@@ -167,8 +154,8 @@ fn a_report_is_one_self_contained_file_with_what_ls_shows() {
         "recorder",
         "--points",
         "3",
-    ]);
-    assert_eq!(code, 0, "{err}");
+    ])
+    .expect(0);
     let scalars = report_scalars(&std::fs::read_to_string(&file).unwrap());
     assert_eq!(
         scalars[&runs.recorder_run(12)]["train/acc"]["steps"],
@@ -177,21 +164,17 @@ fn a_report_is_one_self_contained_file_with_what_ls_shows() {
     );
 
     // Bad input: one clear error, nothing written.
-    let Tool {
-        code, stderr: err, ..
-    } = tool(&["report", runs.output().to_str().unwrap(), "--points", "1"]);
-    assert_eq!(code, 2, "{err}");
+    let Tool { stderr: err, .. } =
+        tool(&["report", runs.output().to_str().unwrap(), "--points", "1"]).expect(2);
     assert!(err.contains("'1'") && err.contains("--points"), "{err}");
     let nowhere = runs.sb.path().join("no/such/dir/report.html");
-    let Tool {
-        code, stderr: err, ..
-    } = tool(&[
+    let Tool { stderr: err, .. } = tool(&[
         "report",
         runs.output().to_str().unwrap(),
         "-o",
         nowhere.to_str().unwrap(),
-    ]);
-    assert_eq!(code, 1);
+    ])
+    .expect(1);
     assert!(
         err.starts_with(&format!("error: cannot access '{}': ", nowhere.display())),
         "{err}"
@@ -411,15 +394,13 @@ fn the_report_in_a_browser() {
     };
     let runs = Runs::make();
     let file = runs.sb.path().join("report.html");
-    let Tool {
-        code, stderr: err, ..
-    } = tool(&[
+    tool(&[
         "report",
         runs.output().to_str().unwrap(),
         "-o",
         file.to_str().unwrap(),
-    ]);
-    assert_eq!(code, 0, "{err}");
+    ])
+    .expect(0);
     check_page(
         &chromium,
         &runs,
@@ -573,17 +554,13 @@ fn many_runs_are_shown_a_page_at_a_time() {
     }
     let file = sb.path().join("report.html");
     let output = sb.path().join("output");
-    let Tool {
-        code,
-        stdout: out,
-        stderr: err,
-    } = tool(&[
+    let Tool { stdout: out, .. } = tool(&[
         "report",
         output.to_str().unwrap(),
         "-o",
         file.to_str().unwrap(),
-    ]);
-    assert_eq!(code, 0, "{err}");
+    ])
+    .expect(0);
     assert!(out.contains("(251 runs, "), "{out}");
     let base = format!("file://{}", file.display());
     let dom = ready_dom(&chromium, &base);

@@ -190,12 +190,7 @@ fn rerun_makes_a_new_run_with_the_recorded_parameters_and_overrides() {
     sb.run(HELLO, &["--name", "Ada", "--random-seed", "5"]).ok();
     let first = sb.only_run_dir("hello-world");
     let out = sb.path().join("output");
-    let Tool {
-        code,
-        stdout,
-        stderr,
-    } = tool(&["rerun", first.to_str().unwrap()]);
-    assert_eq!(code, 0, "{stderr}");
+    let Tool { stdout, .. } = tool(&["rerun", first.to_str().unwrap()]).expect(0);
     let dirs = sb.run_dirs("hello-world");
     assert_eq!(dirs.len(), 2);
     let second = dirs.iter().find(|d| **d != first).unwrap();
@@ -203,7 +198,7 @@ fn rerun_makes_a_new_run_with_the_recorded_parameters_and_overrides() {
     assert_eq!(read(&second.join("hello.txt")), "Hello Ada!\n");
     assert_eq!(run_json(second)["random_seed"], 5);
 
-    let Tool { code, stderr, .. } = tool(&[
+    tool(&[
         "rerun",
         &id(&first),
         "--dir",
@@ -211,8 +206,8 @@ fn rerun_makes_a_new_run_with_the_recorded_parameters_and_overrides() {
         "--",
         "--name",
         "Bo",
-    ]);
-    assert_eq!(code, 0, "{stderr}");
+    ])
+    .expect(0);
     let third = sb
         .run_dirs("hello-world")
         .into_iter()
@@ -230,8 +225,7 @@ fn rerun_makes_a_new_run_with_the_recorded_parameters_and_overrides() {
     let moved = sb.path().join("archive");
     std::fs::rename(&out, &moved).unwrap();
     let old = moved.join("hello-world").join(id(&first));
-    let Tool { code, stderr, .. } = tool(&["rerun", old.to_str().unwrap()]);
-    assert_eq!(code, 0, "{stderr}");
+    tool(&["rerun", old.to_str().unwrap()]).expect(0);
     assert_eq!(support::run_dirs(&moved.join("hello-world")).len(), 4);
     assert!(!out.exists());
 }
@@ -249,20 +243,17 @@ fn rerun_refuses_a_changed_or_missing_binary_unless_forced() {
     let mut bytes = std::fs::read(&copy).unwrap();
     bytes.push(0);
     std::fs::write(&copy, &bytes).unwrap();
-    let Tool { code, stderr, .. } = tool(&["rerun", run]);
-    assert_eq!(code, 1, "{stderr}");
+    let Tool { stderr, .. } = tool(&["rerun", run]).expect(1);
     assert!(
         stderr.contains("changed since the run") && stderr.contains("--force"),
         "{stderr}"
     );
     assert_eq!(sb.run_dirs("hello-world").len(), 1, "nothing ran");
-    let Tool { code, stderr, .. } = tool(&["rerun", run, "--force"]);
-    assert_eq!(code, 0, "{stderr}");
+    tool(&["rerun", run, "--force"]).expect(0);
     assert_eq!(sb.run_dirs("hello-world").len(), 2);
 
     std::fs::remove_file(&copy).unwrap();
-    let Tool { code, stderr, .. } = tool(&["rerun", run, "--force"]);
-    assert_eq!(code, 1, "{stderr}");
+    let Tool { stderr, .. } = tool(&["rerun", run, "--force"]).expect(1);
     assert!(
         stderr.contains("is gone") && stderr.contains("hello_copy"),
         "{stderr}"
@@ -274,12 +265,7 @@ fn verify_passes_on_a_reproducible_run_and_names_the_first_difference() {
     let sb = Sandbox::new();
     sb.run(RECORDER, &["--steps", "30"]).ok();
     let run = sb.only_run_dir("recorder");
-    let Tool {
-        code,
-        stdout,
-        stderr,
-    } = tool(&["verify", run.to_str().unwrap()]);
-    assert_eq!(code, 0, "{stdout}{stderr}");
+    let Tool { stdout, .. } = tool(&["verify", run.to_str().unwrap()]).expect(0);
     assert!(stdout.starts_with("identical: 62 scalars"), "{stdout}");
 
     // Tamper with one recorded value: verify names its step and tag.
@@ -287,8 +273,7 @@ fn verify_passes_on_a_reproducible_run_and_names_the_first_difference() {
     let tampered = csv.replacen("17,train/acc,0.5666666666666667", "17,train/acc,0.5", 1);
     assert_ne!(csv, tampered, "{csv}");
     std::fs::write(run.join("scalars.csv"), tampered).unwrap();
-    let Tool { code, stdout, .. } = tool(&["verify", run.to_str().unwrap()]);
-    assert_eq!(code, 1, "{stdout}");
+    let Tool { stdout, .. } = tool(&["verify", run.to_str().unwrap()]).expect(1);
     assert!(
         stdout.starts_with(
             "differs at step 17 tag 'train/acc': recorded 0.5, rerun 0.5666666666666667"
@@ -298,8 +283,7 @@ fn verify_passes_on_a_reproducible_run_and_names_the_first_difference() {
 
     sb.run(HELLO, &["--name", "x"]).ok();
     let hello = sb.only_run_dir("hello-world");
-    let Tool { code, stderr, .. } = tool(&["verify", hello.to_str().unwrap()]);
-    assert_eq!(code, 1);
+    let Tool { stderr, .. } = tool(&["verify", hello.to_str().unwrap()]).expect(1);
     assert!(stderr.contains("recorded no scalars"), "{stderr}");
 }
 
