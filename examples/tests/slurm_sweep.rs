@@ -34,8 +34,12 @@ const PATIENCE: Duration = Duration::from_secs(120);
 /// running would wait on each other's, so they take turns.
 static CLUSTER: std::sync::Mutex<()> = std::sync::Mutex::new(());
 
-fn cluster() -> std::sync::MutexGuard<'static, ()> {
-    CLUSTER.lock().unwrap_or_else(|e| e.into_inner())
+/// This test's turn on the cluster and a scratch directory, or `None`
+/// when no SLURM is up (the test then passes without running, as
+/// `slurm_is_up` says).
+fn on_cluster() -> Option<(std::sync::MutexGuard<'static, ()>, Sandbox)> {
+    let turn = || CLUSTER.lock().unwrap_or_else(|e| e.into_inner());
+    slurm_is_up().then(|| (turn(), Sandbox::new()))
 }
 
 /// Waits until `n` runs of `work` have a `run.json` (their tasks left the
@@ -101,11 +105,9 @@ fn common<'a>(extra: &[&'a str]) -> Vec<&'a str> {
 
 #[test]
 fn an_array_with_a_failing_run_reports_it_and_exits_1() {
-    if !slurm_is_up() {
+    let Some((_turn, sb)) = on_cluster() else {
         return;
-    }
-    let _turn = cluster();
-    let sb = Sandbox::new();
+    };
     let out = sb.run(
         SWEEP,
         &common(&["--sweep", "int_param=0..4", "--fail-on", "2", "--jobs", "2"]),
@@ -146,11 +148,9 @@ fn an_array_with_a_failing_run_reports_it_and_exits_1() {
 
 #[test]
 fn resume_resubmits_only_the_runs_that_did_not_complete() {
-    if !slurm_is_up() {
+    let Some((_turn, sb)) = on_cluster() else {
         return;
-    }
-    let _turn = cluster();
-    let sb = Sandbox::new();
+    };
     let args = common(&["--sweep", "int_param=0..3", "--fail-on", "1", "--jobs", "3"]);
     sb.run(SWEEP, &args).expect_code(1);
     let dir = sweep_dir(&sb);
@@ -181,11 +181,9 @@ fn resume_resubmits_only_the_runs_that_did_not_complete() {
 
 #[test]
 fn sigterm_cancels_the_array_and_marks_unfinished_runs_interrupted() {
-    if !slurm_is_up() {
+    let Some((_turn, sb)) = on_cluster() else {
         return;
-    }
-    let _turn = cluster();
-    let sb = Sandbox::new();
+    };
     let child = spawn(
         &sb,
         SWEEP,
@@ -225,11 +223,9 @@ fn sigterm_cancels_the_array_and_marks_unfinished_runs_interrupted() {
 
 #[test]
 fn detach_submits_and_exits_then_status_shows_it_and_wait_follows_it_to_the_end() {
-    if !slurm_is_up() {
+    let Some((_turn, sb)) = on_cluster() else {
         return;
-    }
-    let _turn = cluster();
-    let sb = Sandbox::new();
+    };
     let go = sb.path().join("go");
     let go_arg = go.display().to_string();
     let out = sb.run(
@@ -299,11 +295,9 @@ fn detach_submits_and_exits_then_status_shows_it_and_wait_follows_it_to_the_end(
 
 #[test]
 fn a_requeued_task_restarts_its_run_cleanly() {
-    if !slurm_is_up() {
+    let Some((_turn, sb)) = on_cluster() else {
         return;
-    }
-    let _turn = cluster();
-    let sb = Sandbox::new();
+    };
     let go = sb.path().join("go");
     let go_arg = go.display().to_string();
     let child = spawn(
@@ -362,11 +356,9 @@ fn a_requeued_task_restarts_its_run_cleanly() {
 
 #[test]
 fn a_bad_partition_is_one_error_line_naming_sbatch_and_creates_nothing() {
-    if !slurm_is_up() {
+    let Some((_turn, sb)) = on_cluster() else {
         return;
-    }
-    let _turn = cluster();
-    let sb = Sandbox::new();
+    };
     let out = sb.run(
         SWEEP,
         &common(&[
@@ -448,11 +440,9 @@ fn slurm_options_without_the_slurm_launcher_are_usage_errors() {
 
 #[test]
 fn tasks_that_die_without_writing_are_failed_or_interrupted_from_what_slurm_says() {
-    if !slurm_is_up() {
+    let Some((_turn, sb)) = on_cluster() else {
         return;
-    }
-    let _turn = cluster();
-    let sb = Sandbox::new();
+    };
     let child = spawn(
         &sb,
         SWEEP,
@@ -531,11 +521,9 @@ fn a_sweep_larger_than_the_clusters_arrays_is_refused_before_anything_is_created
 
 #[test]
 fn jobs_is_the_arrays_throttle() {
-    if !slurm_is_up() {
+    let Some((_turn, sb)) = on_cluster() else {
         return;
-    }
-    let _turn = cluster();
-    let sb = Sandbox::new();
+    };
     // The node has room for two tasks at once; --jobs 1 allows one.
     sb.run(
         SWEEP,
@@ -598,11 +586,9 @@ fn scontrol(args: &[&str]) {
 
 #[test]
 fn a_requeued_task_of_an_experiment_that_opted_in_resumes_its_run_in_place() {
-    if !slurm_is_up() {
+    let Some((_turn, sb)) = on_cluster() else {
         return;
-    }
-    let _turn = cluster();
-    let sb = Sandbox::new();
+    };
     let child = spawn(
         &sb,
         RESUMABLE,
