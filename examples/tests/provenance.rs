@@ -131,7 +131,15 @@ fn hello_in_repo(sb: &Sandbox, git_works: bool) -> serde_json::Value {
     let mut info = run_json(&dir);
     info["diff"] = std::fs::read_to_string(dir.join("git.diff"))
         .map_or(serde_json::Value::Null, serde_json::Value::from);
+    info["dir"] = dir.to_str().unwrap().into();
     info
+}
+
+/// The inode of a run's `git.diff`.
+fn diff_inode(run: &serde_json::Value) -> u64 {
+    use std::os::unix::fs::MetadataExt as _;
+    let dir = Path::new(run["dir"].as_str().unwrap());
+    std::fs::metadata(dir.join("git.diff")).unwrap().ino()
 }
 
 #[test]
@@ -158,10 +166,19 @@ fn an_unchanged_tree_is_checked_without_running_git_and_a_changed_one_is_not() {
     let first = hello_in_repo(&sb, true);
     assert_eq!(first["git"]["dirty"], true);
     assert!(first["diff"].as_str().unwrap().contains("+v2"), "{first}");
-    // Nothing moved: the same answer with no working git at all.
+    // Nothing moved: the same answer with no working git at all, and the
+    // same diff file, linked rather than copied.
     let cached = hello_in_repo(&sb, false);
     assert_eq!(cached["git"]["dirty"], true);
     assert_eq!(cached["diff"], first["diff"]);
+    assert_eq!(diff_inode(&cached), diff_inode(&first));
+    // A diff edited in place through a run's link is never handed on.
+    let linked = Path::new(cached["dir"].as_str().unwrap()).join("git.diff");
+    std::fs::write(&linked, "edited\n").unwrap();
+    let after_edit = hello_in_repo(&sb, false);
+    assert_eq!(after_edit["git"]["dirty"], serde_json::Value::Null);
+    let asked_again = hello_in_repo(&sb, true);
+    assert_eq!(asked_again["diff"], first["diff"]);
 
     // An edit, or staging, invalidates it: git is asked (and here fails).
     sb.write("tracked.txt", "v3, longer\n");

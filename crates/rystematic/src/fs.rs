@@ -42,27 +42,94 @@ pub fn write_atomic(path: &Path, contents: &[u8]) -> io::Result<()> {
 /// next [`sync_dir`] of its directory. Files written together in one
 /// directory then share that sync.
 pub(crate) fn replace(path: &Path, contents: &[u8]) -> io::Result<()> {
-    let dir = parent_dir(path);
-    let name = path
-        .file_name()
-        .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "path has no file name"))?;
-    let name = name.to_string_lossy();
-    let prefix = format!(".{name}.{}.", std::process::id());
-    let (tmp, mut file) = create_exclusive(dir, &prefix, TMP_SUFFIX, 0o666)?;
-    // Data first: a rename that reached the disk before the data would
-    // leave an empty or torn file after a power cut.
-    let result = file
-        .write_all(contents)
-        .and_then(|()| file.sync_data())
-        .inspect(|()| trace("sync", &tmp))
-        .and_then(|()| fs::rename(&tmp, path))
-        .inspect(|()| trace("rename", path));
-    if result.is_err() {
-        let _ = fs::remove_file(&tmp);
-        return result;
+    Prepared::write(path, contents)?.put_in_place()
+}
+
+/// New content for a file, written and synced beside it, that
+/// [`Prepared::put_in_place`] makes the file's in one step: the slow half
+/// of [`replace`] (the data's sync) done ahead. Dropped instead, it is
+/// removed and the file is untouched.
+#[must_use = "dropping it discards the content"]
+pub(crate) struct Prepared {
+    /// `None` once renamed.
+    temporary: Option<PathBuf>,
+    path: PathBuf,
+}
+
+impl Prepared {
+    /// Writes `contents` for `path` under a temporary name, synced.
+    pub(crate) fn write(path: &Path, contents: &[u8]) -> io::Result<Prepared> {
+        let prefix = temporary_prefix(path)?;
+        let (temporary, mut file) = create_exclusive(parent_dir(path), &prefix, TMP_SUFFIX, 0o666)?;
+        let prepared = Prepared {
+            temporary: Some(temporary),
+            path: path.to_owned(),
+        };
+        // Data first: a rename that reached the disk before the data would
+        // leave an empty or torn file after a power cut.
+        file.write_all(contents)?;
+        file.sync_data()?;
+        trace("sync", prepared.temporary.as_deref().unwrap_or(path));
+        Ok(prepared)
     }
-    remove_abandoned_temp_files(dir, &format!(".{name}."));
-    Ok(())
+
+    /// Renames the content into place: durable once its directory is
+    /// synced.
+    pub(crate) fn put_in_place(mut self) -> io::Result<()> {
+        if let Some(temporary) = &self.temporary {
+            fs::rename(temporary, &self.path)?;
+            self.temporary = None;
+        }
+        trace("rename", &self.path);
+        let name = self.path.file_name().unwrap_or_default().to_string_lossy();
+        remove_abandoned_temp_files(parent_dir(&self.path), &format!(".{name}."));
+        Ok(())
+    }
+}
+
+impl Drop for Prepared {
+    fn drop(&mut self) {
+        if let Some(temporary) = &self.temporary {
+            let _ = fs::remove_file(temporary);
+        }
+    }
+}
+
+/// Puts the file at `source` at `path` too, as a hard link: [`replace`]
+/// without writing any data, for a file that is durable already and is
+/// never changed in place (a cache's content-addressed copy). Whatever was
+/// at `path` is replaced in one step; the new name is durable after the
+/// next [`sync_dir`] of its directory.
+///
+/// # Errors
+/// Any I/O error, `path` untouched: across file systems, for one.
+pub(crate) fn link_replace(source: &Path, path: &Path) -> io::Result<()> {
+    match fs::hard_link(source, path) {
+        Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {}
+        done => return done.inspect(|()| trace("link", path)),
+    }
+    // Taken (by an earlier attempt's file): linked beside it, then renamed
+    // over it, as `replace` does.
+    let prefix = temporary_prefix(path)?;
+    let dir = parent_dir(path);
+    for _ in 0..ATTEMPTS {
+        let temporary = dir.join(format!("{prefix}{}{TMP_SUFFIX}", random_hex()?));
+        match fs::hard_link(source, &temporary) {
+            Ok(()) => {
+                let renamed = fs::rename(&temporary, path);
+                if renamed.is_err() {
+                    let _ = fs::remove_file(&temporary);
+                }
+                return renamed.inspect(|()| trace("link", path));
+            }
+            Err(e) if e.kind() == io::ErrorKind::AlreadyExists => continue,
+            Err(e) => return Err(e),
+        }
+    }
+    Err(io::Error::new(
+        io::ErrorKind::AlreadyExists,
+        format!("no free file name in '{}'", dir.display()),
+    ))
 }
 
 /// Writes a file in a directory nobody sees yet (a run directory's
@@ -154,6 +221,19 @@ fn remove_abandoned_temp_files(dir: &Path, prefix: &str) {
             let _ = fs::remove_file(entry.path());
         }
     }
+}
+
+/// `.<file name>.<pid>.`: how this process's temporary files for `path`
+/// begin.
+fn temporary_prefix(path: &Path) -> io::Result<String> {
+    let name = path
+        .file_name()
+        .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "path has no file name"))?;
+    Ok(format!(
+        ".{}.{}.",
+        name.to_string_lossy(),
+        std::process::id()
+    ))
 }
 
 /// The directory `path` is in (`.` for a bare file name).
@@ -313,5 +393,54 @@ mod tests {
         assert_ne!(a, b);
         let name = a.file_name().unwrap().to_str().unwrap();
         assert_eq!(name.len(), ".x.".len() + 16 + ".tmp".len());
+    }
+
+    #[test]
+    fn prepared_content_shows_only_once_in_place_and_goes_if_dropped() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("run.json");
+        fs::write(&path, b"old").unwrap();
+        let dropped = Prepared::write(&path, b"discarded").unwrap();
+        let kept = Prepared::write(&path, b"new").unwrap();
+        assert_eq!(fs::read(&path).unwrap(), b"old");
+        drop(dropped);
+        assert_eq!(fs::read_dir(dir.path()).unwrap().count(), 2);
+        kept.put_in_place().unwrap();
+        assert_eq!(fs::read(&path).unwrap(), b"new");
+        assert_eq!(fs::read_dir(dir.path()).unwrap().count(), 1);
+    }
+
+    #[test]
+    fn a_link_puts_the_same_file_in_place_of_whatever_was_there() {
+        use std::os::unix::fs::MetadataExt as _;
+        let dir = tempfile::tempdir().unwrap();
+        let source = dir.path().join("source");
+        fs::write(&source, b"diff").unwrap();
+        let fresh = dir.path().join("fresh");
+        link_replace(&source, &fresh).unwrap();
+        let taken = dir.path().join("taken");
+        fs::write(&taken, b"an earlier attempt's").unwrap();
+        link_replace(&source, &taken).unwrap();
+        // A symlink in the way is replaced, not followed.
+        let target = dir.path().join("target");
+        fs::write(&target, b"precious").unwrap();
+        let planted = dir.path().join("planted");
+        std::os::unix::fs::symlink(&target, &planted).unwrap();
+        link_replace(&source, &planted).unwrap();
+        let inode = fs::metadata(&source).unwrap().ino();
+        for path in [&fresh, &taken, &planted] {
+            let meta = fs::symlink_metadata(path).unwrap();
+            assert_eq!(meta.ino(), inode, "{}", path.display());
+        }
+        assert_eq!(fs::read(&target).unwrap(), b"precious");
+        assert_eq!(
+            fs::read_dir(dir.path()).unwrap().count(),
+            5,
+            "no temporary file left"
+        );
+        // Nothing to link: an error, and nothing made.
+        let gone = dir.path().join("gone");
+        assert!(link_replace(&gone, &dir.path().join("new")).is_err());
+        assert!(!dir.path().join("new").exists());
     }
 }

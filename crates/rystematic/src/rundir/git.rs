@@ -12,16 +12,23 @@
 //! stat data with git's index, in-process ([`super::git_index`]); when
 //! neither HEAD, the index nor any changed file's stat has moved since the
 //! last run's check, the answer comes from a cache ([`super::git_cache`])
-//! and git is not run at all.
+//! and git is not run at all, and `git.diff` is a link to the cache's copy.
+//!
+//! A short run ends before the check does. Its thread then helps with the
+//! rest of the scan (it has nothing else to do), and meanwhile writes the
+//! final `run.json` ahead with the last check's flag, to be put in place if
+//! this check agrees.
 
 use std::convert::Infallible;
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
-use std::sync::mpsc::{self, Receiver, Sender};
+use std::sync::mpsc::{self, Receiver, Sender, TryRecvError};
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use super::git_cache::{self, Snapshot};
+use super::git_index::Scan;
 
 /// File name of the uncommitted changes saved beside `run.json`.
 pub(crate) const DIFF_FILE: &str = "git.diff";
@@ -84,8 +91,11 @@ impl Repo {
     /// their diff, in the background.
     pub(crate) fn start_dirty_check(&self) -> PendingDiff {
         let (dir_tx, dir_rx) = mpsc::channel::<PathBuf>();
+        let (likely_tx, likely_rx) = mpsc::channel();
         let (dirty_tx, dirty_rx) = mpsc::channel();
         let (saved_tx, saved_rx) = mpsc::channel::<Infallible>();
+        let scan = Arc::new(OnceLock::new());
+        let lent = Arc::clone(&scan);
         let repo = self.clone();
         // Without a thread the senders are dropped with the closure, and
         // `dirty` answers `None` at once: run.json says `dirty: null`.
@@ -94,7 +104,13 @@ impl Repo {
             .spawn(move || {
                 // Dropped when this thread is done with git.diff.
                 let _saved = saved_tx;
-                let Some(check) = repo.dirty_check() else {
+                let likely = |dirty| {
+                    let _ = likely_tx.send(dirty);
+                };
+                let lend = |scan: &Arc<Scan>| {
+                    let _ = lent.set(Arc::clone(scan));
+                };
+                let Some(check) = repo.dirty_check(likely, lend) else {
                     let _ = dirty_tx.send(None);
                     return;
                 };
@@ -103,14 +119,15 @@ impl Repo {
                 let _ = dirty_tx.send(Some(check.dirty));
                 if check.dirty {
                     // Saved off the run's own path once the run directory
-                    // exists; a diff that cannot be saved still leaves
-                    // `dirty: true` in run.json.
+                    // exists.
                     let Ok(dir) = dir_rx.recv() else { return };
-                    let _ = crate::fs::replace(&dir.join(DIFF_FILE), &check.diff);
+                    check.save(&dir.join(DIFF_FILE));
                 }
             });
         PendingDiff {
             dir: dir_tx,
+            scan,
+            likely: likely_rx,
             dirty: dirty_rx,
             saved: saved_rx,
         }
@@ -118,20 +135,34 @@ impl Repo {
 
     /// The diff of the tracked files against HEAD, from the cache when
     /// nothing moved since it was made, else from git (`None` if git is
-    /// unavailable or fails, as in a repository without commits).
-    fn dirty_check(&self) -> Option<DiffCheck> {
+    /// unavailable or fails, as in a repository without commits). The last
+    /// check's flag goes to `likely` first, before the work, and the scan
+    /// of the work tree to `lend`, for other threads to help with.
+    fn dirty_check(
+        &self,
+        likely: impl FnOnce(bool),
+        lend: impl FnOnce(&Arc<Scan>),
+    ) -> Option<DiffCheck> {
+        let cache = git_cache::Cache::for_repo(&self.git_dir);
+        let last = cache.as_ref().and_then(git_cache::Cache::last);
+        if let Some(last) = &last {
+            likely(last.dirty());
+        }
         // Taken before git runs: a file edited meanwhile then fails to
         // match next time, rather than matching a diff that missed it.
-        let snapshot = Snapshot::take(&self.git_dir, &self.work_tree, self.head_commit());
-        let cache = git_cache::Cache::for_repo(&self.git_dir);
-        if let (Some(snapshot), Some(cache)) = (&snapshot, &cache)
-            && let Some((dirty, diff)) = cache.lookup(snapshot)
+        let snapshot = Snapshot::take(&self.git_dir, &self.work_tree, self.head_commit(), lend);
+        if let (Some(snapshot), Some(last)) = (&snapshot, last)
+            && let Some(kept) = last.matching(snapshot)
         {
-            return Some(DiffCheck { dirty, diff });
+            return Some(DiffCheck {
+                dirty: kept.dirty,
+                diff: kept.diff,
+                kept: kept.file,
+            });
         }
-        let check = self.git_diff_head()?;
+        let mut check = self.git_diff_head()?;
         if let (Some(snapshot), Some(cache)) = (&snapshot, &cache) {
-            cache.store(snapshot, check.dirty, &check.diff);
+            check.kept = cache.store(snapshot, check.dirty, &check.diff);
         }
         Some(check)
     }
@@ -162,6 +193,7 @@ impl Repo {
         Some(DiffCheck {
             dirty: !output.stdout.is_empty(),
             diff: output.stdout,
+            kept: None,
         })
     }
 }
@@ -170,6 +202,10 @@ impl Repo {
 pub(crate) struct PendingDiff {
     /// Where to save `git.diff`, once the run directory exists.
     dir: Sender<PathBuf>,
+    /// The check's scan of the work tree, once it has one.
+    scan: Arc<OnceLock<Arc<Scan>>>,
+    /// The last check's flag, sent before this check's work.
+    likely: Receiver<bool>,
     dirty: Receiver<Option<bool>>,
     /// Never sent on: disconnected once `git.diff` is saved (or never
     /// will be).
@@ -182,10 +218,40 @@ impl PendingDiff {
         let _ = self.dir.send(dir.to_owned());
     }
 
-    /// Whether tracked files differ from HEAD, waiting at most `wait`;
-    /// `None` if there is no answer.
+    /// Whether tracked files differ from HEAD, waiting at most `wait`
+    /// after lending this thread to the check's scan; `None` if there is
+    /// no answer.
     pub(crate) fn dirty(&self, wait: Duration) -> Option<bool> {
+        if let Some(scan) = self.scan.get() {
+            scan.help();
+        }
         self.dirty.recv_timeout(wait).ok().flatten()
+    }
+
+    /// Whether tracked files differ from HEAD, as far as known now.
+    pub(crate) fn dirty_now(&self) -> Flag {
+        match self.dirty.try_recv() {
+            Ok(answer) => Flag::Known(answer),
+            Err(TryRecvError::Disconnected) => Flag::Known(None),
+            Err(TryRecvError::Empty) => self.likely.try_recv().map_or(Flag::Pending, Flag::Likely),
+        }
+    }
+
+    /// A check whose every word comes from the test, through the senders.
+    #[cfg(test)]
+    pub(crate) fn scripted() -> (PendingDiff, Sender<bool>, Sender<Option<bool>>) {
+        let (dir, _) = mpsc::channel();
+        let (likely_tx, likely) = mpsc::channel();
+        let (dirty_tx, dirty) = mpsc::channel();
+        let (_, saved) = mpsc::channel();
+        let pending = PendingDiff {
+            dir,
+            scan: Arc::default(),
+            likely,
+            dirty,
+            saved,
+        };
+        (pending, likely_tx, dirty_tx)
     }
 
     /// Waits, at most `wait`, until `git.diff` is saved in the run
@@ -199,13 +265,42 @@ impl PendingDiff {
     }
 }
 
+/// The dirty flag of a check on its way, as far as known now.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Flag {
+    /// The check's answer (`None`: it has none).
+    Known(Option<bool>),
+    /// Not known yet; the repository's last check found this.
+    Likely(bool),
+    /// Not known yet, and no earlier check to go by.
+    Pending,
+}
+
 /// What `git diff HEAD` found.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct DiffCheck {
+struct DiffCheck {
     /// Whether tracked files differ from the commit.
-    pub(crate) dirty: bool,
+    dirty: bool,
     /// The diff (empty when clean), saved beside `run.json` as [`DIFF_FILE`].
-    pub(crate) diff: Vec<u8>,
+    diff: Vec<u8>,
+    /// The cache's durable, never-changing file holding `diff`, if any.
+    kept: Option<PathBuf>,
+}
+
+impl DiffCheck {
+    /// Saves the diff at `path` (best effort: a diff that cannot be saved
+    /// still leaves `dirty: true` in run.json): as a link to the cache's
+    /// file when there is one on the same file system, which writes no
+    /// data, else as a file of its own.
+    fn save(&self, path: &Path) {
+        let linked = self
+            .kept
+            .as_ref()
+            .is_some_and(|kept| crate::fs::link_replace(kept, path).is_ok());
+        if !linked {
+            let _ = crate::fs::replace(path, &self.diff);
+        }
+    }
 }
 
 fn is_hash(s: &str) -> bool {

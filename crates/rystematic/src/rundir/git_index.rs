@@ -1,19 +1,25 @@
 //! Git's index (`.git/index`), read just far enough to tell from `lstat`
 //! alone which tracked files changed since git last looked at them: the
-//! cheap half of `git diff HEAD`, done in-process. Layouts this reader does
-//! not know for certain (split or sparse indexes, unmerged entries, SHA-256
+//! cheap half of `git diff HEAD`, done in-process, in chunks that several
+//! threads can share ([`Scan`]). Layouts this reader does not know for
+//! certain (split or sparse indexes, unmerged entries, SHA-256
 //! repositories, racily clean entries) make it answer "don't know", and the
 //! caller asks git.
 
 use std::ffi::OsStr;
 use std::fs;
+use std::os::fd::OwnedFd;
 use std::os::unix::ffi::OsStrExt as _;
 use std::os::unix::fs::MetadataExt as _;
-use std::path::Path;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Condvar, Mutex, OnceLock};
 
-use nix::fcntl::AtFlags;
-use nix::sys::stat::fstatat;
+use nix::fcntl::{AtFlags, OFlag, open};
+use nix::sys::stat::{Mode, fstatat};
 use serde::{Deserialize, Serialize};
+
+use crate::sync::LockUnpoisoned as _;
 
 /// What `lstat` says of a file, in the index's own (32-bit) terms.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -75,61 +81,172 @@ struct Entry {
     stat: FileStat,
 }
 
-/// The tracked files of a work tree whose stat differs from the index's
-/// record; `None` when the index cannot answer for certain.
-pub(crate) fn changed_files(git_dir: &Path, work_tree: &Path) -> Option<Changed> {
-    let index_path = git_dir.join("index");
-    let index_stat = FileStat::of(&index_path)?;
-    let bytes = fs::read(&index_path).ok()?;
-    let index = parse(&bytes)?;
-    // Racily clean: written in the same instant as the index, so an edit
-    // may not show in its stat. Git re-reads such files; ask git.
-    if index
-        .entries
-        .iter()
-        .any(|entry| entry.stat.mtime >= index_stat.mtime)
-    {
-        return None;
+/// The comparison of a work tree's tracked files with git's index, in
+/// chunks that any thread may take: the check's own thread, helpers on
+/// machines with cores to spare, and the run's own thread once its
+/// experiment is done and it has nothing to do but wait for the answer.
+/// (Two threads scanning from the start measured slower on two cores: they
+/// take the run's own core while it starts.)
+pub(crate) struct Scan {
+    work_tree: PathBuf,
+    /// The index file's stat, taken before it was read.
+    index_stat: FileStat,
+    index: Index,
+    /// The next chunk to take.
+    next: AtomicUsize,
+    /// Each chunk's changed files once scanned (`None`: no answer).
+    chunks: Vec<OnceLock<Option<Changed>>>,
+    /// How many chunks are scanned, signalled on each.
+    scanned: Mutex<usize>,
+    all_scanned: Condvar,
+}
+
+/// Entries per chunk: small enough that threads finish together, large
+/// enough that taking one costs nothing next to its 128 `lstat`s.
+const CHUNK: usize = 128;
+
+impl Scan {
+    /// Reads the index of the repository at `git_dir`; `None` when it
+    /// cannot answer for certain.
+    pub(crate) fn start(git_dir: &Path, work_tree: &Path) -> Option<Scan> {
+        let index_path = git_dir.join("index");
+        let index_stat = FileStat::of(&index_path)?;
+        let bytes = fs::read(&index_path).ok()?;
+        let index = parse(&bytes)?;
+        // Racily clean: written in the same instant as the index, so an
+        // edit may not show in its stat. Git re-reads such files; ask git.
+        if index
+            .entries
+            .iter()
+            .any(|entry| entry.stat.mtime >= index_stat.mtime)
+        {
+            return None;
+        }
+        let chunks = index.entries.len().div_ceil(CHUNK);
+        Some(Scan {
+            work_tree: work_tree.to_owned(),
+            index_stat,
+            index,
+            next: AtomicUsize::new(0),
+            chunks: (0..chunks).map(|_| OnceLock::new()).collect(),
+            scanned: Mutex::new(0),
+            all_scanned: Condvar::new(),
+        })
     }
-    // Thousands of lookups are the whole cost; the run's own thread mostly
-    // waits on the disk meanwhile, so share them among the cores. (Leaving
-    // the run's thread a core of its own, by scanning on one thread and
-    // having the run's thread help at its end, measured slower.)
-    let threads = std::thread::available_parallelism().map_or(1, |n| n.get().min(4));
-    let chunk = index
-        .entries
-        .len()
-        .div_ceil(threads)
-        .max(PER_THREAD_AT_LEAST);
-    let mut parts = index.entries.chunks(chunk);
-    let first = parts.next().unwrap_or_default();
-    let index = &index;
-    std::thread::scope(|scope| {
-        let helpers: Vec<_> = parts
-            .map(|part| scope.spawn(move || changed_among(work_tree, index, part)))
-            .collect();
-        // This thread takes the first part itself.
-        let mut changed = changed_among(work_tree, index, first)?;
-        for helper in helpers {
-            // A part that did not finish is no answer, never "unchanged".
-            changed.extend(helper.join().ok()??);
+
+    /// The index file's stat, taken before it was read.
+    pub(crate) fn index_stat(&self) -> FileStat {
+        self.index_stat
+    }
+
+    /// Scans chunks on this thread until none is left to take.
+    pub(crate) fn help(&self) {
+        let mut directory = None;
+        loop {
+            let chunk = self.next.fetch_add(1, Ordering::Relaxed);
+            let Some(slot) = self.chunks.get(chunk) else {
+                return;
+            };
+            {
+                // Counted even if this thread unwinds: a chunk with no
+                // answer makes the scan's answer none, never a wait
+                // without end.
+                let _counted = Counted(self);
+                let first = chunk * CHUNK;
+                let entries =
+                    &self.index.entries[first..(first + CHUNK).min(self.index.entries.len())];
+                let changed = changed_among(&self.work_tree, &self.index, entries, &mut directory);
+                let _ = slot.set(changed);
+            }
+            // A thread scanning without a break keeps its core for a whole
+            // time slice, and a thread of the run woken there (its disk
+            // syncs end) waits that long: on two cores, half of the runs
+            // started milliseconds late. Between chunks, it goes first.
+            std::thread::yield_now();
+        }
+    }
+
+    /// Helps until no chunk is left, waits for those other threads took,
+    /// and gives the tracked files whose stat differs from the index's,
+    /// in index order (`None` when some chunk has no answer).
+    pub(crate) fn finish(&self) -> Option<Changed> {
+        self.help();
+        let mut scanned = self.scanned.lock_unpoisoned();
+        while *scanned < self.chunks.len() {
+            scanned = crate::sync::unpoisoned(self.all_scanned.wait(scanned));
+        }
+        drop(scanned);
+        let mut changed = Vec::new();
+        for chunk in &self.chunks {
+            changed.extend_from_slice(chunk.get()?.as_ref()?);
         }
         Some(changed)
+    }
+}
+
+/// Counts a taken chunk as scanned when dropped.
+struct Counted<'a>(&'a Scan);
+
+impl Drop for Counted<'_> {
+    fn drop(&mut self) {
+        *self.0.scanned.lock_unpoisoned() += 1;
+        self.0.all_scanned.notify_all();
+    }
+}
+
+/// The tracked files of a work tree whose stat differs from the index's
+/// record (with the index's own stat, taken first), scanned on this
+/// thread and on helpers as the cores allow; `None` when the index cannot
+/// answer for certain. `lend` gets the scan before it starts, for other
+/// threads to [`Scan::help`].
+pub(crate) fn changed_files(
+    git_dir: &Path,
+    work_tree: &Path,
+    lend: impl FnOnce(&Arc<Scan>),
+) -> Option<(FileStat, Changed)> {
+    let scan = Arc::new(Scan::start(git_dir, work_tree)?);
+    lend(&scan);
+    // Beyond two cores, helpers do not slow the run's own start; below
+    // that, the run's thread joins in at its end.
+    let helpers = cores().saturating_sub(2).min(2);
+    let changed = std::thread::scope(|scope| {
+        for _ in 0..helpers {
+            // A helper that cannot start leaves its share to the others.
+            let _ = std::thread::Builder::new().spawn_scoped(scope, || scan.help());
+        }
+        scan.finish()
+    })?;
+    Some((scan.index_stat(), changed))
+}
+
+/// The cores this process may run on. (`available_parallelism` also reads
+/// the cgroup's quota, a dozen file reads: longer than a tenth of the scan.)
+fn cores() -> usize {
+    use nix::sched::{CpuSet, sched_getaffinity};
+    use nix::unistd::Pid;
+    sched_getaffinity(Pid::from_raw(0)).map_or(1, |set| {
+        (0..CpuSet::count())
+            .filter(|&cpu| set.is_set(cpu).unwrap_or(false))
+            .count()
+            .max(1)
     })
 }
 
-/// Below this many entries per thread, another thread costs more than it
-/// saves.
-const PER_THREAD_AT_LEAST: usize = 512;
+/// The directory a thread looks files up in, and its path in the index.
+/// Entries are sorted by path, so a directory's files come together: each
+/// is looked up relative to its directory, opened once (and kept from one
+/// chunk to the thread's next), rather than along its whole path.
+type OpenDirectory<'a> = Option<(&'a [u8], Option<OwnedFd>)>;
 
 /// The entries of `part` whose file's stat differs from the index's
 /// (`None` if one of them is not named in UTF-8).
-fn changed_among(work_tree: &Path, index: &Index, part: &[Entry]) -> Option<Changed> {
+fn changed_among<'a>(
+    work_tree: &Path,
+    index: &'a Index,
+    part: &[Entry],
+    directory: &mut OpenDirectory<'a>,
+) -> Option<Changed> {
     let mut changed = Vec::new();
-    // Entries are sorted by path, so a directory's files come together:
-    // each is looked up relative to its directory, opened once, rather
-    // than along its whole path.
-    let mut directory: Option<(&[u8], Option<fs::File>)> = None;
     for entry in part {
         let path = index.path(entry);
         let (dir, name) = match path.iter().rposition(|&b| b == b'/') {
@@ -137,8 +254,15 @@ fn changed_among(work_tree: &Path, index: &Index, part: &[Entry]) -> Option<Chan
             None => (&path[..0], path),
         };
         if directory.as_ref().is_none_or(|(open, _)| *open != dir) {
-            let handle = fs::File::open(work_tree.join(OsStr::from_bytes(dir))).ok();
-            directory = Some((dir, handle));
+            // Only looked up in, never read: `O_PATH` is the cheapest open.
+            let flags = OFlag::O_PATH | OFlag::O_DIRECTORY | OFlag::O_CLOEXEC;
+            let handle = open(
+                &work_tree.join(OsStr::from_bytes(dir)),
+                flags,
+                Mode::empty(),
+            )
+            .ok();
+            *directory = Some((dir, handle));
         }
         let now = directory
             .as_ref()
@@ -322,15 +446,14 @@ mod tests {
         for version in ["2", "3", "4"] {
             let dir = repo(version, &files);
             let git_dir = dir.path().join(".git");
-            assert_eq!(
-                changed_files(&git_dir, dir.path()),
-                Some(vec![]),
-                "index v{version}"
-            );
+            let (index_stat, unchanged) = changed_files(&git_dir, dir.path(), |_| ()).unwrap();
+            assert_eq!(unchanged, [], "index v{version}");
+            assert_eq!(Some(index_stat), FileStat::of(&git_dir.join("index")));
             fs::write(dir.path().join("src/deep/c.txt"), "edited, longer\n").unwrap();
             fs::remove_file(dir.path().join("a.txt")).unwrap();
-            let changed: Vec<(String, bool)> = changed_files(&git_dir, dir.path())
+            let changed: Vec<(String, bool)> = changed_files(&git_dir, dir.path(), |_| ())
                 .unwrap()
+                .1
                 .into_iter()
                 .map(|(path, stat)| (path, stat.is_some()))
                 .collect();
@@ -343,6 +466,41 @@ mod tests {
                 "index v{version}"
             );
         }
+    }
+
+    #[test]
+    fn a_scan_shared_by_threads_finds_every_change_in_index_order() {
+        // Three chunks and a bit, so changes fall on their edges.
+        let names: Vec<String> = (0..3 * CHUNK + 5)
+            .map(|i| format!("d{}/f{i:03}.txt", i / 100))
+            .collect();
+        let files: Vec<&str> = names.iter().map(String::as_str).collect();
+        let dir = repo("2", &files);
+        let edited = [0, CHUNK - 1, CHUNK, 2 * CHUNK + 7, 3 * CHUNK + 4];
+        for &i in &edited {
+            fs::write(dir.path().join(&names[i]), "edited, longer\n").unwrap();
+        }
+        fs::remove_file(dir.path().join(&names[CHUNK + 1])).unwrap();
+        let mut expected: Vec<String> = edited.iter().map(|&i| names[i].clone()).collect();
+        expected.push(names[CHUNK + 1].clone());
+        expected.sort();
+        let git_dir = dir.path().join(".git");
+        // Another thread helps with the scan it is lent, as the run's own
+        // thread does once its experiment is done.
+        let (tx, rx) = std::sync::mpsc::channel::<Arc<Scan>>();
+        let helper = std::thread::spawn(move || {
+            let scan = rx.recv().unwrap();
+            scan.help();
+            scan.next.load(Ordering::Relaxed)
+        });
+        let lend = |scan: &Arc<Scan>| tx.send(Arc::clone(scan)).unwrap();
+        let (_, changed) = changed_files(&git_dir, dir.path(), lend).unwrap();
+        let found: Vec<String> = changed.into_iter().map(|(path, _)| path).collect();
+        assert_eq!(found, expected);
+        assert!(
+            helper.join().unwrap() > 3,
+            "the helper returns once every chunk is taken"
+        );
     }
 
     #[test]
@@ -362,7 +520,7 @@ mod tests {
             .modified()
             .unwrap();
         index.set_modified(file_mtime).unwrap();
-        assert_eq!(changed_files(&git_dir, dir.path()), None);
+        assert_eq!(changed_files(&git_dir, dir.path(), |_| ()), None);
 
         let bytes = fs::read(git_dir.join("index")).unwrap();
         for cut in [0, 3, 12, 40, bytes.len() / 2] {

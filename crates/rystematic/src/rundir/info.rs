@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 
 use super::provenance::BuildInfo;
-use crate::fs::{replace, write_atomic, write_unpublished};
+use crate::fs::{Prepared, replace, write_atomic, write_unpublished};
 
 /// File name of the run metadata inside a run directory.
 pub const RUN_INFO_FILE: &str = "run.json";
@@ -184,6 +184,12 @@ impl RunInfo {
         replace(&self.output_dir.join(RUN_INFO_FILE), &self.to_json()?)
     }
 
+    /// [`RunInfo::write_unsynced_name`] in two steps: written and synced
+    /// now, in place once [`Prepared::put_in_place`] is called.
+    pub(crate) fn prepare_write(&self) -> io::Result<Prepared> {
+        Prepared::write(&self.output_dir.join(RUN_INFO_FILE), &self.to_json()?)
+    }
+
     /// Writes `run.json` into the staging directory that becomes the run
     /// directory (which syncs all its files at once before it appears).
     pub(crate) fn write_staged(&self, staging: &Path) -> io::Result<()> {
@@ -233,7 +239,7 @@ pub(crate) fn timestamp(time: &jiff::ZonedDateTime) -> String {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
     #[test]
@@ -295,7 +301,7 @@ mod tests {
     }
 
     /// A running record of this very process, as this process writes it.
-    fn this_process() -> RunInfo {
+    pub(crate) fn this_process() -> RunInfo {
         let dir = std::env::temp_dir();
         RunInfo {
             experiment: "e".into(),

@@ -28,6 +28,18 @@ pub(crate) fn log_file_name(local_rank: u32) -> String {
     }
 }
 
+/// Where rystematic keeps what it may recompute: `$XDG_CACHE_HOME/rystematic`,
+/// else `~/.cache/rystematic` (`None` with neither set).
+pub(crate) fn cache_root() -> Option<std::path::PathBuf> {
+    let base = std::env::var_os("XDG_CACHE_HOME")
+        .filter(|dir| !dir.is_empty())
+        .map(std::path::PathBuf::from)
+        .or_else(|| {
+            std::env::var_os("HOME").map(|home| std::path::PathBuf::from(home).join(".cache"))
+        })?;
+    Some(base.join("rystematic"))
+}
+
 /// This machine's name, as `run.json` and the sweep lock record it (empty
 /// if the OS will not say).
 pub(crate) fn hostname() -> String {

@@ -83,11 +83,7 @@ fn cached_sha256(exe: &Path) -> Option<String> {
 }
 
 fn cache_dir() -> Option<PathBuf> {
-    let base = std::env::var_os("XDG_CACHE_HOME")
-        .filter(|v| !v.is_empty())
-        .map(PathBuf::from)
-        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cache")))?;
-    Some(base.join("rystematic").join("exe-sha256"))
+    Some(super::cache_root()?.join("exe-sha256"))
 }
 
 /// SHA-256 of a file's contents, as lowercase hex: what `run.json` records

@@ -171,19 +171,15 @@ impl Record {
         info.seeds_drawn = Some(seeds_drawn);
         info.ended = Some(info::timestamp(ended));
         info.duration_s = Some(self.earlier_seconds + duration);
-        let pending = self.dirty.lock_unpoisoned().take();
-        if let (Some(git), Some(pending)) = (info.git.as_mut(), &pending) {
-            git.dirty = pending.dirty(GIT_STATUS_WAIT);
-        }
         let hashing = self.exe_hash.lock_unpoisoned().take();
         if let Some(handle) = hashing {
             info.executable_sha256 = handle.join().ok().flatten();
         }
+        let pending = self.dirty.lock_unpoisoned().take();
         // run.json and git.diff are written at the same time, their disk
         // flushes overlapping, and one sync of the directory then makes
         // both names durable.
-        let written = info
-            .write_unsynced_name()
+        let written = write_final(&mut info, pending.as_ref())
             .and_then(|()| {
                 if let Some(pending) = pending {
                     pending.wait_saved(GIT_STATUS_WAIT);
@@ -204,5 +200,117 @@ impl Record {
         info.world = Some(world);
         info.write()
             .with_context(|| format!("cannot write run.json in '{}'", info.output_dir.display()))
+    }
+}
+
+/// Writes the final `run.json` with the dirty check's flag (its name is
+/// made durable by the caller's sync of the directory). A short run ends
+/// before the check does: `run.json` is then written and synced meanwhile
+/// with the flag of the repository's last check, and put in place if this
+/// check agrees, else written again.
+fn write_final(info: &mut RunInfo, pending: Option<&git::PendingDiff>) -> std::io::Result<()> {
+    let (Some(pending), Some(_)) = (pending, &info.git) else {
+        return info.write_unsynced_name();
+    };
+    let likely = match pending.dirty_now() {
+        git::Flag::Known(dirty) => return write_with_flag(info, dirty),
+        git::Flag::Pending => return write_with_flag(info, pending.dirty(GIT_STATUS_WAIT)),
+        git::Flag::Likely(likely) => Some(likely),
+    };
+    set_dirty(info, likely);
+    let prepared = info.prepare_write();
+    let dirty = pending.dirty(GIT_STATUS_WAIT);
+    match prepared {
+        Ok(prepared) if dirty == likely => prepared.put_in_place(),
+        // Dropped: its file is removed.
+        _ => write_with_flag(info, dirty),
+    }
+}
+
+fn write_with_flag(info: &mut RunInfo, dirty: Option<bool>) -> std::io::Result<()> {
+    set_dirty(info, dirty);
+    info.write_unsynced_name()
+}
+
+fn set_dirty(info: &mut RunInfo, dirty: Option<bool>) {
+    if let Some(git) = info.git.as_mut() {
+        git.dirty = dirty;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rundir::info::tests::this_process;
+
+    /// A run in a git repository, its directory `dir`.
+    fn in_repo(dir: &Path) -> RunInfo {
+        RunInfo {
+            output_dir: dir.to_owned(),
+            git: Some(GitInfo {
+                commit: None,
+                dirty: None,
+            }),
+            ..this_process()
+        }
+    }
+
+    fn written_flag(dir: &Path) -> Option<bool> {
+        let names: Vec<_> = std::fs::read_dir(dir)
+            .unwrap()
+            .map(|entry| entry.unwrap().file_name())
+            .collect();
+        assert_eq!(names, [info::RUN_INFO_FILE], "no temporary file left");
+        RunInfo::read(dir).unwrap().git.unwrap().dirty
+    }
+
+    #[test]
+    fn a_check_done_before_the_end_gives_its_flag() {
+        let dir = tempfile::tempdir().unwrap();
+        let (pending, likely, dirty) = git::PendingDiff::scripted();
+        likely.send(false).unwrap();
+        dirty.send(Some(true)).unwrap();
+        write_final(&mut in_repo(dir.path()), Some(&pending)).unwrap();
+        assert_eq!(written_flag(dir.path()), Some(true));
+    }
+
+    /// `write_final` on another thread, the check answering `answer` once
+    /// run.json is written ahead with `likely`.
+    fn answered_late(likely: bool, answer: Option<bool>) -> Option<bool> {
+        let dir = tempfile::tempdir().unwrap();
+        let (pending, likely_tx, dirty) = git::PendingDiff::scripted();
+        likely_tx.send(likely).unwrap();
+        let mut info = in_repo(dir.path());
+        let writer = std::thread::spawn(move || write_final(&mut info, Some(&pending)));
+        // Written ahead: the temporary file is there before the answer.
+        let ahead = || {
+            std::fs::read_dir(dir.path()).unwrap().any(|entry| {
+                entry
+                    .unwrap()
+                    .file_name()
+                    .to_string_lossy()
+                    .ends_with(".tmp")
+            })
+        };
+        while !ahead() {
+            assert!(!writer.is_finished(), "run.json was not written ahead");
+            std::thread::yield_now();
+        }
+        assert!(!dir.path().join(info::RUN_INFO_FILE).exists());
+        dirty.send(answer).unwrap();
+        writer.join().unwrap().unwrap();
+        written_flag(dir.path())
+    }
+
+    #[test]
+    fn a_late_check_that_agrees_puts_the_early_write_in_place() {
+        assert_eq!(answered_late(true, Some(true)), Some(true));
+        assert_eq!(answered_late(false, Some(false)), Some(false));
+    }
+
+    #[test]
+    fn a_late_check_that_disagrees_is_written_again() {
+        assert_eq!(answered_late(true, Some(false)), Some(false));
+        assert_eq!(answered_late(false, None), None);
     }
 }
