@@ -9,7 +9,7 @@
 //!
 //! `git diff HEAD` costs a few milliseconds in a large repository, as much
 //! as a whole short run. So the thread first compares the tracked files'
-//! stat data with git's index, in-process ([`super::git_index`]); when
+//! stat data with git's index, in-process ([`super::git_scan`]); when
 //! neither HEAD, the index nor any changed file's stat has moved since the
 //! last run's check, the answer comes from a cache ([`super::git_cache`])
 //! and git is not run at all, and `git.diff` is a link to the cache's copy.
@@ -28,7 +28,7 @@ use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use super::git_cache::{self, Snapshot};
-use super::git_index::Scan;
+use super::git_scan::Scan;
 
 /// File name of the uncommitted changes saved beside `run.json`.
 pub(crate) const DIFF_FILE: &str = "git.diff";
@@ -374,6 +374,34 @@ mod tests {
         pending.wait_saved(Duration::from_secs(30));
         let diff = fs::read_to_string(run_dir.path().join(DIFF_FILE)).unwrap();
         assert!(diff.contains("-one\n+two"), "{diff}");
+    }
+
+    #[test]
+    fn a_diff_is_linked_from_the_cache_or_else_written() {
+        use std::os::unix::fs::MetadataExt as _;
+        let dir = tempfile::tempdir().unwrap();
+        let kept = dir.path().join("kept.diff");
+        fs::write(&kept, "+kept\n").unwrap();
+        let check = |kept: &Path| DiffCheck {
+            dirty: true,
+            diff: b"+kept\n".to_vec(),
+            kept: Some(kept.to_owned()),
+        };
+        let linked = dir.path().join("linked");
+        check(&kept).save(&linked);
+        assert_eq!(
+            fs::metadata(&linked).unwrap().ino(),
+            fs::metadata(&kept).unwrap().ino()
+        );
+        // No link to be had (another file system, or the cache's copy gone
+        // meanwhile): the diff is written instead.
+        let written = dir.path().join("written");
+        check(&dir.path().join("gone.diff")).save(&written);
+        assert_eq!(fs::read_to_string(&written).unwrap(), "+kept\n");
+        assert_ne!(
+            fs::metadata(&written).unwrap().ino(),
+            fs::metadata(&kept).unwrap().ino()
+        );
     }
 
     #[test]

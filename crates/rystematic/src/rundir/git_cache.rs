@@ -24,7 +24,8 @@ use std::sync::Arc;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use super::git_index::{self, Changed, FileStat, Scan};
+use super::git_index::{Changed, FileStat};
+use super::git_scan::{self, Scan};
 
 /// What the check depends on, taken before it runs.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -46,7 +47,7 @@ impl Snapshot {
     ) -> Option<Snapshot> {
         // The index's stat is taken before the files: an index rewritten
         // meanwhile then fails to match next time.
-        let (index, changed) = git_index::changed_files(git_dir, work_tree, lend)?;
+        let (index, changed) = git_scan::changed_files(git_dir, work_tree, lend)?;
         Some(Snapshot {
             head,
             index,

@@ -10,6 +10,7 @@ pub(crate) mod dir;
 pub(crate) mod git;
 mod git_cache;
 mod git_index;
+mod git_scan;
 pub(crate) mod info;
 pub(crate) mod provenance;
 pub(crate) mod slurm_ids;
