@@ -315,19 +315,8 @@ fn a_requeued_task_restarts_its_run_cleanly() {
     let first = wait_for_runs(&sb, 1, "run.json").remove(0);
     let dir = sweep_dir(&sb);
     let task = format!("{}_0", job_id(&dir, 0));
-    let requeued_at = unix_secs();
-    scontrol(&["requeue", &task]);
-    // SLURM holds a requeued job back a while (two minutes) so that the
-    // node has let go of its first attempt: here, let it go as soon as that
-    // attempt recorded its end and the clock has passed the second of the
-    // requeue (job credentials have one-second resolution: a relaunch in the
-    // same second is refused as "credential revoked").
-    wait_within(PATIENCE, "the task to be pending again", || {
-        live_tasks(&task).iter().any(|l| l.ends_with(" PENDING"))
-            && run_json(&first)["status"] == "interrupted"
-            && unix_secs() > requeued_at
-    });
-    scontrol(&["update", &format!("JobId={task}"), "StartTime=now"]);
+    requeue(&task, &first);
+    release(&task);
     let dirs = wait_for_runs(&sb, 2, "run.json");
     std::fs::write(&go, "").unwrap();
     let out = child.wait_with_output().unwrap();
@@ -575,6 +564,28 @@ fn unix_secs() -> u64 {
 }
 
 /// SLURM's scontrol, which must succeed.
+/// Requeues `task` and waits until it is pending again, its first attempt
+/// (whose run directory is `first`) recorded as interrupted.
+fn requeue(task: &str, first: &Path) {
+    let requeued_at = unix_secs();
+    scontrol(&["requeue", task]);
+    // SLURM holds a requeued job back a while (two minutes) so that the
+    // node has let go of its first attempt: `release` lets it go as soon as
+    // that attempt recorded its end and the clock has passed the second of
+    // the requeue (job credentials have one-second resolution: a relaunch
+    // in the same second is refused as "credential revoked").
+    wait_within(PATIENCE, "the task to be pending again", || {
+        live_tasks(task).iter().any(|l| l.ends_with(" PENDING"))
+            && run_json(first)["status"] == "interrupted"
+            && unix_secs() > requeued_at
+    });
+}
+
+/// Lets a requeued `task` start now.
+fn release(task: &str) {
+    scontrol(&["update", &format!("JobId={task}"), "StartTime=now"]);
+}
+
 fn scontrol(args: &[&str]) {
     let out = Command::new("scontrol").args(args).output().unwrap();
     assert!(
@@ -619,17 +630,9 @@ fn a_requeued_task_of_an_experiment_that_opted_in_resumes_its_run_in_place() {
     let first = first.unwrap();
     let sweeps = support::run_dirs(&sb.path().join("output/sweeps/resumable"));
     let task = format!("{}_0", job_id(&sweeps[0], 0));
-    let requeued_at = unix_secs();
-    scontrol(&["requeue", &task]);
-    // As in `a_requeued_task_restarts_its_run_cleanly`: let the requeued
-    // task start as soon as its first attempt recorded its end.
-    wait_within(PATIENCE, "the task to be pending again", || {
-        live_tasks(&task).iter().any(|l| l.ends_with(" PENDING"))
-            && run_json(&first)["status"] == "interrupted"
-            && unix_secs() > requeued_at
-    });
+    requeue(&task, &first);
     let done_before = progress(&first).len();
-    scontrol(&["update", &format!("JobId={task}"), "StartTime=now"]);
+    release(&task);
     let out = child.wait_with_output().unwrap();
     assert_eq!(
         out.status.code(),
