@@ -491,21 +491,72 @@ fn tasks_that_die_without_writing_are_failed_or_interrupted_from_what_slurm_says
 }
 
 #[test]
-fn a_sweep_larger_than_the_clusters_arrays_is_refused_before_anything_is_created() {
-    if !slurm_is_up() {
+fn a_sweep_larger_than_the_clusters_arrays_runs_as_several_one_after_another() {
+    let Some((_turn, sb)) = on_cluster() else {
         return;
+    };
+    // The test cluster's MaxArraySize is 5 (scripts/slurm-start): task ids
+    // 0 to 4, so twelve runs go as three arrays.
+    let args = common(&[
+        "--sweep",
+        "int_param=0..12",
+        "--fail-on",
+        "7",
+        "--jobs",
+        "2",
+    ]);
+    let out = sb.run(SWEEP, &args);
+    out.expect_code(1);
+    assert!(out.stderr.contains("as SLURM job arrays"), "{}", out.stderr);
+    let dir = sweep_dir(&sb);
+    let mut expected = vec!["completed"; 12];
+    expected[7] = "failed";
+    assert_eq!(statuses(&dir), expected);
+    let arrays = jobs(&dir)["arrays"].as_array().unwrap().clone();
+    let offsets: Vec<&Value> = arrays.iter().map(|a| &a["offset"]).collect();
+    assert_eq!(offsets, [0, 5, 10], "{arrays:?}");
+    assert_eq!(arrays[2]["tasks"], serde_json::json!([10, 11]));
+    for run in runs(&dir) {
+        let array = &arrays[run.index / 5];
+        let info = run_json(run.run_dir.as_ref().expect("a run dir"));
+        assert_eq!(info["slurm"]["array_job_id"], array["job_id"], "{info}");
+        let task_id = run.index as u64 - array["offset"].as_u64().unwrap();
+        assert_eq!(info["slurm"]["array_task_id"], task_id, "{info}");
+        // SLURM names a task's console by its task id; it is still the
+        // run's own `run-<index>.out`.
+        let console = support::read(&dir.join(format!("run-{}.out", run.index)));
+        assert!(console.contains("Running experiment work"), "{console}");
     }
-    let sb = Sandbox::new();
-    // The test cluster keeps SLURM's default MaxArraySize, 1001.
-    let out = sb.run(SWEEP, &common(&["--sweep", "int_param=0..1002"]));
-    out.expect_code(2);
-    let line = out.error_line();
-    assert!(
-        line.starts_with("error: `sbatch` failed: a sweep of 1002 runs"),
-        "{line}"
-    );
-    assert!(line.contains("MaxArraySize is 1001"), "{line}");
-    assert!(!sb.has_output());
+    assert!(support::read(&dir.join("run-7.out")).contains("int_param is 7, the value to fail on"));
+    // One after another: each array started once the one before ended.
+    let times = |n: usize, key: &str| -> Vec<String> {
+        runs(&dir)[n * 5..(n * 5 + 5).min(12)]
+            .iter()
+            .map(|run| {
+                run_json(run.run_dir.as_ref().unwrap())[key]
+                    .as_str()
+                    .unwrap()
+                    .to_owned()
+            })
+            .collect()
+    };
+    let started = |n| times(n, "started").into_iter().min().unwrap();
+    let ended = |n| times(n, "ended").into_iter().max().unwrap();
+    assert!(started(1) > ended(0) && started(2) > ended(1));
+
+    // A resume submits the failed run alone, at its array's offset.
+    let mut again = args.clone();
+    again.push("--resume-sweep");
+    sb.run(SWEEP, &again).expect_code(1);
+    let arrays = jobs(&dir)["arrays"].as_array().unwrap().clone();
+    assert_eq!(arrays.len(), 4, "{arrays:?}");
+    assert_eq!(arrays[3]["tasks"], serde_json::json!([7]));
+    assert_eq!(arrays[3]["offset"], 5);
+    let rerun = &runs(&dir)[7];
+    assert_eq!(rerun.attempts, 2);
+    let info = run_json(rerun.run_dir.as_ref().unwrap());
+    assert_eq!(info["slurm"]["array_job_id"], arrays[3]["job_id"], "{info}");
+    assert_eq!(info["slurm"]["array_task_id"], 2, "{info}");
 }
 
 #[test]

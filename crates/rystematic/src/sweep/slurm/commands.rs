@@ -132,6 +132,14 @@ fn parse_tasks(text: &str, into: &mut BTreeMap<TaskId, TaskState>) {
     }
 }
 
+/// The cluster's `MaxArraySize` (task ids must be below it), if
+/// `scontrol` says.
+pub(super) fn max_array_size_now() -> Option<usize> {
+    let mut config = Command::new("scontrol");
+    config.args(["show", "config"]);
+    max_array_size(&run(config).ok()?)
+}
+
 /// `MaxArraySize` from `scontrol show config`: task ids must be below it.
 pub(super) fn max_array_size(config: &str) -> Option<usize> {
     config.lines().find_map(|line| {

@@ -63,11 +63,9 @@ fn live_runs(
         .iter()
         .filter(|r| r.status != SweepStatus::Completed)
         .filter_map(|run| {
-            let job = record.job_of(run.index)?;
-            queue
-                .get(&(job.to_owned(), run.index as u64))
-                .is_some_and(TaskState::is_live)
-                .then(|| (run.index, job.to_owned()))
+            let task = record.task_of(run.index)?;
+            let live = queue.get(&task).is_some_and(TaskState::is_live);
+            live.then_some((run.index, task.0))
         })
         .collect()
 }
@@ -137,9 +135,7 @@ pub(crate) fn settle(dir: &Path, manifest: &mut Manifest) -> Result<(), Error> {
         if run.status == SweepStatus::Completed {
             continue;
         }
-        let state = record
-            .job_of(run.index)
-            .and_then(|job| queue.get(&(job.to_owned(), run.index as u64)));
+        let state = record.task_of(run.index).and_then(|task| queue.get(&task));
         fold_ended(dir, run, state, true);
     }
     Ok(())
@@ -164,14 +160,14 @@ pub fn status(dir: &Path) -> Result<(SweepReport, Option<String>), Error> {
         if run.status == SweepStatus::Completed {
             continue;
         }
-        let Some(job) = record.job_of(run.index) else {
+        let Some(task) = record.task_of(run.index) else {
             continue;
         };
-        let state = queue.get(&(job.to_owned(), run.index as u64));
+        let state = queue.get(&task);
         match state {
             Some(s) if s.is_live() => {
-                if !jobs.iter().any(|j| j == job) {
-                    jobs.push(job.to_owned());
+                if !jobs.contains(&task.0) {
+                    jobs.push(task.0);
                 }
                 if s.state == "PENDING" {
                     queued += 1;
@@ -223,9 +219,7 @@ impl SlurmLauncher {
             if live.iter().any(|(i, _)| *i == run.index) {
                 continue;
             }
-            let state = record
-                .job_of(run.index)
-                .and_then(|job| queue.get(&(job.to_owned(), run.index as u64)));
+            let state = record.task_of(run.index).and_then(|task| queue.get(&task));
             fold_ended(dir, run, state, true);
         }
         let counts = Counts::of(&manifest);

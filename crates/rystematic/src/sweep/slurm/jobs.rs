@@ -5,6 +5,7 @@ use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 
+use super::commands::TaskId;
 use super::{JOBS_FILE, SLURM_DIR};
 use crate::fs::write_atomic;
 
@@ -20,8 +21,13 @@ pub(crate) struct JobsRecord {
 pub(crate) struct ArrayRecord {
     /// The array's job id.
     pub(crate) job_id: String,
-    /// The run indices (= task ids) it holds.
+    /// The run indices it holds.
     pub(crate) tasks: Vec<usize>,
+    /// The run index of task id 0: a sweep larger than the cluster's
+    /// `MaxArraySize` is split into arrays whose task ids start at 0 again.
+    /// (0 in records written before sweeps were split.)
+    #[serde(default)]
+    pub(crate) offset: usize,
     /// When it was submitted.
     pub(crate) submitted: String,
 }
@@ -47,12 +53,42 @@ impl JobsRecord {
         self.arrays.iter().map(|a| a.job_id.clone()).collect()
     }
 
-    /// The array that ran task `index` last.
-    pub(crate) fn job_of(&self, index: usize) -> Option<&str> {
+    /// The task that ran run `index` last: its array's job id and its task
+    /// id there.
+    pub(crate) fn task_of(&self, index: usize) -> Option<TaskId> {
         self.arrays
             .iter()
             .rev()
             .find(|a| a.tasks.contains(&index))
-            .map(|a| a.job_id.as_str())
+            .map(|a| (a.job_id.clone(), (index - a.offset) as u64))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_run_is_found_in_the_last_array_that_ran_it_at_its_offset() {
+        // As written before sweeps were split: no offset, task id = index.
+        let old = r#"{"arrays": [{"job_id": "7", "tasks": [0, 1, 2], "submitted": "t"}]}"#;
+        let record: JobsRecord = serde_json::from_str(old).unwrap();
+        assert_eq!(record.task_of(2), Some(("7".to_owned(), 2)));
+        let mut record = record;
+        record.arrays.push(ArrayRecord {
+            job_id: "8".into(),
+            tasks: vec![2, 5, 6],
+            offset: 5,
+            submitted: "t".into(),
+        });
+        record.arrays.push(ArrayRecord {
+            job_id: "9".into(),
+            tasks: vec![2],
+            offset: 0,
+            submitted: "t".into(),
+        });
+        assert_eq!(record.task_of(6), Some(("8".to_owned(), 1)));
+        assert_eq!(record.task_of(2), Some(("9".to_owned(), 2)), "resubmitted");
+        assert_eq!(record.task_of(4), None);
     }
 }

@@ -2,10 +2,12 @@
 //!
 //! The sweep's runs go to SLURM with one `sbatch --array=<runs>%<jobs>`;
 //! the array task id is the run's index in the sweep, so a resume can
-//! submit just the runs that did not complete. Each run's spec is a file in
-//! `<sweep>/slurm/`, keyed by that id; the batch script `exec`s this program
-//! with it (no `srun`: a step costs seconds per task), and the task's
-//! console goes to `<sweep>/run-<index>.out` as for local runs.
+//! submit just the runs that did not complete. (Task ids must be below the
+//! cluster's `MaxArraySize`: a larger sweep goes as several arrays whose
+//! task ids count from an offset, see [`arrays`].) Each run's spec is a
+//! file in `<sweep>/slurm/`, keyed by its index; the batch script `exec`s
+//! this program with it (no `srun`: a step costs seconds per task), and the
+//! task's console goes to `<sweep>/run-<index>.out` as for local runs.
 //!
 //! A task records its own start and end (its run directory, its report
 //! file, `run.json`); the sweep polls those and `squeue`, which tells it of
@@ -13,6 +15,7 @@
 //! The array's job ids are kept in `<sweep>/slurm/jobs.json`, so a later
 //! command can follow, resume or cancel the sweep.
 
+mod arrays;
 mod commands;
 mod follow;
 mod jobs;
@@ -23,6 +26,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
+use arrays::Array;
 pub(crate) use commands::shell_quote;
 pub(crate) use follow::settle;
 pub use follow::status;
@@ -89,7 +93,8 @@ impl SlurmOptions {
 
 /// Runs a sweep as one SLURM job array: one `sbatch`, one array task per
 /// run, at most [`Sweep::max_processes`](super::Sweep::max_processes) tasks
-/// at once (`--array=…%N`).
+/// at once (`--array=…%N`). A sweep larger than the cluster's
+/// `MaxArraySize` goes as several arrays, one after another.
 ///
 /// ```no_run
 /// # use rystematic::{Experiment, Sweep, SlurmLauncher, param_matrix, Value};
@@ -121,6 +126,8 @@ pub struct SlurmLauncher {
 struct Task {
     /// Its array's job id.
     job: String,
+    /// Its task id in that array.
+    task_id: u64,
     /// The run directory its latest attempt reported (a requeued task
     /// reports a new one).
     run_dir: Option<PathBuf>,
@@ -181,36 +188,21 @@ impl SlurmLauncher {
         self
     }
 
-    /// Asks SLURM whether it would take an array of `runs` tasks with
-    /// these options, without submitting anything (`sbatch --test-only`,
-    /// and the cluster's `MaxArraySize`: the task id is the run's index): a
-    /// bad partition or time, too large a sweep, or no SLURM at all is
-    /// found before a sweep creates its directory.
+    /// Asks SLURM whether it would take the sweep's tasks with these
+    /// options, without submitting anything (`sbatch --test-only`): a bad
+    /// partition or time, or no SLURM at all, is found before a sweep
+    /// creates its directory. (A sweep of any size is taken: one larger
+    /// than the cluster's arrays goes as several.)
     ///
     /// # Errors
-    /// `sbatch` is missing or refuses the options; the sweep is larger
-    /// than the cluster's arrays.
-    pub fn check(&self, runs: usize) -> Result<(), LaunchError> {
+    /// `sbatch` is missing or refuses the options.
+    pub fn check(&self, _runs: usize) -> Result<(), LaunchError> {
         let mut command = Command::new("sbatch");
         command
             .arg("--test-only")
             .args(self.options.flags())
             .args(["--output=/dev/null", "--wrap=true"]);
         commands::run(command)?;
-        let mut config = Command::new("scontrol");
-        config.args(["show", "config"]);
-        if let Some(max) = commands::max_array_size(&commands::run(config)?)
-            && runs > max
-        {
-            return Err(LaunchError::Refused {
-                command: "sbatch".to_owned(),
-                message: format!(
-                    "a sweep of {runs} runs needs array task ids up to {}, and this cluster's \
-                     MaxArraySize is {max}: split the sweep, or ask the admins to raise it",
-                    runs - 1
-                ),
-            });
-        }
         Ok(())
     }
 
@@ -221,31 +213,51 @@ impl SlurmLauncher {
             jobs: record.job_ids(),
             tasks: live
                 .iter()
-                .map(|(index, job)| {
+                .filter_map(|(index, _)| {
+                    let (job, task_id) = record.task_of(*index)?;
                     let task = Task {
-                        job: job.clone(),
+                        job,
+                        task_id,
                         run_dir: None,
                     };
-                    (*index, task)
+                    Some((*index, task))
                 })
                 .collect(),
             ..SlurmLauncher::default()
         }
     }
 
-    /// Writes each job's spec and the batch script; returns the script.
-    fn prepare(&self, dir: &Path, jobs: &[Job]) -> Result<PathBuf, LaunchError> {
+    /// Writes each job's spec (bound to its task id in the array of
+    /// `arrays` that holds it) and the batch script; returns the script.
+    fn prepare(&self, dir: &Path, jobs: &[Job], arrays: &[Array]) -> Result<PathBuf, LaunchError> {
         let slurm_dir = dir.join(SLURM_DIR);
         let io = |path: &Path| {
             let path = path.to_owned();
             move |source| LaunchError::Io { path, source }
         };
         std::fs::create_dir_all(&slurm_dir).map_err(io(&slurm_dir))?;
+        let offsets: BTreeMap<usize, usize> = arrays
+            .iter()
+            .flat_map(|array| array.indices.iter().map(|&index| (index, array.offset)))
+            .collect();
         for job in jobs {
-            let key = job.index.to_string();
-            let task = SchedulerTask::new("SLURM_ARRAY_TASK_ID", key.clone(), "slurmstepd");
-            job.write_task_spec(&slurm_dir, &key, &task)
+            let offset = offsets.get(&job.index).copied().unwrap_or(0);
+            let task_id = (job.index - offset).to_string();
+            let task = SchedulerTask::new("SLURM_ARRAY_TASK_ID", task_id.clone(), "slurmstepd");
+            job.write_task_spec(&slurm_dir, &job.index.to_string(), &task)
                 .map_err(io(&spec_path(dir, job.index)))?;
+            if offset > 0 {
+                // SLURM names a task's console by its task id alone: this
+                // name of it leads to the run's own `run-<index>.out`.
+                let link = slurm_dir.join(arrays::console_name(offset, &task_id));
+                let target = dir.join(format!("run-{}.out", job.index));
+                match std::os::unix::fs::symlink(&target, &link) {
+                    Err(e) if e.kind() != std::io::ErrorKind::AlreadyExists => {
+                        return Err(io(&link)(e));
+                    }
+                    _ => {}
+                }
+            }
         }
         let Some(first) = jobs.first() else {
             return Err(LaunchError::Io {
@@ -267,11 +279,12 @@ impl SlurmLauncher {
             .collect();
         let script = format!(
             "#!/bin/sh\n\
-             # Written by rystematic: one array task per sweep run. The task id is the\n\
-             # run's index; its spec names the experiment and values. exec, not srun:\n\
-             # the program is the task, and records its own start and end.\n\
+             # Written by rystematic: one array task per sweep run. The task id plus\n\
+             # the array's offset ($1, 0 if none) is the run's index; its spec names\n\
+             # the experiment and values. exec, not srun: the program is the task,\n\
+             # and records its own start and end.\n\
              {env}\
-             RYSTEMATIC_CHILD_SPEC={}\"$SLURM_ARRAY_TASK_ID\"{}\n\
+             RYSTEMATIC_CHILD_SPEC={}\"$((SLURM_ARRAY_TASK_ID + ${{1:-0}}))\"{}\n\
              export RYSTEMATIC_CHILD_SPEC\n\
              exec {}\n",
             shell_quote(&format!("{}/{SPEC_PREFIX}task-", slurm_dir.display())),
@@ -355,7 +368,7 @@ impl SlurmLauncher {
                     matches!(info.status, RunStatus::Completed | RunStatus::Failed)
                 });
             let mut state = match &queue {
-                Some(queue) => queue.get(&(task.job.clone(), index as u64)),
+                Some(queue) => queue.get(&(task.job.clone(), task.task_id)),
                 None if finished => None,
                 None => continue,
             };
@@ -403,77 +416,86 @@ impl Launcher for SlurmLauncher {
         let Some(dir) = jobs.first().map(|j| j.spec_dir.clone()) else {
             return Ok(Vec::new());
         };
-        let script = self.prepare(&dir, &jobs)?;
         let indices: Vec<usize> = jobs.iter().map(|j| j.index).collect();
+        let arrays = arrays::split(&indices, commands::max_array_size_now());
+        let script = self.prepare(&dir, &jobs, &arrays)?;
         let name = match jobs[0].spec.experiment.experiment() {
             "" => "rystematic".to_owned(),
             name => name.to_owned(),
         };
-        let mut command = Command::new("sbatch");
-        command
-            .arg("--parsable")
-            .arg(format!(
-                "--array={}%{}",
-                commands::array_ranges(&indices),
-                max_running.max(1)
-            ))
-            .arg(format!("--job-name={name}"))
-            .arg(format!("--output={}/run-%a.out", dir.display()))
-            .args(self.options.flags())
-            .arg(&script);
-        let submitted = commands::run(command).inspect_err(|_| {
-            for &index in &indices {
-                let _ = std::fs::remove_file(spec_path(&dir, index));
+        let throttle = max_running.max(1);
+        let mut job_ids: Vec<String> = Vec::new();
+        for array in &arrays {
+            let submitted = arrays::sbatch(
+                &self.options,
+                &dir,
+                &script,
+                &name,
+                array,
+                throttle,
+                job_ids.last(),
+            );
+            match submitted {
+                Ok(job_id) => job_ids.push(job_id),
+                Err(e) => {
+                    // All or nothing: no array of a submission that failed
+                    // is left to run.
+                    let _ = commands::cancel(&job_ids);
+                    for &index in &indices {
+                        let _ = std::fs::remove_file(spec_path(&dir, index));
+                    }
+                    return Err(e);
+                }
             }
-        })?;
-        // `<job id>[;<cluster>]`
-        let job_id = submitted
-            .lines()
-            .next()
-            .and_then(|l| l.split(';').next())
-            .map(str::trim)
-            .filter(|id| !id.is_empty())
-            .ok_or_else(|| LaunchError::Refused {
-                command: "sbatch".to_owned(),
-                message: format!("printed no job id: '{}'", submitted.trim()),
-            })?
-            .to_owned();
-        let mut record = JobsRecord::read(&dir)
-            .map_err(|source| LaunchError::Io {
-                path: dir.join(SLURM_DIR).join(JOBS_FILE),
-                source,
-            })?
-            .unwrap_or_default();
-        record.arrays.push(ArrayRecord {
-            job_id: job_id.clone(),
-            tasks: indices.clone(),
-            submitted: timestamp(&clock::now()),
+        }
+        let record_path = dir.join(SLURM_DIR).join(JOBS_FILE);
+        let recorded = JobsRecord::read(&dir).and_then(|record| {
+            let mut record = record.unwrap_or_default();
+            let submitted = timestamp(&clock::now());
+            for (array, job_id) in arrays.iter().zip(&job_ids) {
+                record.arrays.push(ArrayRecord {
+                    job_id: job_id.clone(),
+                    tasks: array.indices.clone(),
+                    offset: array.offset,
+                    submitted: submitted.clone(),
+                });
+            }
+            record.write(&dir)
         });
-        if let Err(source) = record.write(&dir) {
-            // Without the record nobody could follow or cancel the array.
-            let _ = commands::cancel(std::slice::from_ref(&job_id));
+        if let Err(source) = recorded {
+            // Without the record nobody could follow or cancel the arrays.
+            let _ = commands::cancel(&job_ids);
             return Err(LaunchError::Io {
-                path: dir.join(SLURM_DIR).join(JOBS_FILE),
+                path: record_path,
                 source,
             });
         }
-        tracing::info!(
-            target: "rystematic",
-            "Submitted {} runs as SLURM job array {job_id} (at most {} at once)",
-            indices.len(),
-            max_running.max(1)
-        );
-        self.dir = Some(dir);
-        self.jobs.push(job_id.clone());
-        for index in indices {
-            self.tasks.insert(
-                index,
-                Task {
-                    job: job_id.clone(),
-                    run_dir: None,
-                },
-            );
+        match job_ids.as_slice() {
+            [job_id] => tracing::info!(
+                target: "rystematic",
+                "Submitted {} runs as SLURM job array {job_id} (at most {throttle} at once)",
+                indices.len(),
+            ),
+            _ => tracing::info!(
+                target: "rystematic",
+                "Submitted {} runs as SLURM job arrays {}, each after the one before \
+                 (the cluster's arrays are smaller; at most {throttle} at once)",
+                indices.len(),
+                job_ids.join(", "),
+            ),
         }
+        self.dir = Some(dir);
+        for (array, job_id) in arrays.iter().zip(&job_ids) {
+            for &index in &array.indices {
+                let task = Task {
+                    job: job_id.clone(),
+                    task_id: (index - array.offset) as u64,
+                    run_dir: None,
+                };
+                self.tasks.insert(index, task);
+            }
+        }
+        self.jobs.extend(job_ids);
         Ok(Vec::new())
     }
 
@@ -503,9 +525,9 @@ impl Launcher for SlurmLauncher {
         let deadline = Instant::now() + CANCEL_PATIENCE;
         while Instant::now() < deadline {
             let tasks = commands::tasks(&self.jobs)?;
-            if !self.tasks.iter().any(|(&i, t)| {
+            if !self.tasks.values().any(|t| {
                 tasks
-                    .get(&(t.job.clone(), i as u64))
+                    .get(&(t.job.clone(), t.task_id))
                     .is_some_and(TaskState::is_live)
             }) {
                 break;
