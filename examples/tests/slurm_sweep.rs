@@ -497,6 +497,13 @@ fn a_sweep_larger_than_the_clusters_arrays_runs_as_several_one_after_another() {
     };
     // The test cluster's MaxArraySize is 5 (scripts/slurm-start): task ids
     // 0 to 4, so twelve runs go as three arrays.
+    let config = scontrol(&["show", "config"]);
+    assert!(
+        config
+            .lines()
+            .any(|l| l.split_whitespace().collect::<Vec<_>>() == ["MaxArraySize", "=", "5"]),
+        "the test cluster runs an older slurm.conf: restart it (scripts/slurm-stop, then scripts/slurm-start)"
+    );
     let args = common(&[
         "--sweep",
         "int_param=0..12",
@@ -614,7 +621,6 @@ fn unix_secs() -> u64 {
         .as_secs()
 }
 
-/// SLURM's scontrol, which must succeed.
 /// Requeues `task` and waits until it is pending again, its first attempt
 /// (whose run directory is `first`) recorded as interrupted.
 fn requeue(task: &str, first: &Path) {
@@ -637,13 +643,15 @@ fn release(task: &str) {
     scontrol(&["update", &format!("JobId={task}"), "StartTime=now"]);
 }
 
-fn scontrol(args: &[&str]) {
+/// SLURM's scontrol, which must succeed; its output.
+fn scontrol(args: &[&str]) -> String {
     let out = Command::new("scontrol").args(args).output().unwrap();
     assert!(
         out.status.success(),
         "scontrol {args:?}: {}",
         String::from_utf8_lossy(&out.stderr)
     );
+    String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
 #[test]

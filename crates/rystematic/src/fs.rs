@@ -201,7 +201,7 @@ const TMP_SUFFIX: &str = ".tmp";
 const ABANDONED_AFTER: Duration = Duration::from_secs(60);
 
 /// Removes `<prefix>*.tmp` files in `dir` older than [`ABANDONED_AFTER`].
-fn remove_abandoned_temp_files(dir: &Path, prefix: &str) {
+pub(crate) fn remove_abandoned_temp_files(dir: &Path, prefix: &str) {
     let Ok(entries) = fs::read_dir(dir) else {
         return;
     };

@@ -115,7 +115,7 @@ pub enum SweepError {
     /// commands are missing, or refused the job array).
     #[error(transparent)]
     Launch(#[from] super::LaunchError),
-    /// The sweep's SLURM job array still has tasks queued or running: a
+    /// The sweep's SLURM job arrays still have tasks queued or running: a
     /// resume would run them twice.
     #[error(
         "the sweep in '{}' still has {tasks} task(s) of SLURM job {job} queued or running; wait \

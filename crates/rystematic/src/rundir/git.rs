@@ -25,7 +25,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::sync::mpsc::{self, Receiver, Sender, TryRecvError};
 use std::sync::{Arc, OnceLock};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use super::git_cache::{self, Snapshot};
 use super::git_scan::Scan;
@@ -110,18 +110,25 @@ impl Repo {
                 let lend = |scan: &Arc<Scan>| {
                     let _ = lent.set(Arc::clone(scan));
                 };
-                let Some(check) = repo.dirty_check(likely, lend) else {
+                let Some((mut check, to_keep)) = repo.dirty_check(likely, lend) else {
                     let _ = dirty_tx.send(None);
                     return;
                 };
                 // The flag first: run.json's final write need not wait
-                // for the diff's, only its directory's sync does.
+                // for the cache's or the diff's, only its directory's sync
+                // does.
                 let _ = dirty_tx.send(Some(check.dirty));
+                if let Some(ToKeep { cache, snapshot }) = to_keep {
+                    check.kept = cache.store(&snapshot, check.dirty, &check.diff);
+                }
+                // Once the run directory exists (at once for a resumed run).
+                let Ok(dir) = dir_rx.recv() else { return };
+                let path = dir.join(DIFF_FILE);
                 if check.dirty {
-                    // Saved off the run's own path once the run directory
-                    // exists.
-                    let Ok(dir) = dir_rx.recv() else { return };
-                    check.save(&dir.join(DIFF_FILE));
+                    check.save(&path);
+                } else {
+                    // A resumed run's earlier attempt may have left one.
+                    let _ = fs::remove_file(&path);
                 }
             });
         PendingDiff {
@@ -135,14 +142,15 @@ impl Repo {
 
     /// The diff of the tracked files against HEAD, from the cache when
     /// nothing moved since it was made, else from git (`None` if git is
-    /// unavailable or fails, as in a repository without commits). The last
-    /// check's flag goes to `likely` first, before the work, and the scan
-    /// of the work tree to `lend`, for other threads to help with.
+    /// unavailable or fails, as in a repository without commits), with
+    /// what to keep in the cache. The last check's flag goes to `likely`
+    /// first, before the work, and the scan of the work tree to `lend`,
+    /// for other threads to help with.
     fn dirty_check(
         &self,
         likely: impl FnOnce(bool),
         lend: impl FnOnce(&Arc<Scan>),
-    ) -> Option<DiffCheck> {
+    ) -> Option<(DiffCheck, Option<ToKeep>)> {
         let cache = git_cache::Cache::for_repo(&self.git_dir);
         let last = cache.as_ref().and_then(git_cache::Cache::last);
         if let Some(last) = &last {
@@ -154,17 +162,19 @@ impl Repo {
         if let (Some(snapshot), Some(last)) = (&snapshot, last)
             && let Some(kept) = last.matching(snapshot)
         {
-            return Some(DiffCheck {
+            let check = DiffCheck {
                 dirty: kept.dirty,
                 diff: kept.diff,
                 kept: kept.file,
-            });
+            };
+            return Some((check, None));
         }
-        let mut check = self.git_diff_head()?;
-        if let (Some(snapshot), Some(cache)) = (&snapshot, &cache) {
-            check.kept = cache.store(snapshot, check.dirty, &check.diff);
-        }
-        Some(check)
+        let check = self.git_diff_head()?;
+        let to_keep = match (snapshot, cache) {
+            (Some(snapshot), Some(cache)) => Some(ToKeep { cache, snapshot }),
+            _ => None,
+        };
+        Some((check, to_keep))
     }
 
     /// `git diff HEAD`, run now.
@@ -219,13 +229,15 @@ impl PendingDiff {
     }
 
     /// Whether tracked files differ from HEAD, waiting at most `wait`
-    /// after lending this thread to the check's scan; `None` if there is
-    /// no answer.
+    /// (this thread helping with the check's scan meanwhile); `None` if
+    /// there is no answer.
     pub(crate) fn dirty(&self, wait: Duration) -> Option<bool> {
+        let deadline = Instant::now() + wait;
         if let Some(scan) = self.scan.get() {
-            scan.help();
+            scan.help_until(Some(deadline));
         }
-        self.dirty.recv_timeout(wait).ok().flatten()
+        let left = deadline.saturating_duration_since(Instant::now());
+        self.dirty.recv_timeout(left).ok().flatten()
     }
 
     /// Whether tracked files differ from HEAD, as far as known now.
@@ -274,6 +286,12 @@ pub(crate) enum Flag {
     Likely(bool),
     /// Not known yet, and no earlier check to go by.
     Pending,
+}
+
+/// A check git made, for the cache, with the snapshot it was made for.
+struct ToKeep {
+    cache: git_cache::Cache,
+    snapshot: Snapshot,
 }
 
 /// What `git diff HEAD` found.
@@ -374,6 +392,15 @@ mod tests {
         pending.wait_saved(Duration::from_secs(30));
         let diff = fs::read_to_string(run_dir.path().join(DIFF_FILE)).unwrap();
         assert!(diff.contains("-one\n+two"), "{diff}");
+
+        // Resumed in the same directory once the tree is clean: the earlier
+        // attempt's diff goes.
+        git(&["commit", "-q", "-am", "two"]);
+        let pending = repo.start_dirty_check();
+        pending.save_into(run_dir.path());
+        assert_eq!(pending.dirty(Duration::from_secs(30)), Some(false));
+        pending.wait_saved(Duration::from_secs(30));
+        assert!(!run_dir.path().join(DIFF_FILE).exists());
     }
 
     #[test]

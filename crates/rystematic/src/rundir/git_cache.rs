@@ -7,7 +7,8 @@
 //! rewrites the index, a commit moves HEAD.
 //!
 //! Two files per repository under `$XDG_CACHE_HOME/rystematic/git`
-//! (`~/.cache/...`), named by a hash of its git directory:
+//! (`~/.cache/...`), named by a hash of its git directory (a new diff
+//! replaces the last; runs keep theirs):
 //! * `<key>`: a JSON line, the snapshot, the flag and the diff's file name;
 //!   written by rename without a sync, as a lost one only costs a git call;
 //! * `<key>-<digest>.diff`: the diff, named by its SHA-256, synced before it
@@ -155,6 +156,8 @@ impl Cache {
         line.push(b'\n');
         self.write(&self.key, &line, false).ok()?;
         self.remove_diffs_but(name.as_deref());
+        // Those of writers killed between write and rename.
+        crate::fs::remove_abandoned_temp_files(&self.dir, ".");
         Some(self.dir.join(name?))
     }
 
@@ -166,11 +169,12 @@ impl Cache {
     /// Writes the cache's file `name` whole, by rename, and (if `durable`)
     /// synced first.
     fn write(&self, name: &str, contents: &[u8], durable: bool) -> std::io::Result<()> {
-        // A name of this process's own: runs in one repository may store
-        // at the same time, and the last rename wins whole.
-        let temporary = self.dir.join(format!("{name}.{}.tmp", std::process::id()));
+        // A fresh name: runs in one repository (on several machines, with
+        // a home on NFS) may store at the same time, and the last rename
+        // wins whole.
+        let (temporary, mut file) =
+            crate::fs::create_exclusive(&self.dir, &format!(".{name}."), ".tmp", 0o644)?;
         let written = (|| {
-            let mut file = fs::File::create(&temporary)?;
             file.write_all(contents)?;
             if durable {
                 file.sync_data()?;

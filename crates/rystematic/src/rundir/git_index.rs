@@ -70,6 +70,8 @@ pub(super) struct Entry {
     /// Where its path is in [`Index::paths`].
     path: std::ops::Range<usize>,
     pub(super) stat: FileStat,
+    /// A gitlink: a submodule's commit, not a file.
+    pub(super) submodule: bool,
 }
 
 /// The entries of an index of version 2, 3 or 4 (`None` for anything
@@ -97,7 +99,7 @@ pub(super) fn parse(bytes: &[u8]) -> Option<Index> {
         let mtime = (reader.u32()?, reader.u32()?);
         let _dev = reader.u32()?;
         let ino = reader.u32()?;
-        let _mode = reader.u32()?;
+        let mode = reader.u32()?;
         let _uid = reader.u32()?;
         let _gid = reader.u32()?;
         let size = reader.u32()?;
@@ -133,6 +135,7 @@ pub(super) fn parse(bytes: &[u8]) -> Option<Index> {
         }
         entries.push(Entry {
             path: previous.clone(),
+            submodule: mode & 0o170000 == 0o160000,
             stat: FileStat {
                 mtime,
                 ctime,

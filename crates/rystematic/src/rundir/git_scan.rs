@@ -11,6 +11,7 @@ use std::os::unix::ffi::OsStrExt as _;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Condvar, Mutex, OnceLock};
+use std::time::Instant;
 
 use nix::fcntl::{AtFlags, OFlag, open};
 use nix::sys::stat::{Mode, fstatat};
@@ -52,10 +53,12 @@ impl Scan {
         let index = parse(&bytes)?;
         // Racily clean: written in the same instant as the index, so an
         // edit may not show in its stat. Git re-reads such files; ask git.
+        // A submodule's own commits do not show in its directory's stat
+        // either.
         if index
             .entries
             .iter()
-            .any(|entry| entry.stat.mtime >= index_stat.mtime)
+            .any(|entry| entry.stat.mtime >= index_stat.mtime || entry.submodule)
         {
             return None;
         }
@@ -78,8 +81,13 @@ impl Scan {
 
     /// Scans chunks on this thread until none is left to take.
     pub(crate) fn help(&self) {
+        self.help_until(None);
+    }
+
+    /// [`Scan::help`], taking no chunk past `deadline`.
+    pub(crate) fn help_until(&self, deadline: Option<Instant>) {
         let mut directory = None;
-        loop {
+        while deadline.is_none_or(|deadline| Instant::now() < deadline) {
             let chunk = self.next.fetch_add(1, Ordering::Relaxed);
             let Some(slot) = self.chunks.get(chunk) else {
                 return;
@@ -162,6 +170,7 @@ pub(crate) fn changed_files(
 
 /// The cores this process may run on. (`available_parallelism` also reads
 /// the cgroup's quota, a dozen file reads: longer than a tenth of the scan.)
+#[cfg(target_os = "linux")]
 fn cores() -> usize {
     use nix::sched::{CpuSet, sched_getaffinity};
     use nix::unistd::Pid;
@@ -171,6 +180,21 @@ fn cores() -> usize {
             .count()
             .max(1)
     })
+}
+
+/// The cores this process may run on.
+#[cfg(not(target_os = "linux"))]
+fn cores() -> usize {
+    std::thread::available_parallelism().map_or(1, std::num::NonZero::get)
+}
+
+/// How to open a directory that is only looked up in, never read:
+/// `O_PATH`, the cheapest open, where there is one.
+fn lookup_only() -> OFlag {
+    #[cfg(target_os = "linux")]
+    return OFlag::O_PATH;
+    #[cfg(not(target_os = "linux"))]
+    return OFlag::O_RDONLY;
 }
 
 /// The directory a thread looks files up in, and its path in the index.
@@ -195,8 +219,7 @@ fn changed_among<'a>(
             None => (&path[..0], path),
         };
         if directory.as_ref().is_none_or(|(open, _)| *open != dir) {
-            // Only looked up in, never read: `O_PATH` is the cheapest open.
-            let flags = OFlag::O_PATH | OFlag::O_DIRECTORY | OFlag::O_CLOEXEC;
+            let flags = lookup_only() | OFlag::O_DIRECTORY | OFlag::O_CLOEXEC;
             let handle = open(
                 &work_tree.join(OsStr::from_bytes(dir)),
                 flags,
@@ -302,22 +325,27 @@ mod tests {
         expected.push(names[CHUNK + 1].clone());
         expected.sort();
         let git_dir = dir.path().join(".git");
-        // Another thread helps with the scan it is lent, as the run's own
-        // thread does once its experiment is done.
-        let (tx, rx) = std::sync::mpsc::channel::<Arc<Scan>>();
-        let helper = std::thread::spawn(move || {
-            let scan = rx.recv().unwrap();
-            scan.help();
-            scan.next.load(Ordering::Relaxed)
-        });
-        let lend = |scan: &Arc<Scan>| tx.send(Arc::clone(scan)).unwrap();
-        let (_, changed) = changed_files(&git_dir, dir.path(), lend).unwrap();
+        let (_, changed) = changed_files(&git_dir, dir.path(), |_| ()).unwrap();
         let found: Vec<String> = changed.into_iter().map(|(path, _)| path).collect();
         assert_eq!(found, expected);
-        assert!(
-            helper.join().unwrap() > 3,
-            "the helper returns once every chunk is taken"
-        );
+        // Chunks scanned by another thread (the run's own, once its
+        // experiment is done) count: here it scans them all before the
+        // check's own thread finishes.
+        let scan = Arc::new(Scan::start(&git_dir, dir.path()).unwrap());
+        let lent = Arc::clone(&scan);
+        std::thread::spawn(move || lent.help()).join().unwrap();
+        assert_eq!(scan.next.load(Ordering::Relaxed), scan.chunks.len() + 1);
+        let found: Vec<String> = scan
+            .finish()
+            .unwrap()
+            .into_iter()
+            .map(|(path, _)| path)
+            .collect();
+        assert_eq!(found, expected);
+        // A helper past its deadline takes nothing.
+        let scan = Scan::start(&git_dir, dir.path()).unwrap();
+        scan.help_until(Some(Instant::now()));
+        assert_eq!(scan.next.load(Ordering::Relaxed), 0);
         // With helper threads, as on more than two cores.
         let scan = Scan::start(&git_dir, dir.path()).unwrap();
         let changed = scan.finish_with(3).unwrap();
@@ -342,6 +370,26 @@ mod tests {
             .modified()
             .unwrap();
         index.set_modified(file_mtime).unwrap();
+        assert_eq!(changed_files(&git_dir, dir.path(), |_| ()), None);
+    }
+
+    #[test]
+    fn a_repository_with_a_submodule_is_left_to_git() {
+        let dir = repo("2", &["a.txt"]);
+        // A gitlink: new commits inside the submodule would not show in
+        // its directory's stat.
+        fs::create_dir(dir.path().join("sub")).unwrap();
+        let commit = "0123456789abcdef0123456789abcdef01234567";
+        git(
+            dir.path(),
+            &[
+                "update-index",
+                "--add",
+                "--cacheinfo",
+                &format!("160000,{commit},sub"),
+            ],
+        );
+        let git_dir = dir.path().join(".git");
         assert_eq!(changed_files(&git_dir, dir.path(), |_| ()), None);
     }
 }

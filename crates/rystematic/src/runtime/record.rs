@@ -179,7 +179,7 @@ impl Record {
         // run.json and git.diff are written at the same time, their disk
         // flushes overlapping, and one sync of the directory then makes
         // both names durable.
-        let written = write_final(&mut info, pending.as_ref())
+        let written = write_final(&mut info, pending.as_ref(), GIT_STATUS_WAIT)
             .and_then(|()| {
                 if let Some(pending) = pending {
                     pending.wait_saved(GIT_STATUS_WAIT);
@@ -207,19 +207,23 @@ impl Record {
 /// made durable by the caller's sync of the directory). A short run ends
 /// before the check does: `run.json` is then written and synced meanwhile
 /// with the flag of the repository's last check, and put in place if this
-/// check agrees, else written again.
-fn write_final(info: &mut RunInfo, pending: Option<&git::PendingDiff>) -> std::io::Result<()> {
+/// check agrees, else written again. The check has `wait` to answer.
+fn write_final(
+    info: &mut RunInfo,
+    pending: Option<&git::PendingDiff>,
+    wait: Duration,
+) -> std::io::Result<()> {
     let (Some(pending), Some(_)) = (pending, &info.git) else {
         return info.write_unsynced_name();
     };
     let likely = match pending.dirty_now() {
         git::Flag::Known(dirty) => return write_with_flag(info, dirty),
-        git::Flag::Pending => return write_with_flag(info, pending.dirty(GIT_STATUS_WAIT)),
+        git::Flag::Pending => return write_with_flag(info, pending.dirty(wait)),
         git::Flag::Likely(likely) => Some(likely),
     };
     set_dirty(info, likely);
     let prepared = info.prepare_write();
-    let dirty = pending.dirty(GIT_STATUS_WAIT);
+    let dirty = pending.dirty(wait);
     match prepared {
         Ok(prepared) if dirty == likely => prepared.put_in_place(),
         // Dropped: its file is removed.
@@ -242,6 +246,9 @@ fn set_dirty(info: &mut RunInfo, dirty: Option<bool>) {
 mod tests {
     use super::*;
     use crate::rundir::info::tests::this_process;
+
+    /// Longer than any stall of a loaded test machine.
+    const PATIENT: Duration = Duration::from_secs(600);
 
     /// A run in a git repository, its directory `dir`.
     fn in_repo(dir: &Path) -> RunInfo {
@@ -270,7 +277,7 @@ mod tests {
         let (pending, likely, dirty) = git::PendingDiff::scripted();
         likely.send(false).unwrap();
         dirty.send(Some(true)).unwrap();
-        write_final(&mut in_repo(dir.path()), Some(&pending)).unwrap();
+        write_final(&mut in_repo(dir.path()), Some(&pending), PATIENT).unwrap();
         assert_eq!(written_flag(dir.path()), Some(true));
     }
 
@@ -281,7 +288,7 @@ mod tests {
         let (pending, likely_tx, dirty) = git::PendingDiff::scripted();
         likely_tx.send(likely).unwrap();
         let mut info = in_repo(dir.path());
-        let writer = std::thread::spawn(move || write_final(&mut info, Some(&pending)));
+        let writer = std::thread::spawn(move || write_final(&mut info, Some(&pending), PATIENT));
         // Written ahead: the temporary file is there before the answer.
         let ahead = || {
             std::fs::read_dir(dir.path()).unwrap().any(|entry| {

@@ -55,17 +55,17 @@ fn record(dir: &Path) -> Result<Option<JobsRecord>, Error> {
 /// array job id.
 fn live_runs(
     manifest: &Manifest,
-    record: &JobsRecord,
+    tasks: &BTreeMap<usize, TaskId>,
     queue: &BTreeMap<TaskId, TaskState>,
-) -> Vec<(usize, String)> {
+) -> BTreeMap<usize, String> {
     manifest
         .runs
         .iter()
         .filter(|r| r.status != SweepStatus::Completed)
         .filter_map(|run| {
-            let task = record.task_of(run.index)?;
-            let live = queue.get(&task).is_some_and(TaskState::is_live);
-            live.then_some((run.index, task.0))
+            let task = tasks.get(&run.index)?;
+            let live = queue.get(task).is_some_and(TaskState::is_live);
+            live.then(|| (run.index, task.0.clone()))
         })
         .collect()
 }
@@ -122,8 +122,9 @@ pub(crate) fn settle(dir: &Path, manifest: &mut Manifest) -> Result<(), Error> {
         return Ok(());
     };
     let queue = commands::tasks(&record.job_ids()).map_err(SweepError::Launch)?;
-    let live = live_runs(manifest, &record, &queue);
-    if let Some((_, job)) = live.first() {
+    let tasks = record.tasks();
+    let live = live_runs(manifest, &tasks, &queue);
+    if let Some((_, job)) = live.first_key_value() {
         return Err(SweepError::StillQueued {
             dir: dir.to_owned(),
             job: job.clone(),
@@ -135,7 +136,7 @@ pub(crate) fn settle(dir: &Path, manifest: &mut Manifest) -> Result<(), Error> {
         if run.status == SweepStatus::Completed {
             continue;
         }
-        let state = record.task_of(run.index).and_then(|task| queue.get(&task));
+        let state = tasks.get(&run.index).and_then(|task| queue.get(task));
         fold_ended(dir, run, state, true);
     }
     Ok(())
@@ -154,20 +155,21 @@ pub fn status(dir: &Path) -> Result<(SweepReport, Option<String>), Error> {
         return Ok((report(dir, manifest.runs, None), None));
     };
     let queue = commands::tasks(&record.job_ids()).map_err(SweepError::Launch)?;
+    let tasks = record.tasks();
     let (mut queued, mut running) = (0, 0);
     let mut jobs = Vec::new();
     for run in &mut manifest.runs {
         if run.status == SweepStatus::Completed {
             continue;
         }
-        let Some(task) = record.task_of(run.index) else {
+        let Some(task) = tasks.get(&run.index) else {
             continue;
         };
-        let state = queue.get(&task);
+        let state = queue.get(task);
         match state {
             Some(s) if s.is_live() => {
                 if !jobs.contains(&task.0) {
-                    jobs.push(task.0);
+                    jobs.push(task.0.clone());
                 }
                 if s.state == "PENDING" {
                     queued += 1;
@@ -214,24 +216,26 @@ impl SlurmLauncher {
         let mut manifest = manifest(dir)?;
         let record = record(dir)?.unwrap_or_default();
         let queue = commands::tasks(&record.job_ids()).map_err(SweepError::Launch)?;
-        let live = live_runs(&manifest, &record, &queue);
+        let tasks = record.tasks();
+        let live = live_runs(&manifest, &tasks, &queue);
         for run in &mut manifest.runs {
-            if live.iter().any(|(i, _)| *i == run.index) {
+            if live.contains_key(&run.index) {
                 continue;
             }
-            let state = record.task_of(run.index).and_then(|task| queue.get(&task));
+            let state = tasks.get(&run.index).and_then(|task| queue.get(task));
             fold_ended(dir, run, state, true);
         }
         let counts = Counts::of(&manifest);
         let experiment = ExperimentPath::from_words(manifest.experiment.clone());
         let mut state = SweepState::new(manifest, dir.to_owned(), None, counts);
         state.resume_hint = format!("--resume-sweep (sweep directory {})", dir.display());
-        for (index, _) in &live {
+        for index in live.keys() {
             state.in_flight.insert(*index);
         }
         let state = Arc::new(Mutex::new(state));
         state_lock(&state).save_with(true);
-        let launcher: Box<dyn Launcher> = Box::new(SlurmLauncher::attach(dir, &record, &live));
+        let launcher: Box<dyn Launcher> =
+            Box::new(SlurmLauncher::attach(dir, &record, &tasks, &live));
         let launcher = Arc::new(Mutex::new(launcher));
         let (on_signal, on_signal_launcher) = (state.clone(), launcher.clone());
         let _interrupt = signals::on_interrupt(move |signal| {

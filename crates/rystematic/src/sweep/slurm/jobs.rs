@@ -1,6 +1,7 @@
 //! `<sweep>/slurm/jobs.json`: the job arrays submitted for a sweep, so a
 //! later command can follow, resume or cancel them.
 
+use std::collections::BTreeMap;
 use std::path::Path;
 
 use serde::{Deserialize, Serialize};
@@ -53,14 +54,19 @@ impl JobsRecord {
         self.arrays.iter().map(|a| a.job_id.clone()).collect()
     }
 
-    /// The task that ran run `index` last: its array's job id and its task
-    /// id there.
-    pub(crate) fn task_of(&self, index: usize) -> Option<TaskId> {
-        self.arrays
-            .iter()
-            .rev()
-            .find(|a| a.tasks.contains(&index))
-            .map(|a| (a.job_id.clone(), (index - a.offset) as u64))
+    /// For each run, the task that ran it last: its array's job id and its
+    /// task id there. (A task id below its array's offset, from a damaged
+    /// record, is no task.)
+    pub(crate) fn tasks(&self) -> BTreeMap<usize, TaskId> {
+        let mut tasks = BTreeMap::new();
+        for array in &self.arrays {
+            for &index in &array.tasks {
+                if let Some(task_id) = index.checked_sub(array.offset) {
+                    tasks.insert(index, (array.job_id.clone(), task_id as u64));
+                }
+            }
+        }
+        tasks
     }
 }
 
@@ -73,7 +79,7 @@ mod tests {
         // As written before sweeps were split: no offset, task id = index.
         let old = r#"{"arrays": [{"job_id": "7", "tasks": [0, 1, 2], "submitted": "t"}]}"#;
         let record: JobsRecord = serde_json::from_str(old).unwrap();
-        assert_eq!(record.task_of(2), Some(("7".to_owned(), 2)));
+        assert_eq!(record.tasks().get(&2), Some(&("7".to_owned(), 2)));
         let mut record = record;
         record.arrays.push(ArrayRecord {
             job_id: "8".into(),
@@ -87,8 +93,16 @@ mod tests {
             offset: 0,
             submitted: "t".into(),
         });
-        assert_eq!(record.task_of(6), Some(("8".to_owned(), 1)));
-        assert_eq!(record.task_of(2), Some(("9".to_owned(), 2)), "resubmitted");
-        assert_eq!(record.task_of(4), None);
+        record.arrays.push(ArrayRecord {
+            job_id: "10".into(),
+            tasks: vec![3],
+            offset: 5,
+            submitted: "t".into(),
+        });
+        let tasks = record.tasks();
+        assert_eq!(tasks.get(&6), Some(&("8".to_owned(), 1)));
+        assert_eq!(tasks.get(&2), Some(&("9".to_owned(), 2)), "resubmitted");
+        assert_eq!(tasks.get(&4), None);
+        assert_eq!(tasks.get(&3), None, "below its array's offset: damaged");
     }
 }

@@ -1,4 +1,5 @@
-//! [`SlurmLauncher`]: a sweep as one SLURM job array.
+//! [`SlurmLauncher`]: a sweep as a SLURM job array (or, past the
+//! cluster's `MaxArraySize`, several).
 //!
 //! The sweep's runs go to SLURM with one `sbatch --array=<runs>%<jobs>`;
 //! the array task id is the run's index in the sweep, so a resume can
@@ -206,15 +207,21 @@ impl SlurmLauncher {
         Ok(())
     }
 
-    /// A launcher following the tasks of `record` that SLURM still runs.
-    fn attach(dir: &Path, record: &JobsRecord, live: &[(usize, String)]) -> SlurmLauncher {
+    /// A launcher following the tasks of `record` that SLURM still runs
+    /// (`live`: their run indices, of `tasks`).
+    fn attach(
+        dir: &Path,
+        record: &JobsRecord,
+        tasks: &BTreeMap<usize, commands::TaskId>,
+        live: &BTreeMap<usize, String>,
+    ) -> SlurmLauncher {
         SlurmLauncher {
             dir: Some(dir.to_owned()),
             jobs: record.job_ids(),
             tasks: live
-                .iter()
-                .filter_map(|(index, _)| {
-                    let (job, task_id) = record.task_of(*index)?;
+                .keys()
+                .filter_map(|index| {
+                    let (job, task_id) = tasks.get(index)?.clone();
                     let task = Task {
                         job,
                         task_id,
@@ -248,9 +255,11 @@ impl SlurmLauncher {
                 .map_err(io(&spec_path(dir, job.index)))?;
             if offset > 0 {
                 // SLURM names a task's console by its task id alone: this
-                // name of it leads to the run's own `run-<index>.out`.
+                // name of it leads to the run's own `run-<index>.out`
+                // (relatively: the sweep directory may move). The name
+                // says the index, so one already there leads there too.
                 let link = slurm_dir.join(arrays::console_name(offset, &task_id));
-                let target = dir.join(format!("run-{}.out", job.index));
+                let target = PathBuf::from(format!("../run-{}.out", job.index));
                 match std::os::unix::fs::symlink(&target, &link) {
                     Err(e) if e.kind() != std::io::ErrorKind::AlreadyExists => {
                         return Err(io(&link)(e));
@@ -424,8 +433,15 @@ impl Launcher for SlurmLauncher {
             name => name.to_owned(),
         };
         let throttle = max_running.max(1);
+        let record_path = dir.join(SLURM_DIR).join(JOBS_FILE);
+        let io = |source| LaunchError::Io {
+            path: record_path.clone(),
+            source,
+        };
+        let mut record = JobsRecord::read(&dir).map_err(io)?.unwrap_or_default();
+        let submitted_at = timestamp(&clock::now());
         let mut job_ids: Vec<String> = Vec::new();
-        for array in &arrays {
+        for (n, array) in arrays.iter().enumerate() {
             let submitted = arrays::sbatch(
                 &self.options,
                 &dir,
@@ -435,40 +451,33 @@ impl Launcher for SlurmLauncher {
                 throttle,
                 job_ids.last(),
             );
-            match submitted {
-                Ok(job_id) => job_ids.push(job_id),
+            let job_id = match submitted {
+                Ok(job_id) => job_id,
                 Err(e) => {
-                    // All or nothing: no array of a submission that failed
-                    // is left to run.
+                    // No array of a submission that failed is left to run
+                    // (those already submitted stay in the record, for
+                    // what their tasks may have started); the runs never
+                    // submitted leave nothing behind.
                     let _ = commands::cancel(&job_ids);
-                    for &index in &indices {
-                        let _ = std::fs::remove_file(spec_path(&dir, index));
+                    for index in arrays[n..].iter().flat_map(|a| &a.indices) {
+                        let _ = std::fs::remove_file(spec_path(&dir, *index));
                     }
                     return Err(e);
                 }
-            }
-        }
-        let record_path = dir.join(SLURM_DIR).join(JOBS_FILE);
-        let recorded = JobsRecord::read(&dir).and_then(|record| {
-            let mut record = record.unwrap_or_default();
-            let submitted = timestamp(&clock::now());
-            for (array, job_id) in arrays.iter().zip(&job_ids) {
-                record.arrays.push(ArrayRecord {
-                    job_id: job_id.clone(),
-                    tasks: array.indices.clone(),
-                    offset: array.offset,
-                    submitted: submitted.clone(),
-                });
-            }
-            record.write(&dir)
-        });
-        if let Err(source) = recorded {
-            // Without the record nobody could follow or cancel the arrays.
-            let _ = commands::cancel(&job_ids);
-            return Err(LaunchError::Io {
-                path: record_path,
-                source,
+            };
+            record.arrays.push(ArrayRecord {
+                job_id: job_id.clone(),
+                tasks: array.indices.clone(),
+                offset: array.offset,
+                submitted: submitted_at.clone(),
             });
+            job_ids.push(job_id);
+            // Recorded before the next: without the record nobody could
+            // follow or cancel an array.
+            if let Err(source) = record.write(&dir) {
+                let _ = commands::cancel(&job_ids);
+                return Err(io(source));
+            }
         }
         match job_ids.as_slice() {
             [job_id] => tracing::info!(
